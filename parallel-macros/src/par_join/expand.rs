@@ -1,0 +1,108 @@
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use super::parse::ParJoin;
+
+impl ParJoin {
+    /// The expressions as a plain tuple: what the call means without parallelism.
+    pub(crate) fn sequential(&self) -> TokenStream {
+        match self.exprs.as_slice() {
+            [single] => quote!(#single),
+            exprs => quote!((#(#exprs,)*)),
+        }
+    }
+
+    pub(crate) fn expand(&self) -> TokenStream {
+        let Ok(options) = &self.options else {
+            return self.sequential();
+        };
+        if let [single] = self.exprs.as_slice() {
+            // Nothing to run beside it: evaluate in place, as the docs promise.
+            return quote!(#single);
+        }
+        let runtime = options.runtime();
+        let private = runtime.private();
+        let hygienic = |name: String| Ident::new(&name, Span::mixed_site());
+        let tasks: Vec<Ident> = (0..self.exprs.len())
+            .map(|i| hygienic(format!("task{i}")))
+            .collect();
+        let results: Vec<Ident> = (0..self.exprs.len())
+            .map(|i| hygienic(format!("result{i}")))
+            .collect();
+        let ticker = hygienic("ticker".to_owned());
+        let pool = hygienic("pool".to_owned());
+        let workers = hygienic("workers".to_owned());
+        let opts = hygienic("options".to_owned());
+        let n = self.exprs.len();
+
+        let define_tasks = self.exprs.iter().zip(&tasks).map(|(expr, task)| {
+            if options.progress.is_some() {
+                let value = format_ident!("value", span = Span::mixed_site());
+                quote!(#[allow(unused_mut)] let mut #task = || { let #value = #expr; #ticker.tick(); #value };)
+            } else {
+                quote!(#[allow(unused_mut)] let mut #task = || #expr;)
+            }
+        });
+        let ticker_setup = options.progress.is_some().then(|| {
+            quote! {
+                let #ticker = #private::ticker(
+                    #opts.progress.unwrap_or(false),
+                    ::core::option::Option::Some(#n),
+                    "par_join!",
+                );
+            }
+        });
+        let (tree, pattern) = join_tree(&tasks, &results, &private);
+        let on_threads = quote! {{
+            #(let mut #results = ::core::option::Option::None;)*
+            #private::threads_join(#workers, ::std::vec![
+                #(::std::boxed::Box::new(|| #results = ::core::option::Option::Some(#tasks())),)*
+            ]);
+            match (#(#results,)*) {
+                (#(::core::option::Option::Some(#results),)*) => (#(#results,)*),
+                _ => ::core::unreachable!("threads_join runs every task or panics"),
+            }
+        }};
+        let on_rayon = quote! {
+            #pool.install(|| {
+                let #pattern = #tree;
+                (#(#results,)*)
+            })
+        };
+        let call_options = options.to_runtime(&runtime);
+        quote! {{
+            let #opts: #private::Options = #call_options;
+            #ticker_setup
+            #(#define_tasks)*
+            match #private::join_plan(#opts) {
+                #private::Plan::Rayon(#pool) => #on_rayon,
+                #private::Plan::Threads(#workers) => #on_threads,
+            }
+        }}
+    }
+}
+
+/// A balanced tree of `rayon::join` calls over the task closures, and the nested tuple pattern
+/// that names each result.
+fn join_tree(tasks: &[Ident], results: &[Ident], private: &TokenStream) -> (TokenStream, TokenStream) {
+    if let ([task], [result]) = (tasks, results) {
+        return (quote!(#task()), quote!(#result));
+    }
+    let mid = tasks.len().div_ceil(2);
+    let (left, left_pattern) = join_side(&tasks[..mid], &results[..mid], private);
+    let (right, right_pattern) = join_side(&tasks[mid..], &results[mid..], private);
+    (
+        quote!(#private::rayon::join(#left, #right)),
+        quote!((#left_pattern, #right_pattern)),
+    )
+}
+
+/// One argument of `rayon::join`: a task closure itself, or a closure over a subtree.
+fn join_side(tasks: &[Ident], results: &[Ident], private: &TokenStream) -> (TokenStream, TokenStream) {
+    if let ([task], [result]) = (tasks, results) {
+        return (quote!(#task), quote!(#result));
+    }
+    let (tree, pattern) = join_tree(tasks, results, private);
+    (quote!(|| #tree), pattern)
+}

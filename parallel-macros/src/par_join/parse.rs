@@ -1,0 +1,81 @@
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Token};
+
+use crate::options::{self, Options};
+
+/// `par_join!(a, b, …)` or `par_join!(a, b, …; options)`.
+pub(crate) struct ParJoin {
+    pub exprs: Vec<Expr>,
+    pub options: syn::Result<Options>,
+}
+
+impl Parse for ParJoin {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() || input.peek(Token![;]) {
+            return Err(input.error(
+                "`par_join!` needs at least one expression: `par_join!(load_users(), load_orders())`",
+            ));
+        }
+        let mut exprs = Punctuated::<Expr, Token![,]>::new();
+        while !input.is_empty() && !input.peek(Token![;]) {
+            exprs.push_value(input.parse()?);
+            if input.is_empty() || input.peek(Token![;]) {
+                break;
+            }
+            exprs.push_punct(input.parse()?);
+        }
+        let options = options::parse_after_semicolon(input);
+        if options.is_err() {
+            input.step(|cursor| {
+                let mut rest = *cursor;
+                while let Some((_, next)) = rest.token_tree() {
+                    rest = next;
+                }
+                Ok(((), rest))
+            })?;
+        }
+        Ok(ParJoin {
+            exprs: exprs.into_iter().collect(),
+            options,
+        })
+    }
+}
+
+impl ParJoin {
+    pub(crate) fn validate(&self) -> syn::Result<()> {
+        let mut errors: Vec<syn::Error> = self.exprs.iter().filter_map(check_expr).collect();
+        match &self.options {
+            Ok(options) => {
+                errors.extend(options.reject_chunk("par_join!").err());
+                errors.extend(options.reject_timeout().err());
+            }
+            Err(err) => errors.push(err.clone()),
+        }
+        let mut errors = errors.into_iter();
+        match errors.next() {
+            None => Ok(()),
+            Some(mut first) => {
+                first.extend(errors);
+                Err(first)
+            }
+        }
+    }
+}
+
+/// `?` at the top of an expression would return from the task, not from the caller.
+fn check_expr(expr: &Expr) -> Option<syn::Error> {
+    match expr {
+        Expr::Try(try_expr) => Some(syn::Error::new_spanned(
+            try_expr.question_token,
+            "`?` here would return from the task, not from your function; apply it to the \
+             results: `let (a, b) = par_join!(a(), b()); let a = a?;`",
+        )),
+        Expr::Async(_) | Expr::Await(_) => Some(syn::Error::new_spanned(
+            expr,
+            "`par_join!` runs blocking expressions on threads; to wait for futures, use your \
+             async runtime's `join!`",
+        )),
+        _ => None,
+    }
+}

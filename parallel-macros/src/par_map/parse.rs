@@ -1,0 +1,87 @@
+use syn::parse::{Parse, ParseStream};
+use syn::{Expr, Token};
+
+use crate::options::{self, Options};
+
+/// `par_map!(f, items)` or `par_map!(f, items; options)`.
+pub(crate) struct ParMap {
+    pub f: Expr,
+    pub items: Expr,
+    pub options: syn::Result<Options>,
+}
+
+impl Parse for ParMap {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(
+                "`par_map!` needs a function and the items: `par_map!(f, items)`",
+            ));
+        }
+        let f: Expr = input.parse()?;
+        check_function(&f)?;
+        if input.is_empty() || input.peek(Token![;]) {
+            return Err(syn::Error::new_spanned(
+                &f,
+                "expected the items after the function: `par_map!(f, items)`",
+            ));
+        }
+        input.parse::<Token![,]>()?;
+        if input.is_empty() || input.peek(Token![;]) {
+            return Err(input.error("expected the items after `,`: `par_map!(f, items)`"));
+        }
+        let items: Expr = input.parse()?;
+        if input.peek(Token![,]) {
+            input.parse::<Token![,]>()?;
+            if !input.is_empty() && !input.peek(Token![;]) {
+                let extra: Expr = input.parse()?;
+                return Err(syn::Error::new_spanned(
+                    extra,
+                    "`par_map!` takes a function and the items; options go after `;`: \
+                     `par_map!(f, items; workers = 4)`",
+                ));
+            }
+        }
+        // The function and items parsed: an error in the options still expands the map.
+        let options = options::parse_after_semicolon(input);
+        if options.is_err() {
+            // Skip what is left, so that the parse as a whole succeeds.
+            input.step(|cursor| {
+                let mut rest = *cursor;
+                while let Some((_, next)) = rest.token_tree() {
+                    rest = next;
+                }
+                Ok(((), rest))
+            })?;
+        }
+        Ok(ParMap { f, items, options })
+    }
+}
+
+/// The function must be something callable: a path, a closure, or an expression that makes one.
+fn check_function(f: &Expr) -> syn::Result<()> {
+    match f {
+        Expr::Lit(_)
+        | Expr::Array(_)
+        | Expr::Tuple(_)
+        | Expr::Range(_)
+        | Expr::Struct(_)
+        | Expr::Repeat(_) => Err(syn::Error::new_spanned(
+            f,
+            "expected a function or a closure first: `par_map!(square, items)` or \
+             `par_map!(|x| x * x, items)`",
+        )),
+        Expr::Closure(closure) if closure.asyncness.is_some() => Err(syn::Error::new_spanned(
+            closure.asyncness,
+            "`par_map!` runs ordinary functions; remove `async` and await inside the closure \
+             with a blocking executor, or map with an async runtime",
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl ParMap {
+    pub(crate) fn validate(&self) -> syn::Result<()> {
+        let options = self.options.as_ref().map_err(Clone::clone)?;
+        options.reject_timeout()
+    }
+}

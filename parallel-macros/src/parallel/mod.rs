@@ -1,0 +1,38 @@
+//! `#[parallel(options)]` on a function: parse -> validate -> expand.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+use crate::options::{self, Options};
+use parse::ParallelFn;
+
+pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
+    match try_entry(args, item.clone()) {
+        Ok(output) => output,
+        // Keep the user's function so callers and the IDE still see it.
+        Err(err) => {
+            let mut output = item;
+            output.extend(err.into_compile_error());
+            output
+        }
+    }
+}
+
+fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let func: ParallelFn = syn::parse2(item)?;
+    let args: syn::Result<Options> = options::parse_attribute(args);
+    // Report a wrong item and wrong options together.
+    let args = match (func.validate(), args) {
+        (Ok(()), Ok(args)) => args,
+        (Err(mut a), Err(b)) => {
+            a.combine(b);
+            return Err(a);
+        }
+        (Err(err), _) | (_, Err(err)) => return Err(err),
+    };
+    args.reject_timeout()?;
+    Ok(func.expand(&args))
+}

@@ -1,0 +1,61 @@
+use quote::ToTokens;
+use syn::visit::Visit;
+use syn::{FnArg, ItemFn};
+
+use super::parse::ParallelFn;
+
+impl ParallelFn {
+    /// Checks that the item is a free function `#[parallel]` can mark.
+    pub(crate) fn validate(&self) -> syn::Result<()> {
+        let func = match self {
+            ParallelFn::Fn(func) => func,
+            ParallelFn::NotFn { kind, blame } => {
+                return Err(syn::Error::new_spanned(
+                    blame,
+                    format!("#[parallel] can only be applied to a function, not {kind}"),
+                ));
+            }
+        };
+        check_fn(func)
+    }
+}
+
+fn check_fn(func: &ItemFn) -> syn::Result<()> {
+    let sig = &func.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new_spanned(
+            asyncness,
+            "#[parallel] does not support `async fn`; remove `async`: a task is an ordinary \
+             function, and `Task` is awaitable where you need a future",
+        ));
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        return Err(syn::Error::new_spanned(
+            receiver.self_token,
+            "#[parallel] does not support methods; move the work into a free function and call \
+             it from the method",
+        ));
+    }
+    let mut finder = SelfType(None);
+    finder.visit_signature(sig);
+    if let Some(self_type) = finder.0 {
+        return Err(syn::Error::new_spanned(
+            self_type,
+            "#[parallel] does not support associated functions; make it a free function that \
+             names the type instead of `Self`",
+        ));
+    }
+    Ok(())
+}
+
+/// Finds `Self` in a signature: the function sits in an `impl` block.
+struct SelfType(Option<proc_macro2::TokenStream>);
+
+impl<'ast> Visit<'ast> for SelfType {
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        if self.0.is_none() && path.segments.first().is_some_and(|s| s.ident == "Self") {
+            self.0 = Some(path.to_token_stream());
+        }
+        syn::visit::visit_path(self, path);
+    }
+}

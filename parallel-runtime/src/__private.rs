@@ -1,0 +1,82 @@
+//! Called only by code that `parallel-macros` generates. Not a public API: it changes without
+//! notice.
+
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+pub use rayon;
+
+pub use crate::config::{Backend, Options, Workers};
+pub use crate::join::{Plan, join_plan, threads_join};
+pub use crate::macro_map::{
+    Collector, IndexedInput, IterInput, MapCall, OutProbe, PlainCollect, ResultCollect, ViaIndexed,
+    ViaIter, ViaPlain, ViaResult, bind, map,
+};
+pub use crate::progress::{Ticker, ticker};
+
+/// The receiver of the `#[parallel]` defaults probe: `#[parallel] fn f` implements a hidden trait
+/// named `f` for `Probe`, whose method returns `f`'s options. Where no such trait is in scope,
+/// a fallback declared by the macro answers instead.
+#[derive(Clone, Copy, Debug)]
+pub struct Probe;
+
+/// A count of workers from an option's expression, such as `workers = n`.
+pub trait IntoWorkers {
+    /// The count; negative counts are relative to the cores.
+    fn into_workers(self) -> i64;
+}
+
+macro_rules! into_workers {
+    ($($t:ty),*) => {$(
+        impl IntoWorkers for $t {
+            #[allow(clippy::cast_possible_wrap, clippy::cast_lossless)]
+            fn into_workers(self) -> i64 {
+                i64::try_from(self).unwrap_or(i64::MAX)
+            }
+        }
+    )*};
+}
+into_workers!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
+
+impl IntoWorkers for NonZeroUsize {
+    fn into_workers(self) -> i64 {
+        self.get().into_workers()
+    }
+}
+
+/// `workers = <expr>`.
+///
+/// # Panics
+///
+/// On zero, naming the option.
+#[track_caller]
+pub fn workers(n: impl IntoWorkers) -> Workers {
+    Workers::new(n.into_workers()).unwrap_or_else(|e| panic!("{}", e.in_setting("`workers`")))
+}
+
+/// `chunk = <expr>`.
+///
+/// # Panics
+///
+/// On zero, naming the option.
+#[track_caller]
+pub fn chunk(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap_or_else(|| panic!("invalid `chunk` 0: expected at least 1 item"))
+}
+
+/// The runtime options of one call, from the options written after `;` or in `#[parallel(...)]`.
+pub fn options(
+    backend: Option<Backend>,
+    workers: Option<Workers>,
+    chunk: Option<NonZeroUsize>,
+    progress: Option<bool>,
+    timeout: Option<Duration>,
+) -> Options {
+    Options {
+        backend,
+        workers,
+        chunk,
+        progress,
+        timeout,
+    }
+}

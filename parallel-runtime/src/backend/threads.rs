@@ -1,0 +1,262 @@
+//! Dedicated OS threads for blocking work: Python's `ThreadPoolExecutor`.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::backend::{Executor, Job};
+use crate::config::{Workers, available_cores};
+use crate::error::ConfigError;
+use crate::map::{Map, MapUnordered};
+use crate::task::{self, Task};
+
+/// A pool of dedicated OS threads, for blocking work such as file or network I/O.
+///
+/// Threads start when work arrives and there is no idle one, up to `workers`; then tasks queue.
+/// Blocking a thread here never starves rayon's pool, so CPU-bound work elsewhere keeps running.
+/// Clones share the pool; the threads exit once every clone is dropped and the queue is empty.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::ThreadPool;
+///
+/// let pool = ThreadPool::builder().workers(4).build().unwrap();
+/// let lengths: Vec<usize> = pool
+///     .map(|word: &str| word.len(), ["a", "bb", "ccc"])
+///     .map(Result::unwrap)
+///     .collect();
+/// assert_eq!(lengths, [1, 2, 3]);
+/// ```
+#[derive(Clone)]
+pub struct ThreadPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    queue: Sender<Job>,
+    jobs: Receiver<Job>,
+    max_threads: usize,
+    threads: AtomicUsize,
+    idle: Arc<AtomicUsize>,
+    name: String,
+}
+
+/// Configures a [`ThreadPool`].
+///
+/// # Examples
+///
+/// ```
+/// use parallel::ThreadPool;
+///
+/// let pool = ThreadPool::builder().workers(64).name("fetch").build().unwrap();
+/// assert_eq!(pool.workers(), 64);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ThreadPoolBuilder {
+    workers: Option<i64>,
+    name: Option<String>,
+}
+
+impl ThreadPoolBuilder {
+    /// The most threads the pool runs at once. Negative counts are relative to the cores, as in
+    /// [`Workers`]. The default is Python's: `min(32, cores + 4)`.
+    pub fn workers(mut self, workers: i64) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// The prefix of the threads' names (`parallel-threads` by default).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Builds the pool. No thread starts until there is work.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for zero workers.
+    pub fn build(self) -> Result<ThreadPool, ConfigError> {
+        let max_threads = match self.workers {
+            Some(n) => Workers::new(n)?.get(),
+            None => default_workers(),
+        };
+        let (queue, jobs) = crossbeam_channel::unbounded();
+        Ok(ThreadPool {
+            inner: Arc::new(Inner {
+                queue,
+                jobs,
+                max_threads,
+                threads: AtomicUsize::new(0),
+                idle: Arc::new(AtomicUsize::new(0)),
+                name: self.name.unwrap_or_else(|| "parallel-threads".to_owned()),
+            }),
+        })
+    }
+}
+
+/// Python's `ThreadPoolExecutor` default: `min(32, cores + 4)`.
+pub(crate) fn default_workers() -> usize {
+    (available_cores() + 4).min(32)
+}
+
+impl ThreadPool {
+    /// A builder with the default settings.
+    pub fn builder() -> ThreadPoolBuilder {
+        ThreadPoolBuilder::default()
+    }
+
+    /// The shared pool that [`spawn`](crate::spawn) uses for the `threads` backend, with the
+    /// default number of workers. Started on first use.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let task = parallel::ThreadPool::global().spawn(|| 2 + 2);
+    /// assert_eq!(task.join().unwrap(), 4);
+    /// ```
+    pub fn global() -> &'static ThreadPool {
+        static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
+        GLOBAL.get_or_init(|| ThreadPool::builder().build().expect("the defaults are valid"))
+    }
+
+    /// The most threads this pool runs at once.
+    pub fn workers(&self) -> usize {
+        self.inner.max_threads
+    }
+
+    /// Runs `f` on a thread of the pool and returns its handle (Python's `submit`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let tasks: Vec<_> = (1..=3).map(|i| pool.spawn(move || i * 10)).collect();
+    /// let values: Vec<i32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    /// assert_eq!(values, [10, 20, 30]);
+    /// ```
+    pub fn spawn<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, completer) = task::pair(task::name_of::<F>());
+        self.execute(Box::new(move || completer.run(f)));
+        task
+    }
+
+    /// Applies `f` to every item on the pool and yields the results in input order, each as
+    /// `Ok(value)` or the [`TaskError`](crate::TaskError) of that item. The input is read lazily,
+    /// with a bounded number of items in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool.map(|x: u32| 100 / x, [5, 0, 10]).collect();
+    /// assert_eq!(results[0].as_ref().unwrap(), &20);
+    /// assert!(results[1].is_err()); // that item panicked; the others completed
+    /// assert_eq!(results[2].as_ref().unwrap(), &10);
+    /// ```
+    pub fn map<F, I, T>(&self, f: F, items: I) -> Map<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        Map::new(self.clone(), f, items.into_iter())
+    }
+
+    /// Like [`map`](ThreadPool::map), but yields `(index, result)` as soon as each item finishes.
+    /// An endless input works: items are read only as earlier ones finish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
+    /// let firsts: Vec<u64> = pool
+    ///     .map_unordered(|n: u64| n * n, 1..) // an endless input
+    ///     .map(|(_, square)| square.unwrap())
+    ///     .take(5)
+    ///     .collect();
+    /// assert_eq!(firsts.len(), 5);
+    /// ```
+    pub fn map_unordered<F, I, T>(&self, f: F, items: I) -> MapUnordered<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        MapUnordered::new(self.clone(), f, items.into_iter())
+    }
+
+    /// Starts another thread if every running one is busy and the limit allows it.
+    fn grow(&self) {
+        let inner = &self.inner;
+        if inner.queue.len() <= inner.idle.load(Ordering::Acquire) {
+            return;
+        }
+        let started = inner
+            .threads
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < inner.max_threads).then_some(n + 1)
+            });
+        let Ok(number) = started else { return };
+        let jobs = inner.jobs.clone();
+        let idle = Arc::clone(&inner.idle);
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-{number}", inner.name))
+            .spawn(move || worker_loop(&jobs, &idle));
+        if spawned.is_err() {
+            // The system refused a thread; the queued work waits for the threads there are.
+            inner.threads.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+fn worker_loop(jobs: &Receiver<Job>, idle: &AtomicUsize) {
+    loop {
+        idle.fetch_add(1, Ordering::AcqRel);
+        let job = jobs.recv();
+        idle.fetch_sub(1, Ordering::AcqRel);
+        match job {
+            // Jobs catch their own panics, so a worker thread outlives any task.
+            Ok(job) => job(),
+            Err(_) => return,
+        }
+    }
+}
+
+impl Executor for ThreadPool {
+    fn execute(&self, job: Job) {
+        // The pool owns a receiver, so the queue is open as long as `self` exists.
+        if self.inner.queue.send(job).is_ok() {
+            self.grow();
+        }
+    }
+
+    fn workers(&self) -> usize {
+        self.inner.max_threads
+    }
+}
+
+impl std::fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("name", &self.inner.name)
+            .field("workers", &self.inner.max_threads)
+            .field("threads", &self.inner.threads.load(Ordering::Relaxed))
+            .finish()
+    }
+}

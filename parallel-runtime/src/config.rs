@@ -1,0 +1,255 @@
+//! Backends, worker counts, and the environment variables that set their defaults.
+
+use std::fmt;
+use std::num::NonZeroUsize;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crate::error::ConfigError;
+
+/// The environment variable that sets the default number of workers.
+pub const WORKERS_VAR: &str = "PARALLEL_WORKERS";
+/// The environment variable that sets the default backend.
+pub const BACKEND_VAR: &str = "PARALLEL_BACKEND";
+
+/// Where tasks run.
+///
+/// Selection, most specific first: the call's options, the function's `#[parallel(...)]`
+/// options, the `PARALLEL_BACKEND` environment variable, then [`Backend::Rayon`].
+///
+/// # Examples
+///
+/// ```
+/// use parallel::Backend;
+///
+/// assert_eq!("threads".parse::<Backend>(), Ok(Backend::Threads));
+/// assert_eq!(Backend::default(), Backend::Rayon);
+/// assert_eq!(Backend::Rayon.to_string(), "rayon");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// Rayon's work-stealing thread pool: CPU-bound work. Tasks may borrow from the caller.
+    #[default]
+    Rayon,
+    /// Dedicated OS threads: blocking I/O, like Python's `ThreadPoolExecutor`. Blocking here never
+    /// starves the rayon pool.
+    Threads,
+}
+
+impl Backend {
+    /// Every backend, in the order the documentation lists them.
+    pub const ALL: &'static [Backend] = &[Backend::Rayon, Backend::Threads];
+
+    /// The name used in options and environment variables.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Rayon => "rayon",
+            Backend::Threads => "threads",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backend::ALL
+            .iter()
+            .copied()
+            .find(|backend| backend.name() == s.trim())
+            .ok_or_else(|| ConfigError::new("backend", s, "one of `rayon`, `threads`"))
+    }
+}
+
+/// A number of workers, as a count or relative to the number of cores.
+///
+/// Positive numbers are a count. Negative numbers follow joblib's `n_jobs`: `-1` means one worker
+/// per core, `-2` all cores but one, and so on (never fewer than one worker). Zero is an error.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::Workers;
+///
+/// assert_eq!(Workers::new(4).unwrap().get(), 4);
+/// assert_eq!(Workers::new(-1).unwrap().get(), parallel::available_cores());
+/// assert!(Workers::new(0).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Workers(WorkersRepr);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum WorkersRepr {
+    Count(NonZeroUsize),
+    /// All cores but `n - 1`: `AllBut(1)` is joblib's `-1`.
+    AllBut(NonZeroUsize),
+}
+
+const WORKERS_EXPECTED: &str = "a positive number of workers, or -1 for one per core";
+
+impl Workers {
+    /// One worker per core (joblib's `n_jobs=-1`).
+    pub const ALL_CORES: Workers = Workers(WorkersRepr::AllBut(NonZeroUsize::MIN));
+
+    /// A count of workers; negative counts are relative to the cores (see the type's docs).
+    ///
+    /// # Errors
+    ///
+    /// Zero is not a number of workers.
+    pub fn new(n: i64) -> Result<Workers, ConfigError> {
+        let magnitude = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
+        match NonZeroUsize::new(magnitude) {
+            None => Err(ConfigError::new("workers", n.to_string(), WORKERS_EXPECTED)),
+            Some(m) if n > 0 => Ok(Workers(WorkersRepr::Count(m))),
+            Some(m) => Ok(Workers(WorkersRepr::AllBut(m))),
+        }
+    }
+
+    /// A positive count of workers.
+    pub const fn count(n: NonZeroUsize) -> Workers {
+        Workers(WorkersRepr::Count(n))
+    }
+
+    /// The number of workers on this machine: at least one.
+    pub fn get(self) -> usize {
+        match self.0 {
+            WorkersRepr::Count(n) => n.get(),
+            WorkersRepr::AllBut(n) => (available_cores() + 1).saturating_sub(n.get()).max(1),
+        }
+    }
+}
+
+impl FromStr for Workers {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .parse::<i64>()
+            .map_err(|_| ConfigError::new("workers", s, WORKERS_EXPECTED))
+            .and_then(Workers::new)
+    }
+}
+
+/// The number of cores this process may run on (at least 1).
+///
+/// # Examples
+///
+/// ```
+/// assert!(parallel::available_cores() >= 1);
+/// ```
+pub fn available_cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
+}
+
+/// The options a call, a function or a builder can set; unset fields fall back to the next level.
+///
+/// The macros build one of these from the options after `;`; most users never name it.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{Backend, Options, Workers};
+///
+/// let call = Options { workers: Some(Workers::new(2).unwrap()), ..Options::new() };
+/// let function = Options { backend: Some(Backend::Threads), workers: Some(Workers::new(8).unwrap()), ..Options::new() };
+/// let both = call.or(function);
+/// assert_eq!(both.backend, Some(Backend::Threads));
+/// assert_eq!(both.workers.map(Workers::get), Some(2));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Where the tasks run.
+    pub backend: Option<Backend>,
+    /// How many tasks run at once.
+    pub workers: Option<Workers>,
+    /// How many items one task of a map handles.
+    pub chunk: Option<NonZeroUsize>,
+    /// Whether to draw a progress bar on stderr (only when stderr is a terminal).
+    pub progress: Option<bool>,
+    /// How long a task may run.
+    pub timeout: Option<Duration>,
+}
+
+impl Options {
+    /// No option set.
+    pub const fn new() -> Options {
+        Options {
+            backend: None,
+            workers: None,
+            chunk: None,
+            progress: None,
+            timeout: None,
+        }
+    }
+
+    /// These options, with unset fields taken from `defaults`.
+    #[must_use]
+    pub fn or(self, defaults: Options) -> Options {
+        Options {
+            backend: self.backend.or(defaults.backend),
+            workers: self.workers.or(defaults.workers),
+            chunk: self.chunk.or(defaults.chunk),
+            progress: self.progress.or(defaults.progress),
+            timeout: self.timeout.or(defaults.timeout),
+        }
+    }
+}
+
+/// The defaults read from `PARALLEL_BACKEND` and `PARALLEL_WORKERS`, read once per process.
+///
+/// # Errors
+///
+/// An invalid value; the error names the variable.
+///
+/// # Examples
+///
+/// ```
+/// // With neither variable set, nothing is overridden.
+/// # if std::env::var_os("PARALLEL_BACKEND").is_none() && std::env::var_os("PARALLEL_WORKERS").is_none() {
+/// assert_eq!(parallel::env_options(), Ok(parallel::Options::new()));
+/// # }
+/// ```
+pub fn env_options() -> Result<Options, ConfigError> {
+    static ENV: OnceLock<Result<Options, ConfigError>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        options_from(
+            std::env::var(BACKEND_VAR).ok().as_deref(),
+            std::env::var(WORKERS_VAR).ok().as_deref(),
+        )
+    })
+    .clone()
+}
+
+/// Parses the two environment variables' values; empty values count as unset.
+pub(crate) fn options_from(
+    backend: Option<&str>,
+    workers: Option<&str>,
+) -> Result<Options, ConfigError> {
+    fn set(value: Option<&str>) -> Option<&str> {
+        value.filter(|v| !v.trim().is_empty())
+    }
+    let backend = set(backend)
+        .map(|v| v.parse::<Backend>().map_err(|e| e.in_setting(BACKEND_VAR)))
+        .transpose()?;
+    let workers = set(workers)
+        .map(|v| v.parse::<Workers>().map_err(|e| e.in_setting(WORKERS_VAR)))
+        .transpose()?;
+    Ok(Options {
+        backend,
+        workers,
+        ..Options::new()
+    })
+}
+
+#[cfg(test)]
+mod test;

@@ -1,0 +1,248 @@
+//! Errors: what went wrong with one task ([`TaskError`]) and with the configuration
+//! ([`ConfigError`]).
+
+use std::any::Any;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Why one task did not produce its value.
+///
+/// A `TaskError` names the task (its position in the input where it had one, and the function's
+/// name where it is known) and says what happened to it in [`kind`](TaskError::kind). Every other
+/// task of the same call is unaffected.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ErrorKind, ThreadPool};
+///
+/// let pool = ThreadPool::builder().workers(2).build().unwrap();
+/// let task = pool.spawn(|| -> u32 { panic!("no such user") });
+/// let err = task.join().unwrap_err();
+/// assert_eq!(err.panic_message(), Some("no such user"));
+/// assert!(matches!(err.kind(), ErrorKind::Panicked { .. }));
+/// ```
+pub struct TaskError {
+    index: Option<usize>,
+    name: Option<Cow<'static, str>>,
+    kind: ErrorKind,
+    /// The original panic payload, so that a caller can re-raise exactly what the task raised.
+    payload: Option<Mutex<Box<dyn Any + Send>>>,
+}
+
+/// What happened to a task that failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The task panicked; `message` is the panic message (`"Box<dyn Any>"` for a payload that is
+    /// neither a `&str` nor a `String`).
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// The task did not finish within `after`.
+    TimedOut {
+        /// The time limit that passed.
+        after: Duration,
+    },
+    /// The task was cancelled before it started, or its pool shut down first.
+    Cancelled,
+}
+
+impl TaskError {
+    /// A task that panicked with `payload` (the value `std::panic::catch_unwind` returns).
+    pub fn panicked(payload: Box<dyn Any + Send>) -> Self {
+        let message = panic_message(&*payload).to_owned();
+        Self {
+            index: None,
+            name: None,
+            kind: ErrorKind::Panicked { message },
+            payload: Some(Mutex::new(payload)),
+        }
+    }
+
+    /// A task that did not finish within `after`.
+    pub fn timed_out(after: Duration) -> Self {
+        Self::from_kind(ErrorKind::TimedOut { after })
+    }
+
+    /// A task that was cancelled before it ran.
+    pub fn cancelled() -> Self {
+        Self::from_kind(ErrorKind::Cancelled)
+    }
+
+    fn from_kind(kind: ErrorKind) -> Self {
+        Self {
+            index: None,
+            name: None,
+            kind,
+            payload: None,
+        }
+    }
+
+    /// Sets the position of the task in its input.
+    #[must_use]
+    pub fn with_index(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    /// Sets the name of the function the task ran.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The position of the task in its input (0-based), where it came from one.
+    pub fn index(&self) -> Option<usize> {
+        self.index
+    }
+
+    /// The name of the function the task ran, where it is known.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// What happened to the task.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The panic message, if the task panicked.
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.kind {
+            ErrorKind::Panicked { message } => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether the task timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.kind, ErrorKind::TimedOut { .. })
+    }
+
+    /// Turns the error into a panic payload: the task's own payload when it panicked, otherwise
+    /// this error's message. Pass it to [`std::panic::resume_unwind`] to fail the way sequential
+    /// code would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let err = pool.spawn(|| -> () { std::panic::panic_any(42_u8) }).join().unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u8>(), Some(&42));
+    /// ```
+    pub fn into_panic(self) -> Box<dyn Any + Send> {
+        match self.payload {
+            Some(payload) => payload.into_inner().unwrap_or_else(|e| e.into_inner()),
+            None => Box::new(self.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task")?;
+        if let Some(index) = self.index {
+            write!(f, " {index}")?;
+        }
+        if let Some(name) = &self.name {
+            write!(f, " (`{name}`)")?;
+        }
+        match &self.kind {
+            ErrorKind::Panicked { message } => write!(f, " panicked: {message}"),
+            ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
+            ErrorKind::Cancelled => f.write_str(" was cancelled"),
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskError")
+            .field("index", &self.index)
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// The message of a panic payload, as the default panic hook would print it.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "Box<dyn Any>"
+    }
+}
+
+/// A setting that cannot be used: a bad environment variable, option or builder value.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::Backend;
+///
+/// let err = "thread".parse::<Backend>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid backend \"thread\": expected one of `rayon`, `threads`"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    setting: Cow<'static, str>,
+    value: String,
+    expected: Cow<'static, str>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(
+        setting: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+        expected: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            setting: setting.into(),
+            value: value.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// Names the setting that was wrong, such as `PARALLEL_WORKERS`.
+    #[must_use]
+    pub(crate) fn in_setting(mut self, setting: impl Into<Cow<'static, str>>) -> Self {
+        self.setting = setting.into();
+        self
+    }
+
+    /// The name of the setting that was wrong (an environment variable or an option).
+    pub fn setting(&self) -> &str {
+        &self.setting
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {} {:?}: expected {}",
+            self.setting, self.value, self.expected
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod test;

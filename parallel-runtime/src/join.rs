@@ -1,0 +1,131 @@
+//! Running a fixed set of closures at once: [`join`], and the plan `par_join!` and `par_map!`
+//! follow.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Mutex;
+
+use crate::backend::rayon::RayonPool;
+use crate::config::{Backend, Options, env_options};
+
+/// Where one macro call runs, resolved from the call's options, the function's defaults and the
+/// environment.
+#[derive(Debug)]
+pub enum Plan {
+    /// On this rayon pool.
+    Rayon(RayonPool),
+    /// On scoped OS threads, at most this many at once (the macro's default where `None`).
+    Threads(Option<usize>),
+}
+
+/// Resolves `options` (the call's, already merged with the function's) against the environment.
+///
+/// # Panics
+///
+/// If `PARALLEL_BACKEND` or `PARALLEL_WORKERS` is invalid, or a rayon pool cannot start; the
+/// message names the variable.
+#[track_caller]
+pub fn join_plan(options: Options) -> Plan {
+    let env = env_options().unwrap_or_else(|e| panic!("{e}"));
+    let options = options.or(env);
+    match options.backend.unwrap_or_default() {
+        Backend::Rayon => Plan::Rayon(match options.workers {
+            None => RayonPool::global(),
+            Some(workers) => RayonPool::shared(workers.get()).unwrap_or_else(|e| panic!("{e}")),
+        }),
+        Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
+    }
+}
+
+/// Runs `a` and `b`, potentially in parallel, and returns both results: `par_join!` for two
+/// closures. Runs on rayon unless `PARALLEL_BACKEND` says otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::join;
+/// let (sum, max) = join(|| (1..=10).sum::<u32>(), || (1..=10).max());
+/// assert_eq!((sum, max), (55, Some(10)));
+/// ```
+///
+/// # Panics
+///
+/// If either closure panics, `join` panics with that value once both have finished.
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
+where
+    A: FnOnce() -> RA + Send,
+    B: FnOnce() -> RB + Send,
+    RA: Send,
+    RB: Send,
+{
+    match join_plan(Options::new()) {
+        Plan::Rayon(pool) => pool.install(|| rayon::join(a, b)),
+        Plan::Threads(workers) => {
+            let (mut ra, mut rb) = (None, None);
+            threads_join(
+                workers,
+                vec![Box::new(|| ra = Some(a())), Box::new(|| rb = Some(b()))],
+            );
+            match (ra, rb) {
+                (Some(ra), Some(rb)) => (ra, rb),
+                _ => unreachable!("threads_join runs every job or panics"),
+            }
+        }
+    }
+}
+
+/// A job of [`threads_join`]: borrows from the caller for `'scope`.
+pub type ScopedJob<'scope> = Box<dyn FnOnce() + Send + 'scope>;
+
+/// Runs every job on scoped OS threads, at most `workers` at once (one thread per job where
+/// `None`), and returns when all have finished.
+///
+/// # Panics
+///
+/// If a job panics, with the payload of the first such job (in input order), after every job
+/// has finished.
+pub fn threads_join(workers: Option<usize>, jobs: Vec<ScopedJob<'_>>) {
+    let threads = workers.unwrap_or(jobs.len()).clamp(1, jobs.len().max(1));
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let first_panic = FirstPanic::default();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            std::thread::Builder::new()
+                .name("parallel-threads".to_owned())
+                .spawn_scoped(scope, || {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((index, job)) = next else { return };
+                        if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+                            first_panic.record(index, payload);
+                        }
+                    }
+                })
+                .expect("the system could not start a thread");
+        }
+    });
+    first_panic.resume();
+}
+
+/// The panic of the earliest task, kept until every task has finished.
+#[derive(Default)]
+pub(crate) struct FirstPanic(Mutex<Option<(usize, Box<dyn Any + Send>)>>);
+
+impl FirstPanic {
+    pub(crate) fn record(&self, index: usize, payload: Box<dyn Any + Send>) {
+        let mut first = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if first.as_ref().is_none_or(|(earliest, _)| index < *earliest) {
+            *first = Some((index, payload));
+        }
+    }
+
+    /// Re-raises the recorded panic, if any.
+    pub(crate) fn resume(self) {
+        if let Some((_, payload)) = self.0.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            resume_unwind(payload);
+        }
+    }
+}
+
+#[cfg(test)]
+mod test;

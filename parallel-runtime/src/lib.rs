@@ -1,0 +1,77 @@
+//! The runtime of [`parallel`](https://docs.rs/parallel): pools, tasks and backends.
+//!
+//! Users depend on the `parallel` crate, which re-exports everything here next to the macros.
+//! The runtime is usable without the macros:
+//!
+//! - pools per backend, each with a builder: [`RayonPool`] (work stealing, CPU-bound work) and
+//!   [`ThreadPool`] (dedicated OS threads, blocking I/O);
+//! - [`Task`]: the handle [`spawn`] returns, joined with a timeout or awaited as a `Future`;
+//! - [`ThreadPool::map`], [`ThreadPool::map_unordered`] and [`as_completed`]: results in order or
+//!   as they finish, reading the input lazily;
+//! - [`TaskError`]: which task failed, and how.
+//!
+//! # Examples
+//!
+//! ```
+//! use parallel::{ThreadPool, as_completed};
+//!
+//! let pool = ThreadPool::builder().workers(4).build().unwrap();
+//! let tasks: Vec<_> = (0..8u64).map(|i| pool.spawn(move || i * i)).collect();
+//! let mut total = 0;
+//! for (index, result) in as_completed(tasks) {
+//!     total += result.unwrap();
+//!     assert!(index < 8);
+//! }
+//! assert_eq!(total, 140);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod backend;
+mod config;
+mod error;
+mod join;
+mod macro_map;
+mod map;
+mod progress;
+mod task;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use backend::rayon::{RayonPool, RayonPoolBuilder};
+pub use backend::threads::{ThreadPool, ThreadPoolBuilder};
+pub use config::{
+    BACKEND_VAR, Backend, Options, WORKERS_VAR, Workers, available_cores, env_options,
+};
+pub use error::{ConfigError, ErrorKind, TaskError};
+pub use join::join;
+pub use map::{AsCompleted, Map, MapUnordered, as_completed};
+pub use task::Task;
+
+/// Runs `f` in the background on the default backend and returns its handle: Python's
+/// `executor.submit(f)`.
+///
+/// The backend is `PARALLEL_BACKEND` (rayon's global pool when unset); `threads` uses
+/// [`ThreadPool::global`].
+///
+/// # Examples
+///
+/// ```
+/// let task = parallel::spawn(|| 21 * 2);
+/// assert_eq!(task.join().unwrap(), 42);
+/// ```
+///
+/// # Panics
+///
+/// If `PARALLEL_BACKEND` or `PARALLEL_WORKERS` is invalid.
+pub fn spawn<F, T>(f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match join::join_plan(Options::new()) {
+        join::Plan::Rayon(pool) => pool.spawn(f),
+        join::Plan::Threads(_) => ThreadPool::global().spawn(f),
+    }
+}

@@ -1,0 +1,330 @@
+//! [`Task`]: the handle to one spawned task, and the other half the backend completes it with.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::error::TaskError;
+
+/// A handle to a task that runs in the background, like a `concurrent.futures.Future` or the
+/// result of `apply_async`.
+///
+/// Get the value with [`join`](Task::join) (blocking), [`join_timeout`](Task::join_timeout), or by
+/// `.await`ing the task: `Task<T>` is a [`Future`] whose output is `Result<T, TaskError>`, so async
+/// code can wait for parallel work without blocking its executor. Dropping a `Task` detaches it:
+/// the work still runs, and its result is dropped.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::ThreadPool;
+///
+/// let pool = ThreadPool::builder().workers(2).build().unwrap();
+/// let task = pool.spawn(|| 6 * 7);
+/// assert_eq!(task.join().unwrap(), 42);
+/// ```
+#[must_use = "a task's result is lost unless it is joined or awaited"]
+pub struct Task<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// The backend's half of a task: runs the work and stores the result.
+pub(crate) struct Completer<T> {
+    shared: Option<Arc<Shared<T>>>,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    finished: Condvar,
+    cancelled: AtomicBool,
+    name: Option<Cow<'static, str>>,
+}
+
+enum State<T> {
+    Pending(Option<Waker>),
+    Done(Result<T, TaskError>),
+    Taken,
+}
+
+/// A new task and the completer that finishes it.
+pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State::Pending(None)),
+        finished: Condvar::new(),
+        cancelled: AtomicBool::new(false),
+        name,
+    });
+    (
+        Task {
+            shared: Arc::clone(&shared),
+        },
+        Completer {
+            shared: Some(shared),
+        },
+    )
+}
+
+/// The name to report for a task running `F`: the path of a function, nothing for a closure.
+pub(crate) fn name_of<F>() -> Option<Cow<'static, str>> {
+    let name = std::any::type_name::<F>();
+    (!name.contains('{')).then_some(Cow::Borrowed(name))
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // The lock is never held while user code runs, so poisoning cannot leave a broken state.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_name(&self, err: TaskError) -> TaskError {
+        match (&self.name, err.name()) {
+            (Some(name), None) => err.with_name(name.clone()),
+            _ => err,
+        }
+    }
+}
+
+impl<T> Completer<T> {
+    /// Runs `work` unless the task was cancelled, catching a panic, and stores the result.
+    pub(crate) fn run(mut self, work: impl FnOnce() -> T) {
+        let result = if self.is_cancelled() {
+            Err(TaskError::cancelled())
+        } else {
+            catch_unwind(AssertUnwindSafe(work)).map_err(TaskError::panicked)
+        };
+        self.complete(result);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.shared
+            .as_ref()
+            .is_some_and(|s| s.cancelled.load(Ordering::Acquire))
+    }
+
+    fn complete(&mut self, result: Result<T, TaskError>) {
+        let Some(shared) = self.shared.take() else {
+            return;
+        };
+        let result = result.map_err(|e| shared.with_name(e));
+        let waker = {
+            let mut state = shared.lock();
+            match std::mem::replace(&mut *state, State::Done(result)) {
+                State::Pending(waker) => waker,
+                // A task is completed once; keep the first result.
+                done => {
+                    *state = done;
+                    None
+                }
+            }
+        };
+        shared.finished.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Drop for Completer<T> {
+    /// A completer dropped without running (its pool shut down) cancels the task, so that no
+    /// `join` waits forever.
+    fn drop(&mut self) {
+        self.complete(Err(TaskError::cancelled()));
+    }
+}
+
+impl<T> Task<T> {
+    /// Waits for the task and returns its value, or how it failed.
+    ///
+    /// # Errors
+    ///
+    /// A [`TaskError`] when the task panicked or was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let task = pool.spawn(|| "done".to_string());
+    /// assert_eq!(task.join().unwrap(), "done");
+    /// ```
+    pub fn join(self) -> Result<T, TaskError> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(result) = take_done(&mut state) {
+                return result;
+            }
+            state = self
+                .shared
+                .finished
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Waits at most `timeout` for the task's value.
+    ///
+    /// If the task has not finished by then it is cancelled: it will not start if it has not yet,
+    /// and a task already running on a thread runs to its end with its result dropped (a thread
+    /// cannot be stopped safely). To wait again instead, use [`wait_timeout`](Task::wait_timeout).
+    ///
+    /// # Errors
+    ///
+    /// A [`TaskError`] whose [`is_timeout`](TaskError::is_timeout) is true when the time ran out;
+    /// otherwise as [`join`](Task::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let stuck = pool.spawn(move || rx.recv().is_ok());
+    /// let err = stuck.join_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// drop(tx); // lets the thread finish
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<T, TaskError> {
+        if self.wait_timeout(timeout) {
+            return self.join();
+        }
+        self.cancel();
+        Err(self.shared.with_name(TaskError::timed_out(timeout)))
+    }
+
+    /// Waits at most `timeout` for the task to finish; returns whether it has.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let task = pool.spawn(|| 1);
+    /// while !task.wait_timeout(Duration::from_millis(50)) {}
+    /// assert!(task.is_finished());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
+        loop {
+            if !matches!(*state, State::Pending(_)) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .shared
+                .finished
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Whether the task has finished (with a value or an error). Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().build().unwrap();
+    /// let task = pool.spawn(|| 1);
+    /// let value = task.join().unwrap(); // after join, the task is gone; before, poll it:
+    /// assert_eq!(value, 1);
+    /// let task = pool.spawn(|| 2);
+    /// while !task.is_finished() { std::thread::yield_now(); }
+    /// assert_eq!(task.join().unwrap(), 2);
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        !matches!(*self.shared.lock(), State::Pending(_))
+    }
+
+    /// Asks the task not to run. Returns `true` if it had not started yet: it never will, and
+    /// joining it gives a cancelled error. A task that is already running finishes normally.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().workers(1).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let busy = pool.spawn(move || rx.recv().ok());
+    /// let queued = pool.spawn(|| 1);
+    /// queued.cancel(); // the only worker is busy, so `queued` has not started
+    /// tx.send(()).unwrap();
+    /// assert!(busy.join().is_ok());
+    /// assert!(queued.join().is_err());
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.shared.cancelled.store(true, Ordering::Release);
+        !self.is_finished()
+    }
+
+    /// The name of the function the task runs, where it is known.
+    pub fn name(&self) -> Option<&str> {
+        self.shared.name.as_deref()
+    }
+
+    /// Registers `waker` to be woken when the task finishes; `Ready` if it already has.
+    pub(crate) fn poll_result(&self, waker: &Waker) -> Poll<Result<T, TaskError>> {
+        let mut state = self.shared.lock();
+        if let Some(result) = take_done(&mut state) {
+            return Poll::Ready(result);
+        }
+        match &mut *state {
+            State::Pending(slot) => {
+                if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *slot = Some(waker.clone());
+                }
+                Poll::Pending
+            }
+            _ => unreachable!("take_done returns every finished state"),
+        }
+    }
+}
+
+/// Takes the result out of a finished task's state.
+fn take_done<T>(state: &mut State<T>) -> Option<Result<T, TaskError>> {
+    match std::mem::replace(state, State::Taken) {
+        State::Done(result) => Some(result),
+        State::Taken => Some(Err(TaskError::cancelled())),
+        pending => {
+            *state = pending;
+            None
+        }
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_result(cx.waker())
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.shared.name)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod test;
