@@ -36,11 +36,20 @@ impl Parse for Options {
         let mut options = Options::default();
         let mut errors: Option<syn::Error> = None;
         while !input.is_empty() {
-            if let Err(err) = options.parse_one(input) {
+            let result = options.parse_one(input).and_then(|()| {
+                if input.is_empty() || input.peek(Token![,]) {
+                    Ok(())
+                } else {
+                    Err(input.error("expected `,` between options: `workers = 4, chunk = 100`"))
+                }
+            });
+            if let Err(err) = result {
                 match &mut errors {
                     Some(errors) => errors.combine(err),
                     None => errors = Some(err),
                 }
+                // What is left of this option only follows from the mistake: skip to the next.
+                skip_to_comma(input)?;
             }
             if input.is_empty() {
                 break;
@@ -54,10 +63,27 @@ impl Parse for Options {
     }
 }
 
+/// Skips the tokens up to the next top-level `,`, or to the end.
+fn skip_to_comma(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((tree, next)) = rest.token_tree() {
+            if matches!(&tree, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',') {
+                break;
+            }
+            rest = next;
+        }
+        Ok(((), rest))
+    })
+}
+
 impl Options {
     /// Parses `key`, `key = value`; a wrong value is reported and the parse goes on with the
     /// next option, so that several mistakes show at once.
     fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
+        if !input.peek(Ident::peek_any) {
+            return Err(input.error(format!("expected an option name, one of {NAMES}")));
+        }
         let key = Ident::parse_any(input)?;
         let value: Option<Expr> = if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
@@ -87,6 +113,14 @@ impl Options {
             ));
         }
         if name == "progress" {
+            if let Some(value @ Expr::Lit(ExprLit { lit, .. })) = &value {
+                if !matches!(lit, Lit::Bool(_)) {
+                    return Err(syn::Error::new_spanned(
+                        value,
+                        "`progress` expects `true` or `false`: `progress`, or `progress = false`",
+                    ));
+                }
+            }
             self.progress = Some((key, value));
             return Ok(());
         }
@@ -156,12 +190,16 @@ impl Options {
             };
             quote!(#private::Backend::#variant)
         }));
-        let workers = some_or_none(self.workers.as_ref().map(|(_, value)| {
-            quote_spanned!(value.span()=> #private::workers(#value))
-        }));
-        let chunk = some_or_none(self.chunk.as_ref().map(|(_, value)| {
-            quote_spanned!(value.span()=> #private::chunk(#value))
-        }));
+        let workers = some_or_none(
+            self.workers
+                .as_ref()
+                .map(|(_, value)| quote_spanned!(value.span()=> #private::workers(#value))),
+        );
+        let chunk = some_or_none(
+            self.chunk
+                .as_ref()
+                .map(|(_, value)| quote_spanned!(value.span()=> #private::chunk(#value))),
+        );
         let progress = some_or_none(self.progress.as_ref().map(|(key, value)| match value {
             Some(value) => value.to_token_stream(),
             None => quote_spanned!(key.span()=> true),

@@ -1,3 +1,4 @@
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Token};
@@ -12,10 +13,14 @@ pub(crate) struct ParJoin {
 
 impl Parse for ParJoin {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        if input.is_empty() || input.peek(Token![;]) {
-            return Err(input.error(
-                "`par_join!` needs at least one expression: `par_join!(load_users(), load_orders())`",
-            ));
+        const NEEDS_AN_EXPRESSION: &str =
+            "`par_join!` needs at least one expression: `par_join!(load_users(), load_orders())`";
+        if input.is_empty() {
+            // No token to blame: the call itself is at fault.
+            return Err(syn::Error::new(Span::call_site(), NEEDS_AN_EXPRESSION));
+        }
+        if input.peek(Token![;]) {
+            return Err(input.error(NEEDS_AN_EXPRESSION));
         }
         let mut exprs = Punctuated::<Expr, Token![,]>::new();
         while !input.is_empty() && !input.peek(Token![;]) {

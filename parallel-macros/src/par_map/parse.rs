@@ -1,3 +1,4 @@
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Token};
 
@@ -13,7 +14,9 @@ pub(crate) struct ParMap {
 impl Parse for ParMap {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(
+            // No token to blame: the call itself is at fault.
+            return Err(syn::Error::new(
+                Span::call_site(),
                 "`par_map!` needs a function and the items: `par_map!(f, items)`",
             ));
         }
@@ -25,9 +28,12 @@ impl Parse for ParMap {
                 "expected the items after the function: `par_map!(f, items)`",
             ));
         }
-        input.parse::<Token![,]>()?;
+        let comma: Token![,] = input.parse()?;
         if input.is_empty() || input.peek(Token![;]) {
-            return Err(input.error("expected the items after `,`: `par_map!(f, items)`"));
+            return Err(syn::Error::new(
+                comma.span,
+                "expected the items after `,`: `par_map!(f, items)`",
+            ));
         }
         let items: Expr = input.parse()?;
         if input.peek(Token![,]) {
@@ -42,7 +48,11 @@ impl Parse for ParMap {
             }
         }
         // The function and items parsed: an error in the options still expands the map.
-        let options = options::parse_after_semicolon(input);
+        let options = if input.is_empty() || input.peek(Token![;]) {
+            options::parse_after_semicolon(input)
+        } else {
+            Err(input.error("expected `;` before the options: `par_map!(f, items; workers = 4)`"))
+        };
         if options.is_err() {
             // Skip what is left, so that the parse as a whole succeeds.
             input.step(|cursor| {

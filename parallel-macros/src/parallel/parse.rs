@@ -7,7 +7,10 @@ use syn::{Item, ItemFn};
 pub(crate) enum ParallelFn {
     Fn(Box<ItemFn>),
     /// Another item, with the tokens that name its kind (`struct Point`).
-    NotFn { kind: &'static str, blame: TokenStream },
+    NotFn {
+        kind: &'static str,
+        blame: TokenStream,
+    },
 }
 
 impl Parse for ParallelFn {
@@ -15,15 +18,15 @@ impl Parse for ParallelFn {
         let item: Item = input.parse()?;
         let (kind, blame) = match item {
             Item::Fn(func) => return Ok(ParallelFn::Fn(Box::new(func))),
-            Item::Struct(s) => ("a struct", kind_and_name(&s.struct_token, &s.ident)),
-            Item::Enum(e) => ("an enum", kind_and_name(&e.enum_token, &e.ident)),
-            Item::Union(u) => ("a union", kind_and_name(&u.union_token, &u.ident)),
-            Item::Trait(t) => ("a trait", kind_and_name(&t.trait_token, &t.ident)),
-            Item::Impl(i) => ("an impl block", kind_and_name(&i.impl_token, &i.self_ty)),
-            Item::Mod(m) => ("a module", kind_and_name(&m.mod_token, &m.ident)),
-            Item::Const(c) => ("a constant", kind_and_name(&c.const_token, &c.ident)),
-            Item::Static(s) => ("a static", kind_and_name(&s.static_token, &s.ident)),
-            Item::Type(t) => ("a type alias", kind_and_name(&t.type_token, &t.ident)),
+            Item::Struct(s) => ("a struct", kind_and_name(s.struct_token, &s.ident)),
+            Item::Enum(e) => ("an enum", kind_and_name(e.enum_token, &e.ident)),
+            Item::Union(u) => ("a union", kind_and_name(u.union_token, &u.ident)),
+            Item::Trait(t) => ("a trait", kind_and_name(t.trait_token, &t.ident)),
+            Item::Impl(i) => ("an impl block", kind_and_name(i.impl_token, &i.self_ty)),
+            Item::Mod(m) => ("a module", kind_and_name(m.mod_token, &m.ident)),
+            Item::Const(c) => ("a constant", kind_and_name(c.const_token, &c.ident)),
+            Item::Static(s) => ("a static", kind_and_name(s.static_token, &s.ident)),
+            Item::Type(t) => ("a type alias", kind_and_name(t.type_token, &t.ident)),
             Item::Use(u) => ("a `use`", quote!(#u)),
             other => ("this item", quote!(#other)),
         };

@@ -31,7 +31,7 @@ fn check_fn(func: &ItemFn) -> syn::Result<()> {
     }
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
         return Err(syn::Error::new_spanned(
-            receiver.self_token,
+            receiver,
             "#[parallel] does not support methods; move the work into a free function and call \
              it from the method",
         ));

@@ -1,0 +1,5 @@
+use parallel::par_join;
+
+fn main() {
+    par_join!();
+}

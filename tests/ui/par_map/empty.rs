@@ -1,0 +1,5 @@
+use parallel::par_map;
+
+fn main() {
+    par_map!();
+}

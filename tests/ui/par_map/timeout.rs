@@ -1,0 +1,11 @@
+use parallel::par_map;
+
+fn f(n: u64) -> u64 {
+    n + 1
+}
+
+fn main() {
+    let v = vec![1, 2, 3];
+    let out = par_map!(f, v; timeout = std::time::Duration::from_secs(5));
+    assert_eq!(out, [2, 3, 4]);
+}

@@ -1,0 +1,10 @@
+use parallel::parallel;
+
+#[parallel]
+enum Shape {
+    Circle,
+}
+
+fn main() {
+    assert!(matches!(Shape::Circle, Shape::Circle));
+}
