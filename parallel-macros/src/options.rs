@@ -1,4 +1,5 @@
 //! The options every macro shares: `backend = …, workers = …, chunk = …, progress, timeout = …,
+//! retries = …,
 //! crate = …`, parsed once and checked per macro.
 
 use proc_macro2::TokenStream;
@@ -11,13 +12,15 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, Path, Token, UnOp};
 use crate::runtime_path::RuntimePath;
 
 /// The option names, in the order error messages list them.
-const NAMES: &str = "`backend`, `workers`, `chunk`, `progress`, `timeout`, `crate`";
+const NAMES: &str =
+    "`backend`, `workers`, `chunk`, `progress`, `timeout`, `retries`, `crate`";
 
 /// The backends an option can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BackendName {
     Rayon,
     Threads,
+    Process,
 }
 
 /// Options as written, each with the tokens to blame for it.
@@ -28,6 +31,7 @@ pub(crate) struct Options {
     pub chunk: Option<(Ident, Expr)>,
     pub progress: Option<(Ident, Option<Expr>)>,
     pub timeout: Option<(Ident, Expr)>,
+    pub retries: Option<(Ident, Expr)>,
     pub krate: Option<RuntimePath>,
 }
 
@@ -98,6 +102,7 @@ impl Options {
             "chunk" => self.chunk.is_some(),
             "progress" => self.progress.is_some(),
             "timeout" => self.timeout.is_some(),
+            "retries" => self.retries.is_some(),
             "crate" => self.krate.is_some(),
             _ => {
                 return Err(syn::Error::new(
@@ -130,6 +135,7 @@ impl Options {
                 "workers" => "workers = 4",
                 "chunk" => "chunk = 100",
                 "timeout" => "timeout = Duration::from_secs(5)",
+                "retries" => "retries = 2",
                 _ => "crate = ::parallel",
             };
             return Err(syn::Error::new(
@@ -142,6 +148,7 @@ impl Options {
             "workers" => self.workers = Some((key, count(value, "workers", true)?)),
             "chunk" => self.chunk = Some((key, count(value, "chunk", false)?)),
             "timeout" => self.timeout = Some((key, duration(value)?)),
+            "retries" => self.retries = Some((key, retries(value)?)),
             _ => self.krate = Some(RuntimePath::from_option(&value)?),
         }
         Ok(())
@@ -152,17 +159,32 @@ impl Options {
         self.krate.clone().unwrap_or_default()
     }
 
-    /// Rejects `timeout`, which no thread backend can honour: a thread cannot be stopped.
-    pub(crate) fn reject_timeout(&self) -> syn::Result<()> {
-        match &self.timeout {
-            Some((key, _)) => Err(syn::Error::new(
-                key.span(),
-                "`timeout` needs a backend that can stop a task, and threads cannot be stopped \
-                 safely; remove it, or use `Task::join_timeout` from the runtime API to stop \
-                 waiting",
-            )),
-            None => Ok(()),
+    /// Whether the options name the process backend.
+    pub(crate) fn is_process(&self) -> bool {
+        matches!(self.backend, Some((_, BackendName::Process)))
+    }
+
+    /// Rejects `timeout` and `retries` unless the backend is `process`: a thread cannot be
+    /// stopped, and does not die alone.
+    pub(crate) fn reject_process_only(&self) -> syn::Result<()> {
+        if self.is_process() {
+            return Ok(());
         }
+        if let Some((key, _)) = &self.timeout {
+            return Err(syn::Error::new(
+                key.span(),
+                "`timeout` needs `backend = process`: a thread cannot be stopped safely; add \
+                 `backend = process`, or remove it",
+            ));
+        }
+        if let Some((key, _)) = &self.retries {
+            return Err(syn::Error::new(
+                key.span(),
+                "`retries` needs `backend = process`: it re-runs a task whose worker process \
+                 died; add `backend = process`, or remove it",
+            ));
+        }
+        Ok(())
     }
 
     /// Rejects `chunk` where the macro has no items to chunk.
@@ -187,6 +209,7 @@ impl Options {
             let variant = match name {
                 BackendName::Rayon => quote_spanned!(key.span()=> Rayon),
                 BackendName::Threads => quote_spanned!(key.span()=> Threads),
+                BackendName::Process => quote_spanned!(key.span()=> Process),
             };
             quote!(#private::Backend::#variant)
         }));
@@ -205,7 +228,8 @@ impl Options {
             None => quote_spanned!(key.span()=> true),
         }));
         let timeout = some_or_none(self.timeout.as_ref().map(|(_, v)| v.to_token_stream()));
-        quote!(#private::options(#backend, #workers, #chunk, #progress, #timeout))
+        let retries = some_or_none(self.retries.as_ref().map(|(_, v)| v.to_token_stream()));
+        quote!(#private::options(#backend, #workers, #chunk, #progress, #timeout, #retries))
     }
 }
 
@@ -222,13 +246,14 @@ fn backend_name(value: &Expr) -> syn::Result<BackendName> {
     match name.as_deref() {
         Some("rayon") => Ok(BackendName::Rayon),
         Some("threads") => Ok(BackendName::Threads),
+        Some("process") => Ok(BackendName::Process),
         Some(other) => Err(syn::Error::new_spanned(
             value,
-            format!("unknown backend `{other}`; expected `rayon` or `threads`"),
+            format!("unknown backend `{other}`; expected `rayon`, `threads` or `process`"),
         )),
         None => Err(syn::Error::new_spanned(
             value,
-            "expected a backend name: `backend = rayon` or `backend = threads`",
+            "expected a backend name: `backend = rayon`, `backend = threads` or `backend = process`",
         )),
     }
 }
@@ -273,6 +298,19 @@ fn count(value: Expr, name: &str, negative_ok: bool) -> syn::Result<Expr> {
         ));
     }
     Ok(value)
+}
+
+fn retries(value: Expr) -> syn::Result<Expr> {
+    match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(_), ..
+        }) => Ok(value),
+        Expr::Lit(_) | Expr::Unary(_) => Err(syn::Error::new_spanned(
+            &value,
+            "`retries` expects a whole number of re-runs: `retries = 2`",
+        )),
+        _ => Ok(value),
+    }
 }
 
 fn duration(value: Expr) -> syn::Result<Expr> {

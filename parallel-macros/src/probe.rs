@@ -1,11 +1,13 @@
-//! The defaults probe: how `par_map!` finds the options of a `#[parallel]` function.
+//! The probe: how the macros find the options and the process registration of a `#[parallel]`
+//! function from its path.
 //!
 //! `#[parallel] fn crunch` also declares a hidden trait named `crunch` (traits live in the type
 //! namespace, functions in the value namespace, so the two do not clash). Whatever brings the
-//! function into scope, a `use` or a glob, brings the trait too. The trait's one method, named
-//! after the function, returns its options. The macros call that method on a probe value; a
-//! fallback trait, implemented one reference further away, answers "no defaults" for functions
-//! without `#[parallel]`, closures that happen to share the name aside.
+//! function into scope, a `use` or a glob, brings the trait too. Its methods, named after the
+//! function, return the function's options and the proof that it is registered to run in a
+//! worker process. The macros call those methods on a probe value; a fallback trait,
+//! implemented one reference further away, answers "no options, not a task" for functions
+//! without `#[parallel]`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -15,19 +17,26 @@ use syn::{Ident, Path, PathArguments};
 use crate::options::is_module_path;
 use crate::runtime_path::RuntimePath;
 
-/// The method of the hidden trait of `#[parallel] fn name`.
+/// The method of the hidden trait of `#[parallel] fn name` that returns its options.
 pub(crate) fn defaults_method(name: &Ident) -> Ident {
     format_ident!("__parallel_defaults_{}", name.unraw())
 }
 
-/// An expression of the runtime's `Options` type: the defaults of the function `path` names,
-/// or no options when it has no `#[parallel]`.
-pub(crate) fn defaults_of(path: &Path, runtime: &RuntimePath) -> TokenStream {
+/// The method of the hidden trait of `#[parallel] fn name` that proves its registration.
+pub(crate) fn task_method(name: &Ident) -> Ident {
+    format_ident!("__parallel_task_{}", name.unraw())
+}
+
+/// An expression of type `(Options, Proof)`: the options of the function `path` names and the
+/// proof that it can run in a process (`IsTask`), or no options and `NotTask` when it has no
+/// `#[parallel]`.
+pub(crate) fn probe(path: &Path, runtime: &RuntimePath) -> TokenStream {
     let private = runtime.private();
     let Some(last) = path.segments.last() else {
-        return quote!(#private::Options::new());
+        return quote!((#private::Options::new(), #private::NotTask));
     };
-    let method = defaults_method(&last.ident);
+    let defaults = defaults_method(&last.ident);
+    let task = task_method(&last.ident);
     let import = is_module_path(path).then(|| {
         let mut path = path.clone();
         if let Some(last) = path.segments.last_mut() {
@@ -38,12 +47,15 @@ pub(crate) fn defaults_of(path: &Path, runtime: &RuntimePath) -> TokenStream {
     quote! {{
         #import
         #[allow(dead_code, non_camel_case_types)]
-        trait __ParallelNoDefaults {
-            fn #method(&self) -> #private::Options {
+        trait __ParallelNotATask {
+            fn #defaults(&self) -> #private::Options {
                 #private::Options::new()
             }
+            fn #task(&self) -> #private::NotTask {
+                #private::NotTask
+            }
         }
-        impl __ParallelNoDefaults for &#private::Probe {}
-        (&#private::Probe).#method()
+        impl __ParallelNotATask for &#private::Probe {}
+        ((&#private::Probe).#defaults(), (&#private::Probe).#task())
     }}
 }

@@ -14,6 +14,19 @@ pub use crate::macro_map::{
 };
 pub use crate::progress::{Ticker, ticker};
 
+pub use crate::backend::process::registry;
+pub use crate::macro_process::{
+    GenericTask, IsTask, LocalRoute, NotTask, ParallelTask, ProcessData, ProcessRoute, Route,
+    RouteProbe, ViaLocal, ViaProcess, check_items, check_output, process_arg, process_pool,
+    process_spawn, raise_first, require_data, require_task, route_probe,
+};
+pub use linkme;
+
+/// The `TypeId` of a function item, for the registry.
+pub fn type_id_of<F: 'static>(_: &F) -> std::any::TypeId {
+    std::any::TypeId::of::<F>()
+}
+
 /// The receiver of the `#[parallel]` defaults probe: `#[parallel] fn f` implements a hidden trait
 /// named `f` for `Probe`, whose method returns `f`'s options. Where no such trait is in scope,
 /// a fallback declared by the macro answers instead.
@@ -71,6 +84,7 @@ pub fn options(
     chunk: Option<NonZeroUsize>,
     progress: Option<bool>,
     timeout: Option<Duration>,
+    retries: Option<u32>,
 ) -> Options {
     Options {
         backend,
@@ -78,5 +92,6 @@ pub fn options(
         chunk,
         progress,
         timeout,
+        retries,
     }
 }

@@ -36,17 +36,21 @@ pub enum Backend {
     /// Dedicated OS threads: blocking I/O, like Python's `ThreadPoolExecutor`. Blocking here never
     /// starves the rayon pool.
     Threads,
+    /// Worker processes that re-enter the current executable: isolation, killable timeouts.
+    /// Runs `#[parallel]` functions whose arguments and results are serde data.
+    Process,
 }
 
 impl Backend {
     /// Every backend, in the order the documentation lists them.
-    pub const ALL: &'static [Backend] = &[Backend::Rayon, Backend::Threads];
+    pub const ALL: &'static [Backend] = &[Backend::Rayon, Backend::Threads, Backend::Process];
 
     /// The name used in options and environment variables.
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Rayon => "rayon",
             Backend::Threads => "threads",
+            Backend::Process => "process",
         }
     }
 }
@@ -65,7 +69,7 @@ impl FromStr for Backend {
             .iter()
             .copied()
             .find(|backend| backend.name() == s.trim())
-            .ok_or_else(|| ConfigError::new("backend", s, "one of `rayon`, `threads`"))
+            .ok_or_else(|| ConfigError::new("backend", s, "one of `rayon`, `threads`, `process`"))
     }
 }
 
@@ -176,8 +180,10 @@ pub struct Options {
     pub chunk: Option<NonZeroUsize>,
     /// Whether to draw a progress bar on stderr (only when stderr is a terminal).
     pub progress: Option<bool>,
-    /// How long a task may run.
+    /// How long a task may run (process backend).
     pub timeout: Option<Duration>,
+    /// How many times a task whose worker process died runs again (process backend).
+    pub retries: Option<u32>,
 }
 
 impl Options {
@@ -189,6 +195,7 @@ impl Options {
             chunk: None,
             progress: None,
             timeout: None,
+            retries: None,
         }
     }
 
@@ -201,6 +208,7 @@ impl Options {
             chunk: self.chunk.or(defaults.chunk),
             progress: self.progress.or(defaults.progress),
             timeout: self.timeout.or(defaults.timeout),
+            retries: self.retries.or(defaults.retries),
         }
     }
 }

@@ -49,6 +49,67 @@ pub enum ErrorKind {
     },
     /// The task was cancelled before it started, or its pool shut down first.
     Cancelled,
+    /// The worker process running the task died: it aborted, crashed, exited or was killed.
+    WorkerDied {
+        /// How the worker ended.
+        exit: WorkerExit,
+    },
+    /// The task could not run at all: it is not a `#[parallel]` function, its data did not
+    /// cross to the worker, or no worker could start.
+    Refused {
+        /// Why.
+        message: String,
+    },
+}
+
+/// How a worker process ended: its exit code, or the signal that killed it.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::WorkerExit;
+///
+/// assert_eq!(WorkerExit::Signal(9).to_string(), "killed by signal 9 (SIGKILL)");
+/// assert_eq!(WorkerExit::Code(3).to_string(), "exited with code 3");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkerExit {
+    /// The worker exited with this code (`std::process::exit`, or a Rust abort's code).
+    Code(i32),
+    /// The worker was killed by this signal (a segfault, an abort, the OOM killer, `kill -9`).
+    Signal(i32),
+    /// The exit status could not be read.
+    Unknown,
+}
+
+impl fmt::Display for WorkerExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            WorkerExit::Code(code) => write!(f, "exited with code {code}"),
+            WorkerExit::Signal(signal) => match signal_name(signal) {
+                Some(name) => write!(f, "killed by signal {signal} ({name})"),
+                None => write!(f, "killed by signal {signal}"),
+            },
+            WorkerExit::Unknown => f.write_str("ended"),
+        }
+    }
+}
+
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => return None,
+    })
 }
 
 impl TaskError {
@@ -73,6 +134,18 @@ impl TaskError {
         Self::from_kind(ErrorKind::Cancelled)
     }
 
+    /// A task whose worker process died.
+    pub fn worker_died(exit: WorkerExit) -> Self {
+        Self::from_kind(ErrorKind::WorkerDied { exit })
+    }
+
+    /// A task that could not run at all.
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::from_kind(ErrorKind::Refused {
+            message: message.into(),
+        })
+    }
+
     fn from_kind(kind: ErrorKind) -> Self {
         Self {
             index: None,
@@ -86,6 +159,13 @@ impl TaskError {
     #[must_use]
     pub fn with_index(mut self, index: usize) -> Self {
         self.index = Some(index);
+        self
+    }
+
+    /// Forgets the position: for a task that was not part of a map.
+    #[must_use]
+    pub(crate) fn without_index(mut self) -> Self {
+        self.index = None;
         self
     }
 
@@ -159,6 +239,8 @@ impl fmt::Display for TaskError {
             ErrorKind::Panicked { message } => write!(f, " panicked: {message}"),
             ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
             ErrorKind::Cancelled => f.write_str(" was cancelled"),
+            ErrorKind::WorkerDied { exit } => write!(f, " failed: its worker process {exit}"),
+            ErrorKind::Refused { message } => write!(f, " could not run: {message}"),
         }
     }
 }
@@ -196,7 +278,7 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 /// let err = "thread".parse::<Backend>().unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
-///     "invalid backend \"thread\": expected one of `rayon`, `threads`"
+///     "invalid backend \"thread\": expected one of `rayon`, `threads`, `process`"
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

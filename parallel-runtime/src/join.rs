@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Mutex;
 
 use crate::backend::rayon::RayonPool;
-use crate::config::{Backend, Options, env_options};
+use crate::config::{Backend, Options, available_cores, env_options};
 
 /// Where one macro call runs, resolved from the call's options, the function's defaults and the
 /// environment.
@@ -16,6 +16,19 @@ pub enum Plan {
     Rayon(RayonPool),
     /// On scoped OS threads, at most this many at once (the macro's default where `None`).
     Threads(Option<usize>),
+    /// In this many worker processes, for calls that can run there.
+    Process(usize),
+}
+
+impl Plan {
+    /// The rayon pool for a call that runs on rayon: the planned one, or rayon's global pool
+    /// for a call that cannot run where the plan says (closures under `PARALLEL_BACKEND=process`).
+    pub fn rayon_pool(self) -> RayonPool {
+        match self {
+            Plan::Rayon(pool) => pool,
+            Plan::Threads(_) | Plan::Process(_) => RayonPool::global(),
+        }
+    }
 }
 
 /// Resolves `options` (the call's, already merged with the function's) against the environment.
@@ -34,6 +47,7 @@ pub fn join_plan(options: Options) -> Plan {
             Some(workers) => RayonPool::shared(workers.get()).unwrap_or_else(|e| panic!("{e}")),
         }),
         Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
+        Backend::Process => Plan::Process(options.workers.map_or_else(available_cores, |w| w.get())),
     }
 }
 
@@ -59,7 +73,6 @@ where
     RB: Send,
 {
     match join_plan(Options::new()) {
-        Plan::Rayon(pool) => pool.install(|| rayon::join(a, b)),
         Plan::Threads(workers) => {
             let (mut ra, mut rb) = (None, None);
             threads_join(
@@ -71,6 +84,7 @@ where
                 _ => unreachable!("threads_join runs every job or panics"),
             }
         }
+        plan => plan.rayon_pool().install(|| rayon::join(a, b)),
     }
 }
 

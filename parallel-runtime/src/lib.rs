@@ -32,6 +32,8 @@ mod config;
 mod error;
 mod join;
 mod macro_map;
+#[cfg(unix)]
+mod macro_process;
 mod map;
 mod progress;
 mod task;
@@ -39,12 +41,16 @@ mod task;
 #[doc(hidden)]
 pub mod __private;
 
+#[cfg(unix)]
+pub use backend::process::{
+    ProcessFn, ProcessMap, ProcessMapUnordered, ProcessPool, ProcessPoolBuilder,
+};
 pub use backend::rayon::{RayonPool, RayonPoolBuilder};
 pub use backend::threads::{ThreadPool, ThreadPoolBuilder};
 pub use config::{
     BACKEND_VAR, Backend, Options, WORKERS_VAR, Workers, available_cores, env_options,
 };
-pub use error::{ConfigError, ErrorKind, TaskError};
+pub use error::{ConfigError, ErrorKind, TaskError, WorkerExit};
 pub use join::join;
 pub use map::{AsCompleted, Map, MapUnordered, as_completed};
 pub use task::Task;
@@ -71,7 +77,8 @@ where
     T: Send + 'static,
 {
     match join::join_plan(Options::new()) {
-        join::Plan::Rayon(pool) => pool.spawn(f),
         join::Plan::Threads(_) => ThreadPool::global().spawn(f),
+        // A closure cannot run in a process: `PARALLEL_BACKEND=process` leaves it on rayon.
+        plan => plan.rayon_pool().spawn(f),
     }
 }

@@ -15,6 +15,7 @@ use crate::backend::rayon::RayonPool;
 use crate::backend::threads::default_workers;
 use crate::config::Options;
 use crate::join::{FirstPanic, Plan, join_plan};
+use crate::macro_process::Route;
 use crate::progress::{Ticker, ticker};
 
 /// The input of a `par_map!`, held until its kind is picked.
@@ -273,13 +274,15 @@ fn ticked<'a, X, T>(f: &'a (impl Fn(X) -> T + Sync), ticker: &'a Ticker) -> impl
 /// If a task panics: with that task's payload (the earliest one, on threads), once the tasks
 /// that had started have finished. Also for an invalid environment variable.
 #[track_caller]
-pub fn map<I, F, T, K, C>(
+#[allow(clippy::too_many_arguments)]
+pub fn map<I, F, T, K, C, R>(
     options: Options,
     label: &'static str,
     items: I,
     f: F,
     kind: K,
     collector: C,
+    route: R,
 ) -> C::Output
 where
     I: IntoIterator,
@@ -289,6 +292,7 @@ where
     K: InputKind<I>,
     C: Collector<T>,
     C::Output: Send,
+    R: Route<I, F, T>,
 {
     let settings = Settings {
         chunk: options.chunk,
@@ -296,6 +300,11 @@ where
         label,
     };
     match join_plan(options) {
+        Plan::Process(workers) => match route.run(options, workers, label, items, f, collector) {
+            Ok(output) => output,
+            // Not a call a process can run: rayon instead (see `LocalRoute`).
+            Err((items, f)) => kind.run_rayon(&RayonPool::global(), items, &f, settings, collector),
+        },
         Plan::Rayon(pool) => kind.run_rayon(&pool, items, &f, settings, collector),
         Plan::Threads(workers) => threads_map(
             workers.unwrap_or_else(default_workers),

@@ -101,7 +101,12 @@ impl<T> Completer<T> {
         self.complete(result);
     }
 
-    fn is_cancelled(&self) -> bool {
+    /// Stores a result computed elsewhere (in a worker process).
+    pub(crate) fn finish(mut self, result: Result<T, TaskError>) {
+        self.complete(result);
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
         self.shared
             .as_ref()
             .is_some_and(|s| s.cancelled.load(Ordering::Acquire))

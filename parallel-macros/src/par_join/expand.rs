@@ -1,6 +1,10 @@
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
-use syn::Ident;
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, Ident};
+
+use crate::options::Options;
+use crate::probe;
 
 use super::parse::ParJoin;
 
@@ -17,6 +21,9 @@ impl ParJoin {
         let Ok(options) = &self.options else {
             return self.sequential();
         };
+        if options.is_process() {
+            return self.expand_process(options);
+        }
         if let [single] = self.exprs.as_slice() {
             // Nothing to run beside it: evaluate in place, as the docs promise.
             return quote!(#single);
@@ -76,8 +83,64 @@ impl ParJoin {
             #ticker_setup
             #(#define_tasks)*
             match #private::join_plan(#opts) {
-                #private::Plan::Rayon(#pool) => #on_rayon,
                 #private::Plan::Threads(#workers) => #on_threads,
+                // Expressions cannot run in a process unless the call says so: rayon for them.
+                #pool => {
+                    let #pool = #pool.rayon_pool();
+                    #on_rayon
+                }
+            }
+        }}
+    }
+}
+
+impl ParJoin {
+    /// Each call spawned in a worker process of the shared pool, its arguments evaluated here
+    /// first; then every task joined, and the first failure (in the order written) re-raised.
+    fn expand_process(&self, options: &Options) -> TokenStream {
+        let runtime = options.runtime();
+        let private = runtime.private();
+        let hygienic = |name: String| Ident::new(&name, Span::mixed_site());
+        let pool = hygienic("pool".to_owned());
+        let call_options = options.to_runtime(&runtime);
+        let mut spawns = Vec::new();
+        let mut tasks = Vec::new();
+        let mut results = Vec::new();
+        for (i, expr) in self.exprs.iter().enumerate() {
+            let Expr::Call(call) = expr else {
+                unreachable!("validate accepts only calls with `backend = process`");
+            };
+            let Expr::Path(path) = &*call.func else {
+                unreachable!("validate accepts only calls of paths with `backend = process`");
+            };
+            let (task, proof) = (hygienic(format!("task{i}")), hygienic(format!("proof{i}")));
+            let probe = probe::probe(&path.path, &runtime);
+            let func = &call.func;
+            let args = call.args.iter().map(|arg| {
+                quote_spanned!(arg.span()=> #private::process_arg(#arg))
+            });
+            let require = quote_spanned!(func.span()=> #private::require_task(&#proof););
+            let spawn = quote_spanned!(func.span()=> #private::process_spawn(&#pool, #func, (#(#args,)*)));
+            spawns.push(quote! {
+                let (_, #proof) = #probe;
+                #require
+                let #task = #spawn;
+            });
+            results.push(hygienic(format!("result{i}")));
+            tasks.push(task);
+        }
+        let values: Vec<_> = (0..tasks.len()).map(|i| hygienic(format!("value{i}"))).collect();
+        let value = match values.as_slice() {
+            [single] => quote!(#single),
+            values => quote!((#(#values,)*)),
+        };
+        quote! {{
+            let #pool = #private::process_pool(#call_options);
+            #(#spawns)*
+            #(let #results = #tasks.join();)*
+            match (#(#results,)*) {
+                (#(::core::result::Result::Ok(#values),)*) => #value,
+                (#(#results,)*) => #private::raise_first(::std::vec![#(#results.err(),)*]),
             }
         }}
     }

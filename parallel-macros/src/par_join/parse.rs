@@ -52,8 +52,11 @@ impl ParJoin {
         let mut errors: Vec<syn::Error> = self.exprs.iter().filter_map(check_expr).collect();
         match &self.options {
             Ok(options) => {
+                if options.is_process() {
+                    errors.extend(self.exprs.iter().filter_map(check_process_call));
+                }
                 errors.extend(options.reject_chunk("par_join!").err());
-                errors.extend(options.reject_timeout().err());
+                errors.extend(options.reject_process_only().err());
             }
             Err(err) => errors.push(err.clone()),
         }
@@ -82,5 +85,18 @@ fn check_expr(expr: &Expr) -> Option<syn::Error> {
              async runtime's `join!`",
         )),
         _ => None,
+    }
+}
+
+/// With `backend = process`, each expression calls a `#[parallel]` function by its path; its
+/// arguments are evaluated in the caller and cross to the worker.
+fn check_process_call(expr: &Expr) -> Option<syn::Error> {
+    match expr {
+        Expr::Call(call) if matches!(&*call.func, Expr::Path(path) if path.qself.is_none()) => None,
+        _ => Some(syn::Error::new_spanned(
+            expr,
+            "with `backend = process`, each expression calls a `#[parallel]` function, whose \
+             arguments cross to the worker: `par_join!(crunch(a), parse(b); backend = process)`",
+        )),
     }
 }

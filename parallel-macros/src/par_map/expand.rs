@@ -24,46 +24,65 @@ impl ParMap {
             Some(options) => options.to_runtime(&runtime),
             None => quote!(#private::Options::new()),
         };
-        let (defaults, label) = match &self.f {
+        let (probe, label) = match &self.f {
             Expr::Path(path) if path.qself.is_none() => {
                 let name = path.path.segments.last().map(|s| s.ident.to_string());
                 (
-                    probe::defaults_of(&path.path, &runtime),
+                    probe::probe(&path.path, &runtime),
                     name.unwrap_or_else(|| "par_map!".to_owned()),
                 )
             }
-            _ => (quote!(#private::Options::new()), "par_map!".to_owned()),
+            _ => (
+                quote!((#private::Options::new(), #private::NotTask)),
+                "par_map!".to_owned(),
+            ),
         };
         let f = &self.f;
         let items = &self.items;
         // Hygienic names: the user's expressions cannot see them.
         let name = |s: &str| Ident::new(s, Span::mixed_site());
-        let (defaults_var, items_var, f_var, out, call, kind, collector) = (
+        let (defaults, proof, items_var, f_var, out, call, kind, collector, route) = (
             name("defaults"),
+            name("proof"),
             name("items"),
             name("f"),
             name("out"),
             name("call"),
             name("kind"),
             name("collector"),
+            name("route"),
         );
         let bind = quote_spanned!(f.span()=> #private::bind(#f, &#items_var));
+        // With `backend = process` written in the call, every requirement is checked at compile
+        // time, each on the tokens it concerns.
+        let process_checks = options.filter(|o| o.is_process()).map(|_| {
+            let task = quote_spanned!(f.span()=> #private::require_task(&#proof););
+            let data_in = quote_spanned!(items.span()=> #private::check_items(&#call););
+            let data_out = quote_spanned!(f.span()=> #private::check_output(&#f_var, &#call););
+            quote!(#task #data_in #data_out)
+        });
         quote! {{
             #[allow(unused_imports)]
-            use #private::{ViaIndexed as _, ViaIter as _, ViaPlain as _, ViaResult as _};
-            let #defaults_var: #private::Options = #defaults;
+            use #private::{
+                ViaIndexed as _, ViaIter as _, ViaLocal as _, ViaPlain as _, ViaProcess as _,
+                ViaResult as _,
+            };
+            let (#defaults, #proof) = #probe;
             let #items_var = #items;
             let (#f_var, #out) = #bind;
             let #call = #private::MapCall(#items_var);
+            #process_checks
             let #kind = (&#call).__parallel_input();
             let #collector = (&#out).__parallel_collector();
+            let #route = (&#private::route_probe(&#proof, &#f_var, &#call)).__parallel_route();
             #private::map(
-                #call_options.or(#defaults_var),
+                #call_options.or(#defaults),
                 #label,
                 #call.0,
                 #f_var,
                 #kind,
                 #collector,
+                #route,
             )
         }}
     }

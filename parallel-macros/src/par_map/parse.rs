@@ -92,6 +92,15 @@ fn check_function(f: &Expr) -> syn::Result<()> {
 impl ParMap {
     pub(crate) fn validate(&self) -> syn::Result<()> {
         let options = self.options.as_ref().map_err(Clone::clone)?;
-        options.reject_timeout()
+        options.reject_process_only()?;
+        if options.is_process() && !matches!(self.f, Expr::Path(_)) {
+            return Err(syn::Error::new_spanned(
+                &self.f,
+                "only a `#[parallel]` function can run in a worker process, not a closure or \
+                 another expression: move the code into `#[parallel] fn task(item: T) -> U` \
+                 and write `par_map!(task, items; backend = process)`",
+            ));
+        }
+        Ok(())
     }
 }

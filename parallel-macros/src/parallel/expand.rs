@@ -1,13 +1,17 @@
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ReturnType, Type};
 
 use super::parse::ParallelFn;
 use crate::options::Options;
 use crate::probe;
+use crate::runtime_path::RuntimePath;
 
 impl ParallelFn {
-    /// The function, unchanged, and the hidden trait that carries its options to the macros
-    /// (see `probe`).
+    /// The function, unchanged; the hidden trait that carries its options and its process
+    /// proof to the macros (see `probe`); and, for a function with one signature, its entry in
+    /// the process registry.
     pub(crate) fn expand(&self, options: &Options) -> TokenStream {
         let ParallelFn::Fn(func) = self else {
             unreachable!("validate rejects every other item");
@@ -16,9 +20,22 @@ impl ParallelFn {
         let private = runtime.private();
         let vis = &func.vis;
         let name = &func.sig.ident;
-        let method = probe::defaults_method(name);
+        let defaults_method = probe::defaults_method(name);
+        let task_method = probe::task_method(name);
         let defaults = options.to_runtime(&runtime);
         let doc = format!("The `#[parallel]` options of [`{name}`]: read by the macros.");
+        let registration = Registration::of(func);
+        let (proof, entry) = match &registration {
+            Some(registration) => (
+                quote!(#private::IsTask),
+                registration.entry(name, &runtime),
+            ),
+            None => (quote!(#private::GenericTask), TokenStream::new()),
+        };
+        let checks = match (&registration, options.is_process()) {
+            (Some(registration), true) => registration.checks(&runtime),
+            _ => TokenStream::new(),
+        };
         quote! {
             #func
 
@@ -28,12 +45,120 @@ impl ParallelFn {
             #vis trait #name {
                 #[doc(hidden)]
                 #[inline]
-                fn #method(&self) -> #private::Options {
+                fn #defaults_method(&self) -> #private::Options {
                     #defaults
+                }
+                #[doc(hidden)]
+                #[inline]
+                fn #task_method(&self) -> #proof {
+                    #proof
                 }
             }
 
             impl #name for #private::Probe {}
+
+            #entry
+            #checks
         }
     }
+}
+
+/// The types of a function that can have a registry entry: no generics, no `impl Trait`.
+pub(crate) struct Registration {
+    args: Vec<Type>,
+    output: Type,
+}
+
+impl Registration {
+    pub(crate) fn of(func: &syn::ItemFn) -> Option<Registration> {
+        let sig = &func.sig;
+        if !sig.generics.params.is_empty() || sig.unsafety.is_some() || sig.variadic.is_some() {
+            return None;
+        }
+        let args = sig
+            .inputs
+            .iter()
+            .map(|arg| match arg {
+                FnArg::Typed(typed) if !has_impl_trait(&typed.ty) => Some((*typed.ty).clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let output = match &sig.output {
+            ReturnType::Default => syn::parse_quote!(()),
+            ReturnType::Type(_, ty) if !has_impl_trait(ty) => (**ty).clone(),
+            ReturnType::Type(..) => return None,
+        };
+        Some(Registration { args, output })
+    }
+
+    /// The registry entry: a stable identity, and an invoker chosen for the function's types.
+    fn entry(&self, name: &syn::Ident, runtime: &RuntimePath) -> TokenStream {
+        let private = runtime.private();
+        let linkme = quote!(#private::linkme);
+        let args = &self.args;
+        let output = &self.output;
+        let names: Vec<_> = (0..args.len())
+            .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
+            .collect();
+        quote! {
+            const _: () = {
+                fn __parallel_invoke(
+                    args: &[u8],
+                    count: u32,
+                    out: &mut ::std::vec::Vec<u8>,
+                ) -> ::core::result::Result<(), ::std::string::String> {
+                    #[allow(unused_imports)]
+                    use #private::registry::{ViaNothing as _, ViaSerde as _};
+                    (&#private::registry::Invoker::<(#(#args,)*), #output>::new())
+                        .__parallel_invoke(args, count, out, |(#(#names,)*)| #name(#(#names),*))
+                }
+
+                fn __parallel_type_id() -> ::core::any::TypeId {
+                    #private::type_id_of(&#name)
+                }
+
+                #[#linkme::distributed_slice(#private::registry::TASKS)]
+                #[linkme(crate = #linkme)]
+                static __PARALLEL_ENTRY: #private::registry::Entry = #private::registry::Entry {
+                    id: ::core::concat!(
+                        ::core::module_path!(), "::", ::core::stringify!(#name),
+                        "@", ::core::file!(), ":", ::core::line!(), ":", ::core::column!()
+                    ),
+                    name: ::core::stringify!(#name),
+                    type_id: __parallel_type_id,
+                    invoke: __parallel_invoke,
+                };
+            };
+        }
+    }
+
+    /// For `backend = process`: each argument and the result must be serde data, checked where
+    /// they are written.
+    fn checks(&self, runtime: &RuntimePath) -> TokenStream {
+        let private = runtime.private();
+        let checks = self.args.iter().chain(Some(&self.output)).map(|ty| {
+            quote_spanned!(ty.span()=> #private::require_data::<#ty>();)
+        });
+        quote! {
+            const _: () = {
+                #[allow(dead_code)]
+                fn __parallel_check() {
+                    #(#checks)*
+                }
+            };
+        }
+    }
+}
+
+fn has_impl_trait(ty: &Type) -> bool {
+    use syn::visit::Visit;
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
 }

@@ -33,6 +33,9 @@ fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         }
         (Err(err), _) | (_, Err(err)) => return Err(err),
     };
-    args.reject_timeout()?;
+    args.reject_process_only()?;
+    if args.is_process() {
+        func.validate_process()?;
+    }
     Ok(func.expand(&args))
 }

@@ -2,6 +2,7 @@ use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ItemFn};
 
+use super::expand::Registration;
 use super::parse::ParallelFn;
 
 impl ParallelFn {
@@ -17,6 +18,37 @@ impl ParallelFn {
             }
         };
         check_fn(func)
+    }
+}
+
+impl ParallelFn {
+    /// With `backend = process`, the function needs one signature the registry can hold.
+    pub(crate) fn validate_process(&self) -> syn::Result<()> {
+        let ParallelFn::Fn(func) = self else {
+            return Ok(());
+        };
+        let sig = &func.sig;
+        if !sig.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &sig.generics,
+                "a process task cannot be generic: the worker must know its types; write one \
+                 `#[parallel]` function per type, or choose `backend = threads`",
+            ));
+        }
+        if let Some(unsafety) = &sig.unsafety {
+            return Err(syn::Error::new_spanned(
+                unsafety,
+                "a process task cannot be an `unsafe fn`; make it safe and keep the `unsafe` \
+                 block inside",
+            ));
+        }
+        if Registration::of(func).is_none() {
+            return Err(syn::Error::new_spanned(
+                &sig.inputs,
+                "a process task takes and returns concrete types, not `impl Trait`: name the types",
+            ));
+        }
+        Ok(())
     }
 }
 

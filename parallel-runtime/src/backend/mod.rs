@@ -1,5 +1,7 @@
 //! The pools tasks run on. Each backend module is named after what it runs on.
 
+#[cfg(unix)]
+pub mod process;
 pub mod rayon;
 pub mod threads;
 

@@ -32,7 +32,7 @@ fn environment_values_are_parsed_and_errors_name_the_variable() {
     assert_eq!(err.setting(), "PARALLEL_BACKEND");
     assert_eq!(
         err.to_string(),
-        "invalid PARALLEL_BACKEND \"gpu\": expected one of `rayon`, `threads`"
+        "invalid PARALLEL_BACKEND \"gpu\": expected one of `rayon`, `threads`, `process`"
     );
 
     let err = options_from(None, Some("0")).unwrap_err();

@@ -1,0 +1,1072 @@
+//! Worker processes: isolation, killable timeouts, and a pool that survives its workers.
+//!
+//! The parent keeps one driver thread per worker. A driver takes a job (a batch of calls of one
+//! `#[parallel]` function) from the pool's queue, sends it over the worker's private socket and
+//! waits for the reply. When the worker dies instead, the driver reads its exit status, starts a
+//! new worker, and reports the failure for that call only; a batch that loses its worker is split
+//! and re-run one call at a time, so that only the call that kills its worker fails.
+
+mod protocol;
+pub mod registry;
+mod worker;
+
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io;
+use std::iter::Enumerate;
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::{Workers, available_cores};
+use crate::error::{ConfigError, TaskError, WorkerExit};
+use crate::task::{self, Completer, Task};
+use protocol::{Message, RunFrame};
+use registry::{Entry, Outcome};
+
+/// How long a new worker may take to answer before the pool gives up on it.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The compute time a batch of small calls aims for: long enough to hide a round trip.
+const TARGET_BATCH_NANOS: u64 = 2_000_000;
+/// The most calls in one batch.
+const MAX_BATCH: usize = 1 << 16;
+
+/// A function that can run in a worker process with arguments `Args` (a tuple): a
+/// `#[parallel]` function that takes and returns owned serde data.
+///
+/// Implemented for every function of up to eight arguments; whether it is a `#[parallel]`
+/// function is checked when a task is spawned (the macros check it at compile time).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run in a worker process with the arguments `{Args}`",
+    label = "not a function of `{Args}`",
+    note = "a process task is a `#[parallel]` function; its arguments go in a tuple: `pool.spawn(f, (a, b))`"
+)]
+pub trait ProcessFn<Args>: Copy + Send + Sync + 'static {
+    /// What the function returns.
+    type Output;
+}
+
+macro_rules! process_fn {
+    ($($arg:ident),*) => {
+        impl<F, R, $($arg),*> ProcessFn<($($arg,)*)> for F
+        where
+            F: Fn($($arg),*) -> R + Copy + Send + Sync + 'static,
+        {
+            type Output = R;
+        }
+    };
+}
+process_fn!();
+process_fn!(A);
+process_fn!(A, B);
+process_fn!(A, B, C);
+process_fn!(A, B, C, D);
+process_fn!(A, B, C, D, E);
+process_fn!(A, B, C, D, E, G);
+process_fn!(A, B, C, D, E, G, H);
+process_fn!(A, B, C, D, E, G, H, J);
+
+/// A pool of worker processes that re-enter the current executable.
+///
+/// Python's `multiprocessing.Pool` and `ProcessPoolExecutor`, without their failure modes: a
+/// task that panics, aborts, segfaults, exits or is killed fails alone (its [`TaskError`] says
+/// how), the pool starts a new worker, and every other task completes. A `timeout` kills the
+/// worker of a late task. Workers exit when the parent does, however it ends.
+///
+/// Tasks are `#[parallel]` functions; arguments and results cross as serde data (postcard).
+/// Clones share the pool; workers start when the pool is built and stay warm.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ProcessPool, parallel};
+///
+/// #[parallel]
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let task = pool.spawn(square, (7,)); // Python: pool.apply_async(square, (7,))
+/// assert_eq!(task.join().unwrap(), 49);
+/// let squares: Vec<u64> = pool.map(square, 0..5).map(Result::unwrap).collect();
+/// assert_eq!(squares, [0, 1, 4, 9, 16]);
+/// ```
+#[derive(Clone)]
+pub struct ProcessPool {
+    inner: Arc<Inner>,
+    timeout: Option<Duration>,
+    retries: u32,
+}
+
+struct Inner {
+    jobs: Sender<Job>,
+    workers: usize,
+}
+
+/// Configures a [`ProcessPool`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use parallel::ProcessPool;
+///
+/// let pool = ProcessPool::builder()
+///     .workers(2)
+///     .timeout(Duration::from_secs(10))
+///     .retries(1)
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.workers(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ProcessPoolBuilder {
+    workers: Option<i64>,
+    timeout: Option<Duration>,
+    retries: u32,
+}
+
+impl ProcessPoolBuilder {
+    /// The number of worker processes (one per core by default). Negative counts are relative to
+    /// the cores, as in [`Workers`].
+    pub fn workers(mut self, workers: i64) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// How long one call may run; a late call's worker is killed and the call fails with a
+    /// timeout. Calls run one at a time (unbatched) when a timeout is set.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a call whose worker died is run again on a new worker (0 by default).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for zero workers.
+    pub fn build(self) -> Result<ProcessPool, ConfigError> {
+        let workers = match self.workers {
+            Some(n) => Workers::new(n)?.get(),
+            None => available_cores(),
+        };
+        Ok(ProcessPool::start(workers).configured(self.timeout, self.retries))
+    }
+}
+
+impl ProcessPool {
+    /// A builder with the default settings.
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::default()
+    }
+
+    /// The warm pool of `workers` processes shared by every caller that asks for that many: the
+    /// macros use it, so repeated calls reuse running workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = parallel::ProcessPool::shared(2);
+    /// let b = parallel::ProcessPool::shared(2);
+    /// assert!(a.same_pool(&b));
+    /// ```
+    pub fn shared(workers: usize) -> ProcessPool {
+        static POOLS: OnceLock<Mutex<HashMap<usize, ProcessPool>>> = OnceLock::new();
+        let workers = workers.max(1);
+        let mut pools = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        pools
+            .entry(workers)
+            .or_insert_with(|| ProcessPool::start(workers))
+            .clone()
+    }
+
+    fn start(workers: usize) -> ProcessPool {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        for number in 0..workers {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("parallel-process-{number}"))
+                .spawn(move || drive(&queue));
+            // Without a driver the pool runs on the others; with none, jobs report cancelled.
+            drop(spawned);
+        }
+        ProcessPool {
+            inner: Arc::new(Inner { jobs, workers }),
+            timeout: None,
+            retries: 0,
+        }
+    }
+
+    /// This pool with another timeout and retry count for the tasks spawned through it.
+    #[must_use]
+    pub fn configured(mut self, timeout: Option<Duration>, retries: u32) -> ProcessPool {
+        self.timeout = timeout;
+        self.retries = retries;
+        self
+    }
+
+    /// Whether two handles share the same workers.
+    pub fn same_pool(&self, other: &ProcessPool) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The number of worker processes.
+    pub fn workers(&self) -> usize {
+        self.inner.workers
+    }
+
+    /// Runs `f(args...)` in a worker process and returns its handle: Python's
+    /// `pool.apply_async(f, args)` or `executor.submit(f, *args)`. `args` is a tuple.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn greet(name: String, times: usize) -> String {
+    ///     format!("hello {name}").repeat(times)
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).build().unwrap();
+    /// let task = pool.spawn(greet, ("you".to_string(), 2));
+    /// assert_eq!(task.join().unwrap(), "hello youhello you");
+    /// ```
+    ///
+    /// A function without `#[parallel]` fails when it is joined:
+    ///
+    /// ```
+    /// fn plain(x: u8) -> u8 { x }
+    /// let pool = parallel::ProcessPool::builder().workers(1).build().unwrap();
+    /// let err = pool.spawn(plain, (1,)).join().unwrap_err();
+    /// assert!(err.to_string().contains("not a `#[parallel]` function"));
+    /// ```
+    pub fn spawn<F, Args>(&self, f: F, args: Args) -> Task<F::Output>
+    where
+        F: ProcessFn<Args>,
+        Args: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        let _ = f;
+        let (task, completer) = task::pair(task::name_of::<F>());
+        let entry = match entry_of::<F>() {
+            Ok(entry) => entry,
+            Err(err) => {
+                completer.finish(Err(err));
+                return task;
+            }
+        };
+        let mut batch = BatchBuilder::new(entry, 0);
+        if let Err(err) = batch.push(&args) {
+            completer.finish(Err(err));
+            return task;
+        }
+        let reply = Arc::new(TaskReply {
+            completer: Mutex::new(Some(completer)),
+        });
+        self.submit(batch.finish(reply, self));
+        task
+    }
+
+    /// Applies `f` to every item in worker processes and yields the results in input order,
+    /// each as `Ok(value)` or the [`TaskError`] of that item. Small calls are batched
+    /// automatically; the input is read lazily with a bounded number of calls in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn halve(n: u32) -> u32 {
+    ///     assert!(n % 2 == 0, "{n} is odd");
+    ///     n / 2
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool.map(halve, [2, 3, 4]).collect();
+    /// assert_eq!(results[0].as_ref().unwrap(), &1);
+    /// assert_eq!(results[1].as_ref().unwrap_err().panic_message(), Some("3 is odd"));
+    /// assert_eq!(results[2].as_ref().unwrap(), &2);
+    /// ```
+    pub fn map<F, I>(&self, f: F, items: I) -> ProcessMap<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<(I::Item,)>,
+        I::Item: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        ProcessMap {
+            unordered: self.map_unordered(f, items),
+            order: Reorder::default(),
+        }
+    }
+
+    /// Like [`map`](ProcessPool::map), but yields `(index, result)` as each call finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn double(n: u64) -> u64 {
+    ///     2 * n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let mut total = 0;
+    /// for (_index, result) in pool.map_unordered(double, 1..=100) {
+    ///     total += result.unwrap();
+    /// }
+    /// assert_eq!(total, 10_100);
+    /// ```
+    pub fn map_unordered<F, I>(&self, f: F, items: I) -> ProcessMapUnordered<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<(I::Item,)>,
+        I::Item: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        let _ = f;
+        let (replies_tx, replies) = crossbeam_channel::unbounded();
+        ProcessMapUnordered {
+            pool: self.clone(),
+            entry: entry_of::<F>(),
+            input: items.into_iter().enumerate(),
+            input_done: false,
+            stopped: false,
+            encode: encode_one::<I::Item>,
+            batch: 1,
+            chunk: None,
+            outstanding: 0,
+            ready: VecDeque::new(),
+            replies_tx,
+            replies,
+            decode: decode_outcomes::<F::Output>,
+        }
+    }
+
+    fn submit(&self, job: Job) {
+        // The pool holds the receiving side's drivers for as long as it exists; if every
+        // driver failed to start, the job comes back here and its drop reports a cancellation.
+        let _ = self.inner.jobs.send(job);
+    }
+}
+
+impl std::fmt::Debug for ProcessPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessPool")
+            .field("workers", &self.inner.workers)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// The registry entry of the function item `F`.
+fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
+    registry::by_type(TypeId::of::<F>()).ok_or_else(|| {
+        TaskError::refused(format!(
+            "`{}` is not a `#[parallel]` function: only those run in a worker process",
+            std::any::type_name::<F>()
+        ))
+    })
+}
+
+fn encode_one<T: Serialize>(item: &T, buffer: &mut Vec<u8>) -> Result<(), String> {
+    let bytes = std::mem::take(buffer);
+    *buffer = postcard::to_extend(item, bytes).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Calls of one function being gathered into a job.
+struct BatchBuilder {
+    entry: &'static Entry,
+    first: usize,
+    frame: RunFrame,
+    ends: Vec<u32>,
+}
+
+impl BatchBuilder {
+    fn new(entry: &'static Entry, first: usize) -> Self {
+        BatchBuilder {
+            entry,
+            first,
+            frame: RunFrame::new(entry.id),
+            ends: Vec::new(),
+        }
+    }
+
+    fn push<T: Serialize>(&mut self, args: &T) -> Result<(), TaskError> {
+        self.push_with(|buffer| encode_one(args, buffer))
+    }
+
+    fn push_with(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
+    ) -> Result<(), TaskError> {
+        let mark = self.frame.buffer().len();
+        if let Err(message) = encode(self.frame.buffer()) {
+            self.frame.buffer().truncate(mark);
+            return Err(TaskError::refused(format!(
+                "could not encode the arguments: {message}"
+            )));
+        }
+        let end = u32::try_from(self.frame.args().len()).unwrap_or(u32::MAX);
+        self.ends.push(end);
+        Ok(())
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn finish(self, reply: Arc<dyn ReplyTo>, pool: &ProcessPool) -> Job {
+        let count = u32::try_from(self.ends.len()).expect("batches are small");
+        let args_start = self.frame.args_start();
+        Job {
+            entry: self.entry,
+            first: self.first,
+            count,
+            frame: self.frame.finish(count),
+            args_start,
+            ends: self.ends,
+            reply,
+            timeout: pool.timeout,
+            retries: pool.retries,
+            answered: false,
+        }
+    }
+}
+
+/// Where a job's results go.
+trait ReplyTo: Send + Sync {
+    /// Calls `first..first + count` finished: `frame[start..]` holds their outcomes.
+    fn done(&self, first: usize, count: u32, nanos: u64, frame: Vec<u8>, start: usize);
+    /// Call `index` failed.
+    fn failed(&self, index: usize, error: TaskError);
+    /// Whether nobody wants the results any more.
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+/// A batch of calls of one function, ready to send.
+struct Job {
+    entry: &'static Entry,
+    first: usize,
+    count: u32,
+    frame: Vec<u8>,
+    args_start: usize,
+    /// The end of each call's arguments, relative to `args_start`: how to split the batch.
+    ends: Vec<u32>,
+    reply: Arc<dyn ReplyTo>,
+    timeout: Option<Duration>,
+    retries: u32,
+    answered: bool,
+}
+
+impl Job {
+    fn fail_all(mut self, error: impl Fn() -> TaskError) {
+        self.answered = true;
+        for index in self.first..self.first + self.count as usize {
+            self.reply.failed(index, self.named(error(), index));
+        }
+    }
+
+    fn named(&self, error: TaskError, index: usize) -> TaskError {
+        error.with_index(index).with_name(self.entry.name)
+    }
+
+    /// One job per call, to find the call that killed a worker.
+    fn split(mut self) -> Vec<Job> {
+        self.answered = true;
+        let args = &self.frame[self.args_start..];
+        let mut start = 0;
+        let mut singles = Vec::with_capacity(self.ends.len());
+        for (offset, &end) in self.ends.iter().enumerate() {
+            let mut frame = RunFrame::new(self.entry.id);
+            frame
+                .buffer()
+                .extend_from_slice(&args[start as usize..end as usize]);
+            let args_start = frame.args_start();
+            singles.push(Job {
+                entry: self.entry,
+                first: self.first + offset,
+                count: 1,
+                frame: frame.finish(1),
+                args_start,
+                ends: vec![end - start],
+                reply: Arc::clone(&self.reply),
+                timeout: self.timeout,
+                retries: self.retries,
+                answered: false,
+            });
+            start = end;
+        }
+        singles
+    }
+
+    /// Runs the job on the driver's worker, starting one where needed, and answers it.
+    fn run(mut self, worker: &mut Option<Worker>, buffer: &mut Vec<u8>) {
+        if self.reply.is_cancelled() {
+            return self.fail_all(TaskError::cancelled);
+        }
+        match exchange(worker, &self.frame, self.timeout, buffer) {
+            Ok(Answer::Done { count, nanos, start }) if count == self.count => {
+                self.answered = true;
+                let frame = std::mem::take(buffer);
+                self.reply.done(self.first, count, nanos, frame, start);
+            }
+            Ok(Answer::Done { count, .. }) => {
+                let message = format!("the worker answered {count} calls of {}", self.count);
+                self.fail_all(|| TaskError::refused(message.clone()));
+            }
+            Ok(Answer::Refused(message)) => self.fail_all(|| TaskError::refused(message.clone())),
+            Err(Failure::Died(_)) if self.count > 1 => {
+                for single in self.split() {
+                    single.run(worker, buffer);
+                }
+            }
+            Err(Failure::Died(_)) if self.retries > 0 => {
+                self.retries -= 1;
+                self.run(worker, buffer);
+            }
+            Err(Failure::Died(exit)) => self.fail_all(|| TaskError::worker_died(exit)),
+            Err(Failure::TimedOut(after)) => self.fail_all(|| TaskError::timed_out(after)),
+            Err(Failure::Start(message)) => self.fail_all(|| TaskError::refused(message.clone())),
+        }
+    }
+}
+
+impl Drop for Job {
+    /// A job dropped unanswered (its pool is gone) reports its calls as cancelled.
+    fn drop(&mut self) {
+        if !self.answered {
+            for index in self.first..self.first + self.count as usize {
+                let error = self.named(TaskError::cancelled(), index);
+                self.reply.failed(index, error);
+            }
+        }
+    }
+}
+
+/// The loop of one driver thread: one worker process, one job at a time.
+fn drive(queue: &Receiver<Job>) {
+    let mut worker = Worker::start().ok();
+    let mut buffer = Vec::new();
+    while let Ok(job) = queue.recv() {
+        job.run(&mut worker, &mut buffer);
+    }
+}
+
+enum Answer {
+    Done { count: u32, nanos: u64, start: usize },
+    Refused(String),
+}
+
+enum Failure {
+    Died(WorkerExit),
+    TimedOut(Duration),
+    Start(String),
+}
+
+/// Sends `frame` to the worker (starting one if there is none) and reads its answer into
+/// `buffer`. A worker that fails is gone afterwards: killed if late, reaped in every case.
+fn exchange(
+    slot: &mut Option<Worker>,
+    frame: &[u8],
+    timeout: Option<Duration>,
+    buffer: &mut Vec<u8>,
+) -> Result<Answer, Failure> {
+    if slot.is_none() {
+        let worker = Worker::start()
+            .map_err(|e| Failure::Start(format!("could not start a worker process: {e}")))?;
+        *slot = Some(worker);
+    }
+    let worker = slot.as_mut().expect("started above");
+    match worker.exchange(frame, timeout, buffer) {
+        Ok(answer) => Ok(answer),
+        Err(late) => {
+            let worker = slot.take().expect("started above");
+            let exit = worker.end(late.is_some());
+            Err(match late {
+                Some(after) => Failure::TimedOut(after),
+                None => Failure::Died(exit),
+            })
+        }
+    }
+}
+
+/// A running worker process and the parent's end of its socket.
+struct Worker {
+    child: Child,
+    stream: UnixStream,
+    read_timeout: Option<Duration>,
+}
+
+impl Worker {
+    /// Starts the current executable as a worker and waits for its greeting.
+    fn start() -> io::Result<Worker> {
+        let exe = std::env::current_exe()?;
+        let (ours, theirs) = UnixStream::pair()?;
+        let child = Command::new(exe)
+            .arg("--parallel-worker")
+            .env(worker::WORKER_VAR, std::process::id().to_string())
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()?;
+        let mut worker = Worker {
+            child,
+            stream: ours,
+            read_timeout: None,
+        };
+        worker.set_read_timeout(Some(START_TIMEOUT))?;
+        let mut buffer = Vec::new();
+        match protocol::read(&mut worker.stream, &mut buffer) {
+            Ok(Some(Message::Hello)) => Ok(worker),
+            _ => {
+                worker.end(true);
+                Err(io::Error::other(
+                    "the executable did not start as a worker: is `parallel` linked into it?",
+                ))
+            }
+        }
+    }
+
+    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        if self.read_timeout != timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        Ok(())
+    }
+
+    /// One request and its answer. `Err(Some(after))`: the timeout passed; `Err(None)`: the
+    /// worker is gone.
+    fn exchange(
+        &mut self,
+        frame: &[u8],
+        timeout: Option<Duration>,
+        buffer: &mut Vec<u8>,
+    ) -> Result<Answer, Option<Duration>> {
+        self.set_read_timeout(timeout).map_err(|_| None)?;
+        protocol::write(&mut self.stream, frame).map_err(|_| None)?;
+        let answer = match protocol::read(&mut self.stream, buffer) {
+            Ok(Some(Message::Done {
+                count,
+                nanos,
+                outcomes,
+            })) => Ok((count, nanos, outcomes.len())),
+            Ok(Some(Message::Refused(message))) => return Ok(Answer::Refused(message.to_owned())),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(timeout)
+            }
+            Ok(_) | Err(_) => Err(None),
+        };
+        let (count, nanos, outcomes) = answer?;
+        Ok(Answer::Done {
+            count,
+            nanos,
+            start: buffer.len() - outcomes,
+        })
+    }
+
+    /// Ends the worker (killing it first if asked) and reads how it ended.
+    fn end(mut self, kill: bool) -> WorkerExit {
+        if kill {
+            let _ = self.child.kill();
+        }
+        drop(self.stream);
+        match self.child.wait() {
+            Ok(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => WorkerExit::Code(code),
+                (None, Some(signal)) => WorkerExit::Signal(signal),
+                (None, None) => WorkerExit::Unknown,
+            },
+            Err(_) => WorkerExit::Unknown,
+        }
+    }
+}
+
+/// Completes one spawned [`Task`].
+struct TaskReply<R> {
+    completer: Mutex<Option<Completer<R>>>,
+}
+
+impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
+    fn done(&self, first: usize, _: u32, _: u64, frame: Vec<u8>, start: usize) {
+        let mut outcomes = VecDeque::new();
+        let result = match decode_outcomes::<R>(&frame[start..], 1, first, &mut outcomes) {
+            Ok(()) => outcomes
+                .pop_front()
+                .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r),
+            Err(err) => Err(err),
+        };
+        self.finish(result);
+    }
+
+    fn failed(&self, _: usize, error: TaskError) {
+        // A spawned task has no index of its own.
+        self.finish(Err(strip_index(error)));
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.completer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_none_or(Completer::is_cancelled)
+    }
+}
+
+impl<R> TaskReply<R> {
+    fn finish(&self, result: Result<R, TaskError>) {
+        let completer = self.completer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(completer) = completer {
+            completer.finish(result);
+        }
+    }
+}
+
+fn strip_index(error: TaskError) -> TaskError {
+    error.without_index()
+}
+
+/// Decodes `count` outcomes of calls `first..` into `into`.
+fn decode_outcomes<R: DeserializeOwned>(
+    mut bytes: &[u8],
+    count: u32,
+    first: usize,
+    into: &mut VecDeque<(usize, Result<R, TaskError>)>,
+) -> Result<(), TaskError> {
+    for index in first..first + count as usize {
+        let (outcome, rest) = postcard::take_from_bytes::<Outcome<R>>(bytes).map_err(|e| {
+            TaskError::refused(format!("could not decode the result: {e}")).with_index(index)
+        })?;
+        bytes = rest;
+        let result = match outcome {
+            Outcome::Returned(value) => Ok(value),
+            Outcome::Panicked(message) => {
+                Err(TaskError::panicked(Box::new(message)).with_index(index))
+            }
+        };
+        into.push_back((index, result));
+    }
+    Ok(())
+}
+
+/// What a map's jobs send back to it.
+enum Reply {
+    Done {
+        first: usize,
+        count: u32,
+        nanos: u64,
+        frame: Vec<u8>,
+        start: usize,
+    },
+    Failed {
+        index: usize,
+        error: TaskError,
+    },
+}
+
+struct ChannelReply(Sender<Reply>);
+
+impl ReplyTo for ChannelReply {
+    fn done(&self, first: usize, count: u32, nanos: u64, frame: Vec<u8>, start: usize) {
+        let _ = self.0.send(Reply::Done {
+            first,
+            count,
+            nanos,
+            frame,
+            start,
+        });
+    }
+
+    fn failed(&self, index: usize, error: TaskError) {
+        let _ = self.0.send(Reply::Failed { index, error });
+    }
+}
+
+type Decode<R> =
+    fn(&[u8], u32, usize, &mut VecDeque<(usize, Result<R, TaskError>)>) -> Result<(), TaskError>;
+
+/// Results of a process map as they finish, as `(index, result)`; see
+/// [`ProcessPool::map_unordered`].
+///
+/// Small calls are batched automatically, joblib-style: the first batches hold one call, later
+/// ones as many as take about 2 ms in the worker. At most about two batches per worker are in
+/// flight, so the input streams with bounded memory.
+#[must_use = "iterators are lazy: nothing runs until the map is iterated"]
+pub struct ProcessMapUnordered<I: Iterator, R> {
+    pool: ProcessPool,
+    entry: Result<&'static Entry, TaskError>,
+    input: Enumerate<I>,
+    input_done: bool,
+    stopped: bool,
+    encode: fn(&I::Item, &mut Vec<u8>) -> Result<(), String>,
+    batch: usize,
+    chunk: Option<usize>,
+    outstanding: usize,
+    ready: VecDeque<(usize, Result<R, TaskError>)>,
+    replies_tx: Sender<Reply>,
+    replies: Receiver<Reply>,
+    decode: Decode<R>,
+}
+
+impl<I: Iterator, R> ProcessMapUnordered<I, R> {
+    /// Sends exactly `chunk` calls per batch instead of sizing batches automatically.
+    ///
+    /// # Panics
+    ///
+    /// If `chunk` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn id(n: u32) -> u32 {
+    ///     n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.map_unordered(id, 0..100).chunk(10).count(), 100);
+    /// ```
+    pub fn chunk(mut self, chunk: usize) -> Self {
+        assert!(chunk > 0, "chunk must be at least 1");
+        self.chunk = Some(chunk);
+        self
+    }
+
+    /// Stops reading the input: calls already sent finish and are still yielded.
+    pub fn stop_reading(&mut self) {
+        self.stopped = true;
+    }
+
+    fn batch_size(&self) -> usize {
+        if self.pool.timeout.is_some() {
+            return 1;
+        }
+        self.chunk.unwrap_or(self.batch)
+    }
+
+    fn limit(&self) -> usize {
+        2 * self.pool.workers() * self.batch_size()
+    }
+
+    fn fill(&mut self) {
+        while !self.input_done && !self.stopped && self.outstanding < self.limit() {
+            let entry = match &self.entry {
+                Ok(entry) => *entry,
+                Err(err) => {
+                    // Not a `#[parallel]` function: every item fails the same way.
+                    match self.input.next() {
+                        Some((index, _)) => {
+                            let err = TaskError::refused(message_of(err)).with_index(index);
+                            self.ready.push_back((index, Err(err)));
+                        }
+                        None => self.input_done = true,
+                    }
+                    continue;
+                }
+            };
+            let size = self.batch_size();
+            let mut batch: Option<BatchBuilder> = None;
+            while batch.as_ref().map_or(0, BatchBuilder::len) < size {
+                let Some((index, item)) = self.input.next() else {
+                    self.input_done = true;
+                    break;
+                };
+                let builder = batch.get_or_insert_with(|| BatchBuilder::new(entry, index));
+                let encode = self.encode;
+                if let Err(err) = builder.push_with(|buffer| encode(&item, buffer)) {
+                    let err = err.with_index(index).with_name(entry.name);
+                    self.ready.push_back((index, Err(err)));
+                    // Calls of a batch are consecutive: send what came before this one.
+                    break;
+                }
+            }
+            if let Some(batch) = batch.filter(|b| b.len() > 0) {
+                self.outstanding += batch.len();
+                let reply = Arc::new(ChannelReply(self.replies_tx.clone()));
+                self.pool.submit(batch.finish(reply, &self.pool));
+            }
+        }
+    }
+
+    fn receive(&mut self) {
+        let Ok(reply) = self.replies.recv() else {
+            return;
+        };
+        match reply {
+            Reply::Done {
+                first,
+                count,
+                nanos,
+                frame,
+                start,
+            } => {
+                self.outstanding -= count as usize;
+                let before = self.ready.len();
+                if let Err(err) = (self.decode)(&frame[start..], count, first, &mut self.ready) {
+                    // Calls that did not decode fail; the ones before them stand.
+                    let decoded = self.ready.len() - before;
+                    for index in first + decoded..first + count as usize {
+                        let err = TaskError::refused(message_of(&err)).with_index(index);
+                        self.ready.push_back((index, Err(self.named(err))));
+                    }
+                }
+                self.adapt(count, nanos);
+            }
+            Reply::Failed { index, error } => {
+                self.outstanding -= 1;
+                self.ready.push_back((index, Err(error)));
+            }
+        }
+    }
+
+    fn named(&self, err: TaskError) -> TaskError {
+        match &self.entry {
+            Ok(entry) => err.with_name(entry.name),
+            Err(_) => err,
+        }
+    }
+
+    /// Sizes the next batches so that each takes about [`TARGET_BATCH_NANOS`] in a worker,
+    /// while leaving work for every worker until the end of the input.
+    fn adapt(&mut self, count: u32, nanos: u64) {
+        if count == 0 {
+            return;
+        }
+        let per_call = (nanos / u64::from(count)).max(1);
+        let ideal = usize::try_from(TARGET_BATCH_NANOS / per_call).unwrap_or(MAX_BATCH);
+        let remaining = self.input.size_hint().0;
+        let share = (remaining / (2 * self.pool.workers())).max(1);
+        self.batch = ideal.min(share).clamp(1, MAX_BATCH);
+    }
+}
+
+fn message_of(err: &TaskError) -> String {
+    match err.kind() {
+        crate::error::ErrorKind::Refused { message } => message.clone(),
+        _ => err.to_string(),
+    }
+}
+
+impl<I: Iterator, R> Iterator for ProcessMapUnordered<I, R> {
+    type Item = (usize, Result<R, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(done) = self.ready.pop_front() {
+                return Some(done);
+            }
+            self.fill();
+            if !self.ready.is_empty() {
+                continue;
+            }
+            if self.outstanding == 0 {
+                return None;
+            }
+            self.receive();
+        }
+    }
+}
+
+/// Results of a process map in input order; see [`ProcessPool::map`].
+#[must_use = "iterators are lazy: nothing runs until the map is iterated"]
+pub struct ProcessMap<I: Iterator, R> {
+    unordered: ProcessMapUnordered<I, R>,
+    order: Reorder<Result<R, TaskError>>,
+}
+
+impl<I: Iterator, R> ProcessMap<I, R> {
+    /// Sends exactly `chunk` calls per batch; see [`ProcessMapUnordered::chunk`].
+    ///
+    /// # Panics
+    ///
+    /// If `chunk` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn inc(n: u32) -> u32 {
+    ///     n + 1
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let v: Vec<u32> = pool.map(inc, 0..4).chunk(2).map(Result::unwrap).collect();
+    /// assert_eq!(v, [1, 2, 3, 4]);
+    /// ```
+    pub fn chunk(mut self, chunk: usize) -> Self {
+        self.unordered = self.unordered.chunk(chunk);
+        self
+    }
+}
+
+impl<I: Iterator, R> Iterator for ProcessMap<I, R> {
+    type Item = Result<R, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(result) = self.order.pop() {
+                return Some(result);
+            }
+            let (index, result) = self.unordered.next()?;
+            self.order.push(index, result);
+        }
+    }
+}
+
+/// Puts results that finish out of order back in input order.
+pub(crate) struct Reorder<T> {
+    next: usize,
+    waiting: BTreeMap<usize, T>,
+}
+
+impl<T> Default for Reorder<T> {
+    fn default() -> Self {
+        Reorder {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T> Reorder<T> {
+    pub(crate) fn push(&mut self, index: usize, value: T) {
+        self.waiting.insert(index, value);
+    }
+
+    /// The next value in order, if it has arrived.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        let value = self.waiting.remove(&self.next)?;
+        self.next += 1;
+        Some(value)
+    }
+}
