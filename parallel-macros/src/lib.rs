@@ -6,6 +6,7 @@ mod par_join;
 mod par_map;
 mod parallel;
 mod probe;
+mod respan;
 mod runtime_path;
 
 use proc_macro::TokenStream;

@@ -16,9 +16,10 @@ pub use crate::progress::{Ticker, ticker};
 
 pub use crate::backend::process::registry;
 pub use crate::macro_process::{
-    GenericTask, IsTask, LocalRoute, NotTask, ParallelTask, ProcessData, ProcessRoute, Route,
-    RouteProbe, ViaLocal, ViaProcess, check_items, check_output, process_arg, process_pool,
-    process_spawn, raise_first, require_data, require_task, route_probe,
+    Crosses, DataProbe, GenericTask, IsTask, LocalRoute, NotSerde, NotTask, ParallelTask,
+    ProcessRoute, Route, RouteProbe, Serde, ViaLocal, ViaNotSerde, ViaProcess, ViaSerdeData,
+    data_probe, items_probe, output_probe, process_pool, process_spawn, raise_first,
+    require_crossing, require_task, route_probe, spawn_output_probe,
 };
 pub use linkme;
 

@@ -29,9 +29,9 @@ pub struct GenericTask;
 
 /// A function that can run in a worker process.
 #[diagnostic::on_unimplemented(
-    message = "only non-generic `#[parallel]` functions can run in a worker process",
-    label = "not a `#[parallel]` function",
-    note = "add `#[parallel]` to the function's definition, or choose `backend = rayon` or `backend = threads`"
+    message = "this function cannot run in a worker process",
+    label = "not a `#[parallel]` function of owned, concrete types",
+    note = "a process task is a `#[parallel]` function without generics whose arguments and result are owned serde data; add `#[parallel]` to its definition, or choose `backend = rayon` or `backend = threads`"
 )]
 pub trait ParallelTask {}
 
@@ -40,40 +40,83 @@ impl ParallelTask for IsTask {}
 /// Checks that the probe found a `#[parallel]` function.
 pub fn require_task<P: ParallelTask>(_: &P) {}
 
-/// Data that can cross to a worker process and back.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot cross to a worker process",
-    label = "not owned serde data",
-    note = "process tasks take and return owned values that implement `serde::Serialize` and `serde::Deserialize`: derive them, pass an owned value instead of a reference, or choose `backend = threads`"
-)]
-pub trait ProcessData: Serialize + DeserializeOwned {}
+/// The pick of whether values of `T` can cross to a worker process and back. The pick is made
+/// by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives one
+/// error, not one per missing trait.
+pub struct DataProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
 
-impl<T: Serialize + DeserializeOwned> ProcessData for T {}
-
-/// Checks a type at the definition of a `#[parallel(backend = process)]` function.
-pub fn require_data<T: ProcessData + ?Sized>() {}
-
-/// Checks one argument of a `par_join!` process task where it is written.
-pub fn process_arg<T: ProcessData>(value: T) -> T {
-    value
+impl<T: ?Sized> DataProbe<T> {
+    /// The probe for `T`.
+    pub const fn new() -> Self {
+        DataProbe(PhantomData)
+    }
 }
 
-/// Checks the items of a `par_map!` process call.
-pub fn check_items<I>(_: &MapCall<I>)
-where
-    I: IntoIterator,
-    I::Item: ProcessData,
-{
+impl<T: ?Sized> Default for DataProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-/// Checks the result type of a `par_map!` process call.
-pub fn check_output<I, F, R>(_: &F, _: &MapCall<I>)
+/// The probe for the type of `value`.
+pub fn data_probe<T>(_: &T) -> DataProbe<T> {
+    DataProbe::new()
+}
+
+/// The probe for the items of a map.
+pub fn items_probe<I: IntoIterator>(_: &MapCall<I>) -> DataProbe<I::Item> {
+    DataProbe::new()
+}
+
+/// The probe for what `f` returns on the items of a map.
+pub fn output_probe<I, F, R>(_: &F, _: &MapCall<I>) -> DataProbe<R>
 where
     I: IntoIterator,
     F: Fn(I::Item) -> R,
-    R: ProcessData,
 {
+    DataProbe::new()
 }
+
+/// The type is serde data.
+#[derive(Clone, Copy, Debug)]
+pub struct Serde;
+
+/// The type is not serde data.
+#[derive(Clone, Copy, Debug)]
+pub struct NotSerde;
+
+/// Picks [`Serde`] for owned serde data.
+pub trait ViaSerdeData {
+    /// The pick.
+    fn __parallel_data(&self) -> Serde {
+        Serde
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> ViaSerdeData for DataProbe<T> {}
+
+/// Picks [`NotSerde`] for every other type.
+pub trait ViaNotSerde {
+    /// The pick.
+    fn __parallel_data(&self) -> NotSerde {
+        NotSerde
+    }
+}
+
+impl<T: ?Sized> ViaNotSerde for &DataProbe<T> {}
+
+/// Values of `T` can cross to a worker process: implemented for [`Serde`] only.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` cannot cross to a worker process",
+    label = "not owned serde data",
+    note = "process tasks take and return owned values that implement `serde::Serialize` and `serde::Deserialize`: derive them, pass an owned value instead of a reference, or choose `backend = threads`"
+)]
+pub trait Crosses<T: ?Sized> {}
+
+impl<T: ?Sized> Crosses<T> for Serde {}
+
+/// Checks the pick for `T`.
+pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &DataProbe<T>, _: M) {}
 
 /// The pick of a call's route to the process backend.
 pub struct RouteProbe<P, F, I>(PhantomData<fn() -> (P, F, I)>);
@@ -241,15 +284,54 @@ pub fn process_pool(options: Options) -> ProcessPool {
     ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0))
 }
 
-/// Spawns one `par_join!` process task.
-pub fn process_spawn<F, Args>(pool: &ProcessPool, f: F, args: Args) -> Task<F::Output>
+/// The probe for what `f` returns on `args`.
+pub fn spawn_output_probe<F, Args>(_: &F, _: &Args) -> DataProbe<F::Output>
+where
+    F: ProcessFn<Args>,
+{
+    DataProbe::new()
+}
+
+/// Spawns one `par_join!` process task. `picks` says whether the arguments and the result are
+/// serde data; where they are not, a compile error has already said so, and the task is never
+/// spawned (no second error follows from the bounds of [`ProcessPool::spawn`]).
+pub fn process_spawn<F, Args, P>(pool: &ProcessPool, f: F, args: Args, picks: P) -> Task<F::Output>
+where
+    F: ProcessFn<Args>,
+    P: Spawn<F, Args>,
+{
+    picks.spawn(pool, f, args)
+}
+
+/// Spawns a process task for the picks of its data; see [`process_spawn`].
+pub trait Spawn<F: ProcessFn<Args>, Args> {
+    /// Spawns the task.
+    fn spawn(self, pool: &ProcessPool, f: F, args: Args) -> Task<F::Output>;
+}
+
+impl<F, Args> Spawn<F, Args> for (Serde, Serde)
 where
     F: ProcessFn<Args>,
     Args: Serialize,
     F::Output: DeserializeOwned + Send + 'static,
 {
-    pool.spawn(f, args)
+    fn spawn(self, pool: &ProcessPool, f: F, args: Args) -> Task<F::Output> {
+        pool.spawn(f, args)
+    }
 }
+
+macro_rules! unspawnable {
+    ($($picks:ty),*) => {$(
+        impl<F: ProcessFn<Args>, Args> Spawn<F, Args> for $picks {
+            fn spawn(self, _: &ProcessPool, _: F, _: Args) -> Task<F::Output> {
+                let (task, completer) = crate::task::pair(None);
+                completer.finish(Err(TaskError::refused("not serde data")));
+                task
+            }
+        }
+    )*};
+}
+unspawnable!((Serde, NotSerde), (NotSerde, Serde), (NotSerde, NotSerde));
 
 /// Re-raises the first failure of a `par_join!`, in the order the tasks were written.
 ///

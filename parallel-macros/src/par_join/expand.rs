@@ -1,10 +1,11 @@
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use crate::options::Options;
 use crate::probe;
+use crate::respan::{require_crossing, respan};
 
 use super::parse::ParJoin;
 
@@ -114,17 +115,41 @@ impl ParJoin {
                 unreachable!("validate accepts only calls of paths with `backend = process`");
             };
             let (task, proof) = (hygienic(format!("task{i}")), hygienic(format!("proof{i}")));
+            let (args_var, output) = (hygienic(format!("args{i}")), hygienic(format!("output{i}")));
             let probe = probe::probe(&path.path, &runtime);
             let func = &call.func;
-            let args = call.args.iter().map(|arg| {
-                quote_spanned!(arg.span()=> #private::process_arg(#arg))
+            let values: Vec<Ident> = (0..call.args.len())
+                .map(|j| hygienic(format!("arg{i}_{j}")))
+                .collect();
+            let probes: Vec<Ident> = (0..call.args.len())
+                .map(|j| hygienic(format!("probe{i}_{j}")))
+                .collect();
+            let arg_exprs = call.args.iter();
+            // Checked after the spawn, once the call has settled the arguments' types; each
+            // argument is blamed where it is written, the result on the function.
+            let arg_checks = call.args.iter().zip(&probes).map(|(arg, probe)| {
+                require_crossing(quote!(#probe), &runtime, arg.span())
             });
-            let require = quote_spanned!(func.span()=> #private::require_task(&#proof););
-            let spawn = quote_spanned!(func.span()=> #private::process_spawn(&#pool, #func, (#(#args,)*)));
+            let output_check = require_crossing(quote!(#output), &runtime, func.span());
+            let require = respan(quote!(#private::require_task(&#proof);), func.span());
             spawns.push(quote! {
                 let (_, #proof) = #probe;
                 #require
-                let #task = #spawn;
+                #(let #values = #arg_exprs;)*
+                #(let #probes = #private::data_probe(&#values);)*
+                let #args_var = (#(#values,)*);
+                let #output = #private::spawn_output_probe(&#func, &#args_var);
+                let #task = {
+                    #[allow(unused_imports)]
+                    use #private::{ViaNotSerde as _, ViaSerdeData as _};
+                    let picks = (
+                        (&#private::data_probe(&#args_var)).__parallel_data(),
+                        (&#output).__parallel_data(),
+                    );
+                    #private::process_spawn(&#pool, #func, #args_var, picks)
+                };
+                #(#arg_checks)*
+                #output_check
             });
             results.push(hygienic(format!("result{i}")));
             tasks.push(task);

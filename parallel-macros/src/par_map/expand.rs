@@ -6,6 +6,7 @@ use syn::{Expr, Ident};
 use super::parse::ParMap;
 use crate::options::Options;
 use crate::probe;
+use crate::respan::{require_crossing, respan};
 
 impl ParMap {
     pub(crate) fn expand(&self) -> TokenStream {
@@ -56,9 +57,17 @@ impl ParMap {
         // With `backend = process` written in the call, every requirement is checked at compile
         // time, each on the tokens it concerns.
         let process_checks = options.filter(|o| o.is_process()).map(|_| {
-            let task = quote_spanned!(f.span()=> #private::require_task(&#proof););
-            let data_in = quote_spanned!(items.span()=> #private::check_items(&#call););
-            let data_out = quote_spanned!(f.span()=> #private::check_output(&#f_var, &#call););
+            let task = respan(quote!(#private::require_task(&#proof);), f.span());
+            let data_in = require_crossing(
+                quote!(#private::items_probe(&#call)),
+                &runtime,
+                items.span(),
+            );
+            let data_out = require_crossing(
+                quote!(#private::output_probe(&#f_var, &#call)),
+                &runtime,
+                f.span(),
+            );
             quote!(#task #data_in #data_out)
         });
         quote! {{

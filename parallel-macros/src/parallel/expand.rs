@@ -1,11 +1,12 @@
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::spanned::Spanned;
-use syn::{FnArg, ReturnType, Type};
+use syn::{FnArg, Ident, ReturnType, Type};
 
 use super::parse::ParallelFn;
 use crate::options::Options;
 use crate::probe;
+use crate::respan::require_crossing;
 use crate::runtime_path::RuntimePath;
 
 impl ParallelFn {
@@ -79,13 +80,13 @@ impl Registration {
             .inputs
             .iter()
             .map(|arg| match arg {
-                FnArg::Typed(typed) if !has_impl_trait(&typed.ty) => Some((*typed.ty).clone()),
+                FnArg::Typed(typed) if is_owned(&typed.ty) => Some((*typed.ty).clone()),
                 _ => None,
             })
             .collect::<Option<Vec<_>>>()?;
         let output = match &sig.output {
             ReturnType::Default => syn::parse_quote!(()),
-            ReturnType::Type(_, ty) if !has_impl_trait(ty) => (**ty).clone(),
+            ReturnType::Type(_, ty) if is_owned(ty) => (**ty).clone(),
             ReturnType::Type(..) => return None,
         };
         Some(Registration { args, output })
@@ -100,17 +101,23 @@ impl Registration {
         let names: Vec<_> = (0..args.len())
             .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
             .collect();
+        // Hygienic parameter names: a function named `count` must not meet a parameter `count`.
+        let (bytes, count, out) = (
+            Ident::new("bytes", Span::mixed_site()),
+            Ident::new("count", Span::mixed_site()),
+            Ident::new("out", Span::mixed_site()),
+        );
         quote! {
             const _: () = {
                 fn __parallel_invoke(
-                    args: &[u8],
-                    count: u32,
-                    out: &mut ::std::vec::Vec<u8>,
+                    #bytes: &[u8],
+                    #count: u32,
+                    #out: &mut ::std::vec::Vec<u8>,
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     #[allow(unused_imports)]
                     use #private::registry::{ViaNothing as _, ViaSerde as _};
                     (&#private::registry::Invoker::<(#(#args,)*), #output>::new())
-                        .__parallel_invoke(args, count, out, |(#(#names,)*)| #name(#(#names),*))
+                        .__parallel_invoke(#bytes, #count, #out, |(#(#names,)*)| #name(#(#names),*))
                 }
 
                 fn __parallel_type_id() -> ::core::any::TypeId {
@@ -137,7 +144,7 @@ impl Registration {
     fn checks(&self, runtime: &RuntimePath) -> TokenStream {
         let private = runtime.private();
         let checks = self.args.iter().chain(Some(&self.output)).map(|ty| {
-            quote_spanned!(ty.span()=> #private::require_data::<#ty>();)
+            require_crossing(quote!(#private::DataProbe::<#ty>::new()), runtime, ty.span())
         });
         quote! {
             const _: () = {
@@ -150,15 +157,38 @@ impl Registration {
     }
 }
 
-fn has_impl_trait(ty: &Type) -> bool {
+/// Whether values of `ty` can be named and owned by a worker: no `impl Trait`, no reference, no
+/// lifetime but `'static`. (Borrowed data cannot be told apart by trait bounds at compile time,
+/// so it is excluded by its syntax.)
+fn is_owned(ty: &Type) -> bool {
+    borrow_or_impl(ty).is_none()
+}
+
+/// The first `impl Trait`, reference or non-`'static` lifetime in `ty`.
+pub(crate) fn borrow_or_impl(ty: &Type) -> Option<TokenStream> {
+    use quote::ToTokens;
     use syn::visit::Visit;
-    struct Finder(bool);
+    struct Finder(Option<TokenStream>);
     impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
+        fn visit_type_impl_trait(&mut self, ty: &'ast syn::TypeImplTrait) {
+            self.0.get_or_insert_with(|| ty.to_token_stream());
+        }
+        fn visit_type_reference(&mut self, ty: &'ast syn::TypeReference) {
+            match &ty.lifetime {
+                Some(lifetime) if lifetime.ident == "static" => {}
+                _ => {
+                    self.0.get_or_insert_with(|| ty.to_token_stream());
+                }
+            }
+            syn::visit::visit_type_reference(self, ty);
+        }
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            if lifetime.ident != "static" {
+                self.0.get_or_insert_with(|| lifetime.to_token_stream());
+            }
         }
     }
-    let mut finder = Finder(false);
+    let mut finder = Finder(None);
     finder.visit_type(ty);
     finder.0
 }

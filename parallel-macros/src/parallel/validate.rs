@@ -2,7 +2,7 @@ use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ItemFn};
 
-use super::expand::Registration;
+use super::expand::{Registration, borrow_or_impl};
 use super::parse::ParallelFn;
 
 impl ParallelFn {
@@ -42,12 +42,26 @@ impl ParallelFn {
                  block inside",
             ));
         }
-        if Registration::of(func).is_none() {
-            return Err(syn::Error::new_spanned(
-                &sig.inputs,
-                "a process task takes and returns concrete types, not `impl Trait`: name the types",
-            ));
+        let types = sig.inputs.iter().filter_map(|arg| match arg {
+            FnArg::Typed(typed) => Some(&*typed.ty),
+            FnArg::Receiver(_) => None,
+        });
+        let output = match &sig.output {
+            syn::ReturnType::Type(_, ty) => Some(&**ty),
+            syn::ReturnType::Default => None,
+        };
+        for ty in types.chain(output) {
+            if let Some(blame) = borrow_or_impl(ty) {
+                let message = if blame.to_string().starts_with("impl") {
+                    "a process task takes and returns concrete types, not `impl Trait`: name the type"
+                } else {
+                    "a process task cannot borrow: its data crosses to another process; take an \
+                     owned value instead (`String` for `&str`, `Vec<T>` for `&[T]`)"
+                };
+                return Err(syn::Error::new_spanned(blame, message));
+            }
         }
+        debug_assert!(Registration::of(func).is_some());
         Ok(())
     }
 }

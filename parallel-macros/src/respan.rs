@@ -1,0 +1,41 @@
+//! Checks that blame the user's tokens: generated code whose every token carries the location
+//! of the user's tokens, so that a failed bound is reported there and not on the whole macro.
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::quote;
+
+use crate::runtime_path::RuntimePath;
+
+/// `tokens`, each located at `at` and resolved as the macro's own (hygienic) tokens.
+pub(crate) fn respan(tokens: TokenStream, at: Span) -> TokenStream {
+    let span = Span::mixed_site().located_at(at);
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), at));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// A statement checking that the values a `DataProbe` expression describes can cross to a worker
+/// process, blamed on `at`: one error (`` `T` cannot cross to a worker process ``) per mistake.
+pub(crate) fn require_crossing(probe: TokenStream, runtime: &RuntimePath, at: Span) -> TokenStream {
+    let private = runtime.private();
+    respan(
+        quote! {{
+            #[allow(unused_imports)]
+            use #private::{ViaNotSerde as _, ViaSerdeData as _};
+            let probe = #probe;
+            #private::require_crossing(&probe, (&probe).__parallel_data());
+        }},
+        at,
+    )
+}

@@ -1,0 +1,8 @@
+use parallel::parallel;
+
+#[parallel(backend = process)]
+fn count(text: &str) -> usize {
+    text.len()
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use parallel::parallel;
+
+#[parallel(backend = process)]
+fn first<T: Clone>(items: Vec<T>) -> T {
+    items[0].clone()
+}
+
+fn main() {}
