@@ -1,4 +1,12 @@
 //! The process backend: tasks in worker processes that re-enter this test executable.
+//!
+//! Tests that watch a whole program (its output, its death) run this executable again as a
+//! child, selecting one of the `#[ignore]`d `child_*` tests below.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use parallel::{ErrorKind, ProcessPool, WorkerExit, par_join, par_map, parallel};
 
@@ -12,16 +20,88 @@ fn pid(_: u32) -> u32 {
     std::process::id()
 }
 
+/// Fails in every way a worker can fail, on the item that asks for it.
 #[parallel]
-fn crash(n: u32) -> u32 {
-    if n == 3 {
+fn misbehave(how: String) -> String {
+    match how.as_str() {
+        "panic" => panic!("asked to panic"),
+        "abort" => std::process::abort(),
+        "exit" => std::process::exit(7),
+        "segfault" => {
+            // SAFETY: none: this writes through a null pointer on purpose, to test that a real
+            // segmentation fault kills only this worker process.
+            unsafe { std::ptr::null_mut::<u8>().write_volatile(1) };
+            unreachable!("the write above faults")
+        }
+        _ => how,
+    }
+}
+
+#[parallel]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Writes this worker's pid to `path`, then waits to be killed from outside.
+#[parallel]
+fn wait_to_be_killed(path: String) -> u32 {
+    std::fs::write(&path, std::process::id().to_string()).unwrap();
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Aborts the first time it runs for `marker` (a file it creates), succeeds after.
+#[parallel]
+fn crash_once(marker: String) -> String {
+    if std::fs::metadata(&marker).is_err() {
+        std::fs::write(&marker, b"crashed").unwrap();
         std::process::abort();
     }
-    n
+    "second time lucky".to_owned()
+}
+
+/// A task that is itself parallel, on threads, inside its worker.
+#[parallel]
+fn nested_sum(n: u64) -> u64 {
+    par_map!(|i: u64| i * 2, 0..n; backend = threads, workers = 3)
+        .iter()
+        .sum()
+}
+
+#[parallel(backend = process, workers = 2)]
+fn in_process_by_default(_: u32) -> u32 {
+    std::process::id()
+}
+
+#[parallel]
+fn checked_half(n: u32) -> Result<u32, String> {
+    if n % 2 == 0 {
+        Ok(n / 2)
+    } else {
+        Err(format!("{n} is odd"))
+    }
+}
+
+#[parallel]
+fn shout(word: String) -> usize {
+    println!("worker says {word} on stdout");
+    eprintln!("worker says {word} on stderr");
+    word.len()
+}
+
+#[parallel]
+fn add(a: u64, b: u64) -> u64 {
+    a + b
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
 
 #[test]
-fn par_map_runs_in_other_processes() {
+fn par_map_runs_in_other_processes_and_keeps_order() {
     let squares = par_map!(square, 0..1000u64; backend = process, workers = 2);
     assert_eq!(squares, (0..1000).map(|n| n * n).collect::<Vec<_>>());
     let pids = par_map!(pid, 0..8; backend = process, workers = 2);
@@ -30,22 +110,334 @@ fn par_map_runs_in_other_processes() {
 
 #[test]
 fn par_join_runs_calls_in_processes() {
-    let (a, b) = par_join!(square(3), pid(0); backend = process);
-    assert_eq!(a, 9);
+    let (a, b, c) = par_join!(square(3), pid(0), add(2, 3); backend = process);
+    assert_eq!((a, c), (9, 5));
     assert_ne!(b, std::process::id());
+    let single = par_join!(pid(1); backend = process);
+    assert_ne!(single, std::process::id());
 }
 
 #[test]
-fn a_crash_fails_only_its_task() {
+fn a_million_trivial_items() {
+    let squares = par_map!(square, 0..1_000_000u64; backend = process);
+    assert_eq!(squares.len(), 1_000_000);
+    assert_eq!(squares[999_999], 999_999 * 999_999);
+    assert_eq!(squares.iter().sum::<u64>(), (0..1_000_000u64).map(|n| n * n).sum());
+}
+
+#[test]
+fn every_kind_of_failure_fails_only_its_task() {
     let pool = ProcessPool::builder().workers(2).build().unwrap();
-    let results: Vec<_> = pool.map(crash, 0..8).collect();
-    for (i, r) in results.iter().enumerate() {
-        if i == 3 {
-            let err = r.as_ref().unwrap_err();
-            assert_eq!(err.index(), Some(3));
-            assert!(matches!(err.kind(), ErrorKind::WorkerDied { exit: WorkerExit::Signal(6) }), "{err}");
-        } else {
-            assert_eq!(r.as_ref().unwrap(), &(i as u32));
+    let inputs = ["ok-0", "panic", "ok-2", "abort", "exit", "segfault", "ok-6"];
+    let results: Vec<_> = pool.map(misbehave, inputs.map(String::from)).collect();
+    for (index, (input, result)) in inputs.iter().zip(&results).enumerate() {
+        if input.starts_with("ok") {
+            assert_eq!(result.as_ref().unwrap(), input);
+            continue;
         }
+        let err = result.as_ref().unwrap_err();
+        assert_eq!(err.index(), Some(index), "{err}");
+        assert_eq!(err.name(), Some("misbehave"));
+        match *input {
+            "panic" => assert_eq!(err.panic_message(), Some("asked to panic")),
+            "abort" => assert_eq!(
+                err.kind(),
+                &ErrorKind::WorkerDied {
+                    exit: WorkerExit::Signal(6)
+                }
+            ),
+            "exit" => assert_eq!(
+                err.kind(),
+                &ErrorKind::WorkerDied {
+                    exit: WorkerExit::Code(7)
+                }
+            ),
+            "segfault" => assert_eq!(
+                err.kind(),
+                &ErrorKind::WorkerDied {
+                    exit: WorkerExit::Signal(11)
+                }
+            ),
+            _ => unreachable!(),
+        }
+    }
+    // The pool replaced its workers and still works.
+    let after: Vec<u64> = pool.map(square, 0..10).map(Result::unwrap).collect();
+    assert_eq!(after[9], 81);
+}
+
+#[test]
+fn a_crash_in_a_batch_of_small_items_fails_only_that_item() {
+    // Thousands of items go in batches; the crash takes a whole batch's worker with it, and
+    // the batch is re-run one item at a time to find the culprit.
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let inputs: Vec<String> = (0..5000)
+        .map(|i| if i == 4321 { "abort".into() } else { format!("ok-{i}") })
+        .collect();
+    let results: Vec<_> = pool.map(misbehave, inputs.clone()).collect();
+    let failed: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_err()).collect();
+    assert_eq!(failed, [4321]);
+    assert_eq!(results[4320].as_ref().unwrap(), &inputs[4320]);
+}
+
+#[test]
+fn a_worker_killed_from_outside_fails_its_task_and_the_pool_goes_on() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let path = temp_path("killed-pid");
+    let _ = std::fs::remove_file(&path);
+    let doomed = pool.spawn(wait_to_be_killed, (path.display().to_string(),));
+    let others = pool.spawn(square, (12,));
+    let worker = wait_for_file(&path);
+    let status = Command::new("kill").args(["-9", &worker]).status().unwrap();
+    assert!(status.success());
+    let err = doomed.join().unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &ErrorKind::WorkerDied {
+            exit: WorkerExit::Signal(9)
+        }
+    );
+    assert_eq!(others.join().unwrap(), 144);
+    assert_eq!(pool.spawn(square, (5,)).join().unwrap(), 25);
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn a_timeout_kills_the_late_task_only() {
+    let results: Vec<_> = ProcessPool::builder()
+        .workers(2)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .map(sleep_ms, [1, 60_000, 2])
+        .collect();
+    assert_eq!(results[0].as_ref().unwrap(), &1);
+    assert!(results[1].as_ref().unwrap_err().is_timeout());
+    assert_eq!(results[2].as_ref().unwrap(), &2);
+
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        par_map!(sleep_ms, [1, 60_000]; backend = process, timeout = Duration::from_millis(300))
+    }));
+    let payload = caught.expect_err("the timeout did not reach the caller");
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(message.contains("task 1 (`sleep_ms`) timed out"), "{message}");
+}
+
+#[test]
+fn retries_run_a_task_again_after_its_worker_died() {
+    let marker = temp_path("crash-once");
+    let _ = std::fs::remove_file(&marker);
+    let marker = marker.display().to_string();
+    let out = par_map!(crash_once, [marker.clone()]; backend = process, retries = 1);
+    assert_eq!(out, ["second time lucky"]);
+
+    std::fs::remove_file(&marker).unwrap();
+    let pool = ProcessPool::builder().workers(1).build().unwrap();
+    let err = pool.spawn(crash_once, (marker.clone(),)).join().unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::WorkerDied { .. }), "{err}");
+    std::fs::remove_file(&marker).unwrap();
+}
+
+#[test]
+fn a_panic_reaches_the_caller_with_its_message() {
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        par_map!(misbehave, ["ok".to_string(), "panic".to_string()]; backend = process)
+    }));
+    let payload = caught.expect_err("the panic was lost");
+    assert_eq!(payload.downcast_ref::<String>().unwrap(), "asked to panic");
+
+    let caught = catch_unwind(AssertUnwindSafe(|| {
+        par_join!(misbehave("exit".to_string()), square(2); backend = process)
+    }));
+    let payload = caught.expect_err("the crash was lost");
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(message.contains("exited with code 7"), "{message}");
+}
+
+#[test]
+fn results_collect_with_the_earliest_error() {
+    let halves: Result<Vec<u32>, String> = par_map!(checked_half, [2, 4, 6]; backend = process);
+    assert_eq!(halves, Ok(vec![1, 2, 3]));
+    let halves: Result<Vec<u32>, String> =
+        par_map!(checked_half, [2, 3, 4, 5]; backend = process);
+    assert_eq!(halves, Err("3 is odd".to_string()));
+}
+
+#[test]
+fn a_task_can_itself_run_in_parallel() {
+    let sums = par_map!(nested_sum, [10, 100]; backend = process, workers = 2);
+    assert_eq!(sums, [90, 9900]);
+}
+
+#[test]
+fn the_functions_default_backend_is_used() {
+    let pids = par_map!(in_process_by_default, 0..4);
+    assert!(pids.iter().all(|&p| p != std::process::id()));
+    // The call's own option wins.
+    let here = par_map!(in_process_by_default, 0..4; backend = rayon);
+    assert!(here.iter().all(|&p| p == std::process::id()));
+}
+
+#[test]
+fn the_runtime_api_spawns_and_maps() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    assert_eq!(pool.spawn(add, (40, 2)).join().unwrap(), 42);
+    let mut seen: Vec<usize> = pool
+        .map_unordered(square, 0..50)
+        .map(|(index, result)| {
+            assert_eq!(result.unwrap(), (index * index) as u64);
+            index
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..50).collect::<Vec<_>>());
+    // An endless input streams.
+    let first: Vec<u64> = pool.map(square, 0..).take(5).map(Result::unwrap).collect();
+    assert_eq!(first, [0, 1, 4, 9, 16]);
+}
+
+#[test]
+fn output_of_workers_reaches_the_terminal() {
+    let output = run_child("child_prints_from_workers", &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("worker says hello on stdout"), "{stdout}");
+    assert!(stderr.contains("worker says hello on stderr"), "{stderr}");
+}
+
+#[test]
+fn no_worker_outlives_a_parent_that_is_killed() {
+    let pids_file = temp_path("orphans-killed");
+    let _ = std::fs::remove_file(&pids_file);
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_runs_long_tasks", "--ignored", "--nocapture"])
+        .env("PARALLEL_TEST_PIDS", &pids_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let workers = wait_for_pids(&pids_file, 2);
+    child.kill().unwrap(); // SIGKILL: the parent gets no chance to clean up
+    child.wait().unwrap();
+    assert_all_exit(&workers, Duration::from_secs(2));
+    let _ = std::fs::remove_file(&pids_file);
+}
+
+#[test]
+fn no_worker_outlives_a_parent_that_panics() {
+    let pids_file = temp_path("orphans-panicked");
+    let _ = std::fs::remove_file(&pids_file);
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_runs_long_tasks", "--ignored"])
+        .env("PARALLEL_TEST_PIDS", &pids_file)
+        .env("PARALLEL_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the child should have panicked");
+    let workers = wait_for_pids(&pids_file, 2);
+    assert_all_exit(&workers, Duration::from_secs(2));
+    let _ = std::fs::remove_file(&pids_file);
+}
+
+/// Writes one worker pid per line to `PARALLEL_TEST_PIDS`, then runs.
+#[parallel]
+fn record_then_sleep(path: String) -> u32 {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .unwrap();
+    writeln!(file, "{}", std::process::id()).unwrap();
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
+#[test]
+#[ignore = "run by no_worker_outlives_*, as a child process"]
+fn child_runs_long_tasks() {
+    let path = std::env::var("PARALLEL_TEST_PIDS").unwrap();
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let tasks: Vec<_> = (0..2)
+        .map(|_| pool.spawn(record_then_sleep, (path.clone(),)))
+        .collect();
+    wait_for_pids(Path::new(&path), 2);
+    if std::env::var_os("PARALLEL_TEST_PANIC").is_some() {
+        panic!("the parent panics while its workers run");
+    }
+    for task in tasks {
+        let _ = task.join();
+    }
+}
+
+#[test]
+#[ignore = "run by output_of_workers_reaches_the_terminal, as a child process"]
+fn child_prints_from_workers() {
+    let lengths = par_map!(shout, ["hello".to_string()]; backend = process);
+    assert_eq!(lengths, [5]);
+}
+
+fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--ignored", "--nocapture"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+/// Polls for a file another process writes, for at most 30 s.
+fn wait_for_file(path: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if !text.is_empty() {
+                return text.trim().to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Polls for `count` pids, one per line, for at most 30 s.
+fn wait_for_pids(path: &Path, count: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let pids: Vec<u32> = std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect();
+        if pids.len() >= count {
+            return pids;
+        }
+        assert!(Instant::now() < deadline, "only {pids:?} in {}", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Asserts that every process exits within `limit` (a zombie counts as exited).
+fn assert_all_exit(pids: &[u32], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    for pid in pids {
+        while is_running(*pid) {
+            assert!(
+                Instant::now() < deadline,
+                "worker {pid} outlived its parent by more than {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn is_running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state is the field after the parenthesised command name; `Z` is a zombie.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z"),
+        Err(_) => false,
     }
 }

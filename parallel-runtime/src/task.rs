@@ -70,10 +70,12 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
     )
 }
 
-/// The name to report for a task running `F`: the path of a function, nothing for a closure.
+/// The name to report for a task running `F`: a function's name as written, nothing for a
+/// closure.
 pub(crate) fn name_of<F>() -> Option<Cow<'static, str>> {
-    let name = std::any::type_name::<F>();
-    (!name.contains('{')).then_some(Cow::Borrowed(name))
+    let path = std::any::type_name::<F>();
+    let name = path.rsplit("::").next().unwrap_or(path);
+    (!path.contains('{')).then_some(Cow::Borrowed(name))
 }
 
 impl<T> Shared<T> {

@@ -386,9 +386,9 @@ impl std::fmt::Debug for ProcessPool {
 /// The registry entry of the function item `F`.
 fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
     registry::by_type(TypeId::of::<F>()).ok_or_else(|| {
+        let name = task::name_of::<F>().unwrap_or(std::borrow::Cow::Borrowed("a closure"));
         TaskError::refused(format!(
-            "`{}` is not a `#[parallel]` function: only those run in a worker process",
-            std::any::type_name::<F>()
+            "`{name}` is not a `#[parallel]` function: only those run in a worker process"
         ))
     })
 }
@@ -716,7 +716,7 @@ struct TaskReply<R> {
 impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
     fn done(&self, first: usize, _: u32, _: u64, frame: Vec<u8>, start: usize) {
         let mut outcomes = VecDeque::new();
-        let result = match decode_outcomes::<R>(&frame[start..], 1, first, &mut outcomes) {
+        let result = match decode_outcomes::<R>(&frame[start..], 1, first, None, &mut outcomes) {
             Ok(()) => outcomes
                 .pop_front()
                 .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r),
@@ -757,17 +757,22 @@ fn decode_outcomes<R: DeserializeOwned>(
     mut bytes: &[u8],
     count: u32,
     first: usize,
+    name: Option<&'static str>,
     into: &mut VecDeque<(usize, Result<R, TaskError>)>,
 ) -> Result<(), TaskError> {
+    let named = |err: TaskError| match name {
+        Some(name) => err.with_name(name),
+        None => err,
+    };
     for index in first..first + count as usize {
         let (outcome, rest) = postcard::take_from_bytes::<Outcome<R>>(bytes).map_err(|e| {
-            TaskError::refused(format!("could not decode the result: {e}")).with_index(index)
+            named(TaskError::refused(format!("could not decode the result: {e}")).with_index(index))
         })?;
         bytes = rest;
         let result = match outcome {
             Outcome::Returned(value) => Ok(value),
             Outcome::Panicked(message) => {
-                Err(TaskError::panicked(Box::new(message)).with_index(index))
+                Err(named(TaskError::panicked(Box::new(message)).with_index(index)))
             }
         };
         into.push_back((index, result));
@@ -808,8 +813,13 @@ impl ReplyTo for ChannelReply {
     }
 }
 
-type Decode<R> =
-    fn(&[u8], u32, usize, &mut VecDeque<(usize, Result<R, TaskError>)>) -> Result<(), TaskError>;
+type Decode<R> = fn(
+    &[u8],
+    u32,
+    usize,
+    Option<&'static str>,
+    &mut VecDeque<(usize, Result<R, TaskError>)>,
+) -> Result<(), TaskError>;
 
 /// Results of a process map as they finish, as `(index, result)`; see
 /// [`ProcessPool::map_unordered`].
@@ -930,7 +940,9 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
             } => {
                 self.outstanding -= count as usize;
                 let before = self.ready.len();
-                if let Err(err) = (self.decode)(&frame[start..], count, first, &mut self.ready) {
+                let name = self.entry.as_ref().ok().map(|entry| entry.name);
+                let decoded = (self.decode)(&frame[start..], count, first, name, &mut self.ready);
+                if let Err(err) = decoded {
                     // Calls that did not decode fail; the ones before them stand.
                     let decoded = self.ready.len() - before;
                     for index in first + decoded..first + count as usize {
