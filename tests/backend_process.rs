@@ -122,7 +122,10 @@ fn a_million_trivial_items() {
     let squares = par_map!(square, 0..1_000_000u64; backend = process);
     assert_eq!(squares.len(), 1_000_000);
     assert_eq!(squares[999_999], 999_999 * 999_999);
-    assert_eq!(squares.iter().sum::<u64>(), (0..1_000_000u64).map(|n| n * n).sum());
+    assert_eq!(
+        squares.iter().sum::<u64>(),
+        (0..1_000_000u64).map(|n| n * n).sum()
+    );
 }
 
 #[test]
@@ -172,10 +175,18 @@ fn a_crash_in_a_batch_of_small_items_fails_only_that_item() {
     // the batch is re-run one item at a time to find the culprit.
     let pool = ProcessPool::builder().workers(2).build().unwrap();
     let inputs: Vec<String> = (0..5000)
-        .map(|i| if i == 4321 { "abort".into() } else { format!("ok-{i}") })
+        .map(|i| {
+            if i == 4321 {
+                "abort".into()
+            } else {
+                format!("ok-{i}")
+            }
+        })
         .collect();
     let results: Vec<_> = pool.map(misbehave, inputs.clone()).collect();
-    let failed: Vec<usize> = (0..results.len()).filter(|&i| results[i].is_err()).collect();
+    let failed: Vec<usize> = (0..results.len())
+        .filter(|&i| results[i].is_err())
+        .collect();
     assert_eq!(failed, [4321]);
     assert_eq!(results[4320].as_ref().unwrap(), &inputs[4320]);
 }
@@ -215,12 +226,15 @@ fn a_timeout_kills_the_late_task_only() {
     assert!(results[1].as_ref().unwrap_err().is_timeout());
     assert_eq!(results[2].as_ref().unwrap(), &2);
 
-    let caught = catch_unwind(AssertUnwindSafe(|| {
-        par_map!(sleep_ms, [1, 60_000]; backend = process, timeout = Duration::from_millis(300))
-    }));
+    let caught = catch_unwind(AssertUnwindSafe(
+        || par_map!(sleep_ms, [1, 60_000]; backend = process, timeout = Duration::from_millis(300)),
+    ));
     let payload = caught.expect_err("the timeout did not reach the caller");
     let message = payload.downcast_ref::<String>().unwrap();
-    assert!(message.contains("task 1 (`sleep_ms`) timed out"), "{message}");
+    assert!(
+        message.contains("task 1 (`sleep_ms`) timed out"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -233,22 +247,25 @@ fn retries_run_a_task_again_after_its_worker_died() {
 
     std::fs::remove_file(&marker).unwrap();
     let pool = ProcessPool::builder().workers(1).build().unwrap();
-    let err = pool.spawn(crash_once, (marker.clone(),)).join().unwrap_err();
+    let err = pool
+        .spawn(crash_once, (marker.clone(),))
+        .join()
+        .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::WorkerDied { .. }), "{err}");
     std::fs::remove_file(&marker).unwrap();
 }
 
 #[test]
 fn a_panic_reaches_the_caller_with_its_message() {
-    let caught = catch_unwind(AssertUnwindSafe(|| {
-        par_map!(misbehave, ["ok".to_string(), "panic".to_string()]; backend = process)
-    }));
+    let caught = catch_unwind(AssertUnwindSafe(
+        || par_map!(misbehave, ["ok".to_string(), "panic".to_string()]; backend = process),
+    ));
     let payload = caught.expect_err("the panic was lost");
     assert_eq!(payload.downcast_ref::<String>().unwrap(), "asked to panic");
 
-    let caught = catch_unwind(AssertUnwindSafe(|| {
-        par_join!(misbehave("exit".to_string()), square(2); backend = process)
-    }));
+    let caught = catch_unwind(AssertUnwindSafe(
+        || par_join!(misbehave("exit".to_string()), square(2); backend = process),
+    ));
     let payload = caught.expect_err("the crash was lost");
     let message = payload.downcast_ref::<String>().unwrap();
     assert!(message.contains("exited with code 7"), "{message}");
@@ -258,8 +275,7 @@ fn a_panic_reaches_the_caller_with_its_message() {
 fn results_collect_with_the_earliest_error() {
     let halves: Result<Vec<u32>, String> = par_map!(checked_half, [2, 4, 6]; backend = process);
     assert_eq!(halves, Ok(vec![1, 2, 3]));
-    let halves: Result<Vec<u32>, String> =
-        par_map!(checked_half, [2, 3, 4, 5]; backend = process);
+    let halves: Result<Vec<u32>, String> = par_map!(checked_half, [2, 3, 4, 5]; backend = process);
     assert_eq!(halves, Err("3 is odd".to_string()));
 }
 
@@ -311,7 +327,12 @@ fn no_worker_outlives_a_parent_that_is_killed() {
     let pids_file = temp_path("orphans-killed");
     let _ = std::fs::remove_file(&pids_file);
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_runs_long_tasks", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "child_runs_long_tasks",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("PARALLEL_TEST_PIDS", &pids_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -349,7 +370,9 @@ fn record_then_sleep(path: String) -> u32 {
         .create(true)
         .open(&path)
         .unwrap();
-    writeln!(file, "{}", std::process::id()).unwrap();
+    // One write per line: with O_APPEND, lines from two workers cannot interleave.
+    file.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .unwrap();
     std::thread::sleep(Duration::from_secs(60));
     0
 }
@@ -395,7 +418,11 @@ fn wait_for_file(path: &Path) -> String {
                 return text.trim().to_owned();
             }
         }
-        assert!(Instant::now() < deadline, "{} never appeared", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -412,7 +439,11 @@ fn wait_for_pids(path: &Path, count: usize) -> Vec<u32> {
         if pids.len() >= count {
             return pids;
         }
-        assert!(Instant::now() < deadline, "only {pids:?} in {}", path.display());
+        assert!(
+            Instant::now() < deadline,
+            "only {pids:?} in {}",
+            path.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }

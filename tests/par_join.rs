@@ -27,7 +27,7 @@ fn a_single_expression_gives_its_value() {
 
 #[test]
 fn expressions_borrow_and_mutate_locals() {
-    let data = vec![3, 1, 2];
+    let data = [3, 1, 2];
     let mut left = Vec::new();
     let mut right = String::new();
     let (sum, max) = par_join!(data.iter().sum::<i32>(), *data.iter().max().unwrap());

@@ -163,8 +163,12 @@ pub fn available_cores() -> usize {
 /// ```
 /// use parallel::{Backend, Options, Workers};
 ///
-/// let call = Options { workers: Some(Workers::new(2).unwrap()), ..Options::new() };
-/// let function = Options { backend: Some(Backend::Threads), workers: Some(Workers::new(8).unwrap()), ..Options::new() };
+/// // `Options` is `#[non_exhaustive]`: start from `Options::new()` and set fields.
+/// let mut call = Options::new();
+/// call.workers = Some(Workers::new(2).unwrap());
+/// let mut function = Options::new();
+/// function.backend = Some(Backend::Threads);
+/// function.workers = Some(Workers::new(8).unwrap());
 /// let both = call.or(function);
 /// assert_eq!(both.backend, Some(Backend::Threads));
 /// assert_eq!(both.workers.map(Workers::get), Some(2));

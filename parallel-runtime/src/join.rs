@@ -47,7 +47,9 @@ pub fn join_plan(options: Options) -> Plan {
             Some(workers) => RayonPool::shared(workers.get()).unwrap_or_else(|e| panic!("{e}")),
         }),
         Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
-        Backend::Process => Plan::Process(options.workers.map_or_else(available_cores, |w| w.get())),
+        Backend::Process => {
+            Plan::Process(options.workers.map_or_else(available_cores, |w| w.get()))
+        }
     }
 }
 

@@ -235,7 +235,10 @@ where
         let values: Vec<T> = match (settings.chunk, ticker.is_drawn()) {
             (None, false) => items.map(f).collect(),
             (Some(_), false) => items.with_min_len(min_len).map(f).collect(),
-            (_, true) => items.with_min_len(min_len).map(ticked(f, &ticker)).collect(),
+            (_, true) => items
+                .with_min_len(min_len)
+                .map(ticked(f, &ticker))
+                .collect(),
         };
         return collector.finish(values);
     }
@@ -336,7 +339,11 @@ where
     let (low, high) = input.size_hint();
     let chunk = settings.chunk.map_or(1, NonZeroUsize::get);
     let threads = workers.clamp(1, high.unwrap_or(usize::MAX).div_ceil(chunk).max(1));
-    let ticker = ticker(settings.progress, (Some(low) == high).then_some(low), settings.label);
+    let ticker = ticker(
+        settings.progress,
+        (Some(low) == high).then_some(low),
+        settings.label,
+    );
     let stop = AtomicUsize::new(usize::MAX);
     let first_panic = FirstPanic::default();
     let (batches_tx, batches) = crossbeam_channel::bounded::<Vec<(usize, I::Item)>>(threads);

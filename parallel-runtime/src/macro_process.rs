@@ -119,7 +119,10 @@ impl<T: ?Sized> Crosses<T> for Serde {}
 pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &DataProbe<T>, _: M) {}
 
 /// The pick of a call's route to the process backend.
-pub struct RouteProbe<P, F, I>(PhantomData<fn() -> (P, F, I)>);
+pub struct RouteProbe<P, F, I>(Marker<(P, F, I)>);
+
+/// Carries types without owning values of them (and without their auto traits).
+type Marker<T> = PhantomData<fn() -> T>;
 
 /// Makes the probe from the call's proof, function and input.
 pub fn route_probe<P, F, I>(_: &P, _: &F, _: &MapCall<I>) -> RouteProbe<P, F, I> {
@@ -231,7 +234,8 @@ where
     F::Output: DeserializeOwned + Send + 'static,
     C: Collector<F::Output>,
 {
-    let pool = ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0));
+    let pool =
+        ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0));
     let items = items.into_iter();
     let (low, high) = items.size_hint();
     let ticker = ticker(
@@ -259,7 +263,10 @@ where
             }
             Err(error) => {
                 map.stop_reading();
-                if first_error.as_ref().is_none_or(|(earliest, _)| index < *earliest) {
+                if first_error
+                    .as_ref()
+                    .is_none_or(|(earliest, _)| index < *earliest)
+                {
                     first_error = Some((index, error));
                 }
             }

@@ -16,6 +16,9 @@ use crate::task::{self, Task};
 
 type Indexed<T> = (usize, Result<T, TaskError>);
 
+/// Starts one batch of items on the executor, sending their results to the sender.
+type SpawnBatch<X, T> = Box<dyn Fn(Vec<(usize, X)>, Sender<Indexed<T>>) + Send>;
+
 /// Results of a map in the order they finish, as `(index, result)`; see
 /// [`ThreadPool::map_unordered`](crate::ThreadPool::map_unordered).
 ///
@@ -27,9 +30,11 @@ type Indexed<T> = (usize, Result<T, TaskError>);
 pub struct MapUnordered<I: Iterator, T> {
     input: Enumerate<I>,
     input_done: bool,
-    spawn: Box<dyn Fn(Vec<(usize, I::Item)>, Sender<Indexed<T>>) + Send>,
+    spawn: SpawnBatch<I::Item, T>,
     chunk: usize,
-    limit: usize,
+    workers: usize,
+    /// The limit set with `in_flight`; without one, it follows the workers and the chunk.
+    in_flight: Option<usize>,
     outstanding: usize,
     results_tx: Sender<Indexed<T>>,
     results: Receiver<Indexed<T>>,
@@ -45,7 +50,7 @@ where
         E: Executor,
         F: Fn(I::Item) -> T + Send + Sync + 'static,
     {
-        let limit = 2 * executor.workers();
+        let workers = executor.workers();
         let name = task::name_of::<F>();
         let f = Arc::new(f);
         let spawn = move |items: Vec<(usize, I::Item)>, results: Sender<Indexed<T>>| {
@@ -63,7 +68,8 @@ where
             input_done: false,
             spawn: Box::new(spawn),
             chunk: 1,
-            limit,
+            workers,
+            in_flight: None,
             outstanding: 0,
             results_tx,
             results,
@@ -91,12 +97,12 @@ impl<I: Iterator, T> MapUnordered<I, T> {
     pub fn chunk(mut self, chunk: usize) -> Self {
         assert!(chunk > 0, "chunk must be at least 1");
         assert!(self.outstanding == 0, "chunk is set before the map starts");
-        self.limit = self.limit / self.chunk * chunk;
         self.chunk = chunk;
         self
     }
 
-    /// The most items queued or running at once (2 × workers × chunk by default).
+    /// The most items queued or running at once (2 × workers × chunk by default, whatever the
+    /// order of the calls to `chunk` and `in_flight`).
     ///
     /// # Panics
     ///
@@ -117,13 +123,21 @@ impl<I: Iterator, T> MapUnordered<I, T> {
     /// ```
     pub fn in_flight(mut self, limit: usize) -> Self {
         assert!(limit > 0, "in_flight must be at least 1");
-        self.limit = limit;
+        self.in_flight = Some(limit);
         self
     }
 
-    fn fill(&mut self) {
-        while !self.input_done && self.outstanding < self.limit {
-            let room = self.chunk.min(self.limit - self.outstanding);
+    fn limit(&self) -> usize {
+        self.in_flight
+            .unwrap_or_else(|| self.workers.saturating_mul(2).saturating_mul(self.chunk))
+    }
+
+    /// Reads items and starts them while fewer than the limit are in flight, counting `held`
+    /// results that finished but that the caller has not received yet.
+    fn fill(&mut self, held: usize) {
+        let limit = self.limit();
+        while !self.input_done && self.outstanding + held < limit {
+            let room = self.chunk.min(limit - self.outstanding - held);
             let batch: Vec<_> = self.input.by_ref().take(room).collect();
             if batch.len() < room {
                 self.input_done = true;
@@ -137,21 +151,26 @@ impl<I: Iterator, T> MapUnordered<I, T> {
     }
 }
 
-impl<I: Iterator, T> Iterator for MapUnordered<I, T> {
-    type Item = Indexed<T>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.fill();
+impl<I: Iterator, T> MapUnordered<I, T> {
+    /// The next result to finish, while the caller holds `held` earlier results: [`Map`] keeps
+    /// results that wait for a slower, earlier item, and they count as in flight.
+    fn next_holding(&mut self, held: usize) -> Option<Indexed<T>> {
+        self.fill(held);
         if self.outstanding == 0 {
             return None;
         }
         // Every batch sends one result per item, even when dropped unrun, so this returns.
-        let result = self
-            .results
-            .recv()
-            .expect("the map holds a sender itself");
+        let result = self.results.recv().expect("the map holds a sender itself");
         self.outstanding -= 1;
         Some(result)
+    }
+}
+
+impl<I: Iterator, T> Iterator for MapUnordered<I, T> {
+    type Item = Indexed<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_holding(0)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -183,7 +202,6 @@ impl<X, T, F: Fn(X) -> T> Batch<X, T, F> {
             }
         }
     }
-
 }
 
 impl<X, T, F> Batch<X, T, F> {
@@ -287,7 +305,9 @@ impl<I: Iterator, T> Iterator for Map<I, T> {
                 self.next_index += 1;
                 return Some(result);
             }
-            let (index, result) = self.unordered.next()?;
+            // Never `None` while the next index is missing: with results held, the limit is
+            // reached only while an item before them (the next index) is still outstanding.
+            let (index, result) = self.unordered.next_holding(self.waiting.len())?;
             self.waiting.insert(index, result);
         }
     }
@@ -430,7 +450,10 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
             if self.watching.is_empty() {
                 return None;
             }
-            let index = self.wakes.recv().expect("the iterator holds a sender itself");
+            let index = self
+                .wakes
+                .recv()
+                .expect("the iterator holds a sender itself");
             if let Some((task, waker)) = self.watching.remove(&index) {
                 match task.poll_result(&waker) {
                     Poll::Ready(result) => return Some((index, result)),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -42,9 +42,15 @@ pub(crate) struct Completer<T> {
 struct Shared<T> {
     state: Mutex<State<T>>,
     finished: Condvar,
-    cancelled: AtomicBool,
+    /// [`NOT_STARTED`], [`STARTED`] or [`CANCELLED`]: one compare-and-swap decides whether the
+    /// work starts or the task is cancelled first.
+    start: AtomicU8,
     name: Option<Cow<'static, str>>,
 }
+
+const NOT_STARTED: u8 = 0;
+const STARTED: u8 = 1;
+const CANCELLED: u8 = 2;
 
 enum State<T> {
     Pending(Option<Waker>),
@@ -57,7 +63,7 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
     let shared = Arc::new(Shared {
         state: Mutex::new(State::Pending(None)),
         finished: Condvar::new(),
-        cancelled: AtomicBool::new(false),
+        start: AtomicU8::new(NOT_STARTED),
         name,
     });
     (
@@ -75,7 +81,10 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
 pub(crate) fn name_of<F>() -> Option<Cow<'static, str>> {
     let path = std::any::type_name::<F>();
     let name = path.rsplit("::").next().unwrap_or(path);
-    (!path.contains('{')).then_some(Cow::Borrowed(name))
+    // A closure's type name holds `{{closure}}`; a function pointer's or a `dyn Fn`'s holds its
+    // signature, `fn(u32) -> u32`, which says nothing about which function runs. (The rare
+    // function path with parentheses in its generics, `f::<(u8, u8)>`, loses its name too.)
+    (!path.contains(['{', '('])).then_some(Cow::Borrowed(name))
 }
 
 impl<T> Shared<T> {
@@ -95,10 +104,10 @@ impl<T> Shared<T> {
 impl<T> Completer<T> {
     /// Runs `work` unless the task was cancelled, catching a panic, and stores the result.
     pub(crate) fn run(mut self, work: impl FnOnce() -> T) {
-        let result = if self.is_cancelled() {
-            Err(TaskError::cancelled())
-        } else {
+        let result = if self.start() {
             catch_unwind(AssertUnwindSafe(work)).map_err(TaskError::panicked)
+        } else {
+            Err(TaskError::cancelled())
         };
         self.complete(result);
     }
@@ -108,10 +117,20 @@ impl<T> Completer<T> {
         self.complete(result);
     }
 
+    /// Marks the task as started, so that [`Task::cancel`] no longer stops it. `false` if it
+    /// was cancelled first: then the work must not run.
+    pub(crate) fn start(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| {
+            s.start
+                .compare_exchange(NOT_STARTED, STARTED, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
+    }
+
     pub(crate) fn is_cancelled(&self) -> bool {
         self.shared
             .as_ref()
-            .is_some_and(|s| s.cancelled.load(Ordering::Acquire))
+            .is_some_and(|s| s.start.load(Ordering::Acquire) == CANCELLED)
     }
 
     fn complete(&mut self, result: Result<T, TaskError>) {
@@ -277,8 +296,16 @@ impl<T> Task<T> {
     /// assert!(queued.join().is_err());
     /// ```
     pub fn cancel(&self) -> bool {
-        self.shared.cancelled.store(true, Ordering::Release);
-        !self.is_finished()
+        // Checking `is_finished` instead would call a running task "not started".
+        match self.shared.start.compare_exchange(
+            NOT_STARTED,
+            CANCELLED,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => true,
+            Err(state) => state == CANCELLED,
+        }
     }
 
     /// The name of the function the task runs, where it is known.

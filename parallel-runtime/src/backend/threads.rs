@@ -35,11 +35,19 @@ pub struct ThreadPool {
 }
 
 struct Inner {
+    /// Only the pool holds senders: once every clone is dropped, the workers drain the queue
+    /// and exit.
     queue: Sender<Job>,
+    workers: Arc<Shared>,
+}
+
+/// What the pool and its threads share: the queue's receiving end and the thread counts, so
+/// that a worker can start threads too.
+struct Shared {
     jobs: Receiver<Job>,
     max_threads: usize,
     threads: AtomicUsize,
-    idle: Arc<AtomicUsize>,
+    idle: AtomicUsize,
     name: String,
 }
 
@@ -88,11 +96,13 @@ impl ThreadPoolBuilder {
         Ok(ThreadPool {
             inner: Arc::new(Inner {
                 queue,
-                jobs,
-                max_threads,
-                threads: AtomicUsize::new(0),
-                idle: Arc::new(AtomicUsize::new(0)),
-                name: self.name.unwrap_or_else(|| "parallel-threads".to_owned()),
+                workers: Arc::new(Shared {
+                    jobs,
+                    max_threads,
+                    threads: AtomicUsize::new(0),
+                    idle: AtomicUsize::new(0),
+                    name: self.name.unwrap_or_else(|| "parallel-threads".to_owned()),
+                }),
             }),
         })
     }
@@ -120,12 +130,16 @@ impl ThreadPool {
     /// ```
     pub fn global() -> &'static ThreadPool {
         static GLOBAL: OnceLock<ThreadPool> = OnceLock::new();
-        GLOBAL.get_or_init(|| ThreadPool::builder().build().expect("the defaults are valid"))
+        GLOBAL.get_or_init(|| {
+            ThreadPool::builder()
+                .build()
+                .expect("the defaults are valid")
+        })
     }
 
     /// The most threads this pool runs at once.
     pub fn workers(&self) -> usize {
-        self.inner.max_threads
+        self.inner.workers.max_threads
     }
 
     /// Runs `f` on a thread of the pool and returns its handle (Python's `submit`).
@@ -200,40 +214,43 @@ impl ThreadPool {
     {
         MapUnordered::new(self.clone(), f, items.into_iter())
     }
-
-    /// Starts another thread if every running one is busy and the limit allows it.
-    fn grow(&self) {
-        let inner = &self.inner;
-        if inner.queue.len() <= inner.idle.load(Ordering::Acquire) {
-            return;
-        }
-        let started = inner
-            .threads
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < inner.max_threads).then_some(n + 1)
-            });
-        let Ok(number) = started else { return };
-        let jobs = inner.jobs.clone();
-        let idle = Arc::clone(&inner.idle);
-        let spawned = std::thread::Builder::new()
-            .name(format!("{}-{number}", inner.name))
-            .spawn(move || worker_loop(&jobs, &idle));
-        if spawned.is_err() {
-            // The system refused a thread; the queued work waits for the threads there are.
-            inner.threads.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
 }
 
-fn worker_loop(jobs: &Receiver<Job>, idle: &AtomicUsize) {
-    loop {
-        idle.fetch_add(1, Ordering::AcqRel);
-        let job = jobs.recv();
-        idle.fetch_sub(1, Ordering::AcqRel);
-        match job {
+impl Shared {
+    /// Starts another thread if every running one is busy and the limit allows it.
+    fn grow(self: &Arc<Self>) {
+        if self.jobs.len() <= self.idle.load(Ordering::SeqCst) {
+            return;
+        }
+        let started = self
+            .threads
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max_threads).then_some(n + 1)
+            });
+        let Ok(number) = started else { return };
+        let workers = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(format!("{}-{number}", self.name))
+            .spawn(move || workers.work());
+        if spawned.is_err() {
+            // The system refused a thread; the queued work waits for the threads there are.
+            self.threads.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// A worker thread: runs jobs until the pool is gone and the queue is empty.
+    fn work(self: &Arc<Self>) {
+        loop {
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let job = self.jobs.recv();
+            self.idle.fetch_sub(1, Ordering::SeqCst);
+            let Ok(job) = job else { return };
+            // A job sent after `recv` returned but before `idle` went down counted this thread
+            // as idle, so `execute` started no thread for it. Check again, or that job could
+            // wait behind this one (forever, if this one waits for it).
+            self.grow();
             // Jobs catch their own panics, so a worker thread outlives any task.
-            Ok(job) => job(),
-            Err(_) => return,
+            job();
         }
     }
 }
@@ -242,21 +259,24 @@ impl Executor for ThreadPool {
     fn execute(&self, job: Job) {
         // The pool owns a receiver, so the queue is open as long as `self` exists.
         if self.inner.queue.send(job).is_ok() {
-            self.grow();
+            self.inner.workers.grow();
         }
     }
 
     fn workers(&self) -> usize {
-        self.inner.max_threads
+        self.inner.workers.max_threads
     }
 }
 
 impl std::fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ThreadPool")
-            .field("name", &self.inner.name)
-            .field("workers", &self.inner.max_threads)
-            .field("threads", &self.inner.threads.load(Ordering::Relaxed))
+            .field("name", &self.inner.workers.name)
+            .field("workers", &self.inner.workers.max_threads)
+            .field(
+                "threads",
+                &self.inner.workers.threads.load(Ordering::Relaxed),
+            )
             .finish()
     }
 }

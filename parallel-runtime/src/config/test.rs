@@ -37,7 +37,10 @@ fn environment_values_are_parsed_and_errors_name_the_variable() {
 
     let err = options_from(None, Some("0")).unwrap_err();
     assert_eq!(err.setting(), "PARALLEL_WORKERS");
-    assert!(err.to_string().starts_with("invalid PARALLEL_WORKERS \"0\""));
+    assert!(
+        err.to_string()
+            .starts_with("invalid PARALLEL_WORKERS \"0\"")
+    );
 }
 
 #[test]

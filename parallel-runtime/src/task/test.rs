@@ -71,7 +71,9 @@ fn polling_registers_a_waker_that_completion_wakes() {
     let waker = Waker::from(Arc::new(Flag(tx)));
     let mut cx = Context::from_waker(&waker);
     assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
-    std::thread::spawn(move || completer.run(|| "late")).join().unwrap();
+    std::thread::spawn(move || completer.run(|| "late"))
+        .join()
+        .unwrap();
     rx.recv().expect("the waker was not woken");
     match Pin::new(&mut task).poll(&mut cx) {
         Poll::Ready(Ok(value)) => assert_eq!(value, "late"),

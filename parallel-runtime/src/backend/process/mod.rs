@@ -533,7 +533,11 @@ impl Job {
             return self.fail_all(TaskError::cancelled);
         }
         match exchange(worker, &self.frame, self.timeout, buffer) {
-            Ok(Answer::Done { count, nanos, start }) if count == self.count => {
+            Ok(Answer::Done {
+                count,
+                nanos,
+                start,
+            }) if count == self.count => {
                 self.answered = true;
                 let frame = std::mem::take(buffer);
                 self.reply.done(self.first, count, nanos, frame, start);
@@ -581,7 +585,11 @@ fn drive(queue: &Receiver<Job>) {
 }
 
 enum Answer {
-    Done { count: u32, nanos: u64, start: usize },
+    Done {
+        count: u32,
+        nanos: u64,
+        start: usize,
+    },
     Refused(String),
 }
 
@@ -678,7 +686,12 @@ impl Worker {
                 outcomes,
             })) => Ok((count, nanos, outcomes.len())),
             Ok(Some(Message::Refused(message))) => return Ok(Answer::Refused(message.to_owned())),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 Err(timeout)
             }
             Ok(_) | Err(_) => Err(None),
@@ -741,7 +754,11 @@ impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
 
 impl<R> TaskReply<R> {
     fn finish(&self, result: Result<R, TaskError>) {
-        let completer = self.completer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let completer = self
+            .completer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(completer) = completer {
             completer.finish(result);
         }
@@ -771,9 +788,9 @@ fn decode_outcomes<R: DeserializeOwned>(
         bytes = rest;
         let result = match outcome {
             Outcome::Returned(value) => Ok(value),
-            Outcome::Panicked(message) => {
-                Err(named(TaskError::panicked(Box::new(message)).with_index(index)))
-            }
+            Outcome::Panicked(message) => Err(named(
+                TaskError::panicked(Box::new(message)).with_index(index),
+            )),
         };
         into.push_back((index, result));
     }

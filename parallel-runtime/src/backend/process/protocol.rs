@@ -82,7 +82,10 @@ pub(crate) enum Message<'a> {
 }
 
 /// Reads one frame into `buffer` and decodes it; `Ok(None)` at a clean end of stream.
-pub(crate) fn read<'a>(stream: &mut impl Read, buffer: &'a mut Vec<u8>) -> io::Result<Option<Message<'a>>> {
+pub(crate) fn read<'a>(
+    stream: &mut impl Read,
+    buffer: &'a mut Vec<u8>,
+) -> io::Result<Option<Message<'a>>> {
     let mut len = [0; 4];
     match stream.read_exact(&mut len) {
         Ok(()) => {}

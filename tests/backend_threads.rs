@@ -1,0 +1,187 @@
+//! The `threads` backend: dedicated OS threads for blocking calls, bounded by `workers`, that
+//! never hold up rayon's pool.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::thread::{self, ThreadId};
+use std::time::Duration;
+
+use parallel::{ThreadPool, par_map};
+
+/// Rayon work run from a fresh thread: `Ok` with its result if it completes within a minute
+/// (it takes microseconds when rayon's pool is free).
+fn rayon_work_completes() -> Result<u64, mpsc::RecvTimeoutError> {
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || {
+        let doubled = par_map!(|x: u64| x * 2, 0..1000_u64; backend = rayon);
+        let (a, b) = rayon::join(|| 1, || 2);
+        let _ = done_tx.send(doubled.iter().sum::<u64>() + a + b);
+    });
+    done.recv_timeout(Duration::from_secs(60))
+}
+
+/// What a blocking call saw of the thread it ran on.
+#[derive(Default)]
+struct Seen {
+    on_rayon: AtomicUsize,
+    names: Mutex<HashSet<String>>,
+    threads: Mutex<HashSet<ThreadId>>,
+}
+
+impl Seen {
+    fn record(&self) {
+        if rayon::current_thread_index().is_some() {
+            self.on_rayon.fetch_add(1, Ordering::SeqCst);
+        }
+        let current = thread::current();
+        let name = current.name().unwrap_or("<unnamed>");
+        let name = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        self.names.lock().unwrap().insert(name.to_owned());
+        self.threads.lock().unwrap().insert(current.id());
+    }
+}
+
+#[test]
+fn sixty_four_blocking_calls_run_at_once_while_rayon_stays_free() {
+    // Each call reports that it started, then blocks until all 64 calls and the checker meet.
+    // The checker sees all 64 blocked at once, runs rayon work meanwhile, then lets them go.
+    let barrier = Barrier::new(65);
+    let (arrived_tx, arrived) = mpsc::channel::<usize>();
+    let seen = Seen::default();
+    let (out, rayon_result) = thread::scope(|s| {
+        let barrier = &barrier;
+        let checker = s.spawn(move || {
+            for _ in 0..64 {
+                arrived.recv().unwrap();
+            }
+            let rayon_result = rayon_work_completes();
+            barrier.wait();
+            rayon_result
+        });
+        let out = par_map!(
+            |i: usize| {
+                seen.record();
+                arrived_tx.send(i).unwrap();
+                barrier.wait();
+                i
+            },
+            0..64;
+            backend = threads, workers = 64
+        );
+        (out, checker.join().unwrap())
+    });
+    assert_eq!(out, (0..64).collect::<Vec<_>>());
+    assert_eq!(
+        rayon_result,
+        Ok(999_000 + 3),
+        "rayon could not run while the calls blocked"
+    );
+    assert_eq!(
+        seen.on_rayon.load(Ordering::SeqCst),
+        0,
+        "a blocking call ran on rayon"
+    );
+    assert_eq!(
+        *seen.names.lock().unwrap(),
+        HashSet::from(["parallel-threads".to_owned()])
+    );
+    assert_eq!(seen.threads.lock().unwrap().len(), 64);
+}
+
+#[test]
+fn a_thread_pool_of_64_runs_64_blocking_tasks_at_once_while_rayon_stays_free() {
+    let pool = ThreadPool::builder().workers(64).build().unwrap();
+    let barrier = Arc::new(Barrier::new(65));
+    let seen = Arc::new(Seen::default());
+    let (arrived_tx, arrived) = mpsc::channel::<()>();
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let (barrier, seen, arrived_tx) =
+                (Arc::clone(&barrier), Arc::clone(&seen), arrived_tx.clone());
+            pool.spawn(move || {
+                seen.record();
+                arrived_tx.send(()).unwrap();
+                barrier.wait();
+                i
+            })
+        })
+        .collect();
+    for _ in 0..64 {
+        arrived.recv().unwrap();
+    }
+    let rayon_result = rayon_work_completes();
+    barrier.wait();
+    let values: Vec<i32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(values, (0..64).collect::<Vec<_>>());
+    assert_eq!(
+        rayon_result,
+        Ok(999_000 + 3),
+        "rayon could not run while the tasks blocked"
+    );
+    assert_eq!(seen.on_rayon.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        *seen.names.lock().unwrap(),
+        HashSet::from(["parallel-threads".to_owned()])
+    );
+}
+
+#[test]
+fn workers_bound_how_many_calls_run_at_once() {
+    // The first four calls wait for each other, so four threads run at once; no fifth starts.
+    let barrier = Barrier::new(4);
+    let seen = Seen::default();
+    let out = par_map!(
+        |i: u32| {
+            if i < 4 {
+                barrier.wait();
+            }
+            seen.record();
+            i * 2
+        },
+        0..64;
+        backend = threads, workers = 4
+    );
+    assert_eq!(out, (0..64).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(seen.threads.lock().unwrap().len(), 4);
+    assert_eq!(seen.on_rayon.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn one_worker_runs_the_calls_one_after_another_in_order() {
+    let order = Mutex::new(Vec::new());
+    let seen = Seen::default();
+    par_map!(
+        |i: u32| {
+            seen.record();
+            order.lock().unwrap().push(i);
+        },
+        0..20;
+        backend = threads, workers = 1
+    );
+    assert_eq!(seen.threads.lock().unwrap().len(), 1);
+    assert_eq!(order.into_inner().unwrap(), (0..20).collect::<Vec<_>>());
+}
+
+#[test]
+fn an_endless_input_ends_at_the_first_error() {
+    let out: Result<Vec<u64>, String> = par_map!(
+        |n: u64| if n == 300 { Err(format!("item {n} failed")) } else { Ok(n) },
+        0_u64..;
+        backend = threads, workers = 3
+    );
+    assert_eq!(out, Err("item 300 failed".to_owned()));
+}
+
+#[test]
+fn par_join_on_threads_runs_blocking_expressions_at_once() {
+    let barrier = Barrier::new(3);
+    let seen = Seen::default();
+    let wait = || {
+        seen.record();
+        barrier.wait();
+    };
+    let ((), (), ()) = parallel::par_join!(wait(), wait(), wait(); backend = threads);
+    assert_eq!(seen.threads.lock().unwrap().len(), 3);
+    assert_eq!(seen.on_rayon.load(Ordering::SeqCst), 0);
+}
