@@ -1,0 +1,141 @@
+//! The main demo, serial vs parallel with timings: `cargo run --release --example tour`
+//!
+//! A CPU-bound and an I/O-bound workload, each run serially and in parallel, with a table of
+//! times and speedups.
+//!
+//! - CPU-bound: counting primes by trial division, in 400 chunks, with `par_map!` on the default
+//!   rayon backend (one worker per core). Python would need processes here; Rust threads run
+//!   this in parallel with no GIL.
+//! - I/O-bound: 32 blocking calls of 20 ms each (stand-ins for HTTP requests or file reads),
+//!   with `par_map!(...; backend = threads, workers = 32)`: Python's `ThreadPoolExecutor`.
+//!
+//! The parallel results must equal the serial ones; the times are only reported, never checked.
+
+use std::ops::Range;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use parallel::{par_map, parallel};
+
+/// The CPU-bound workload: numbers below `LIMIT`, split into `CHUNKS` ranges.
+const LIMIT: u64 = 5_000_000;
+const CHUNKS: u64 = 400;
+
+/// The I/O-bound workload: `CALLS` blocking calls of `LATENCY` each.
+const CALLS: u32 = 32;
+const LATENCY: Duration = Duration::from_millis(20);
+
+/// How many primes lie in `range`, by trial division: deliberately plain CPU work.
+#[parallel]
+fn count_primes(range: Range<u64>) -> usize {
+    range.filter(|&n| is_prime(n)).count()
+}
+
+fn is_prime(n: u64) -> bool {
+    if n < 2 {
+        return false;
+    }
+    if n % 2 == 0 {
+        return n == 2;
+    }
+    let mut d = 3;
+    while d * d <= n {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+/// A blocking call: waits like a network request, then answers.
+#[parallel(backend = threads, workers = 32)]
+fn fetch(id: u32) -> String {
+    thread::sleep(LATENCY);
+    format!("response {id}")
+}
+
+fn chunks() -> impl Iterator<Item = Range<u64>> {
+    let step = LIMIT / CHUNKS;
+    (0..CHUNKS).map(move |i| i * step..(i + 1) * step)
+}
+
+/// Runs `f`, returning its value and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+/// One row of the table.
+struct Row {
+    workload: String,
+    serial: Duration,
+    parallel: Duration,
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<40} {:>10} {:>10} {:>8}",
+        "workload", "serial", "parallel", "speedup"
+    );
+    for row in rows {
+        let speedup = row.serial.as_secs_f64() / row.parallel.as_secs_f64().max(1e-9);
+        println!(
+            "{:<40} {:>7.0} ms {:>7.0} ms {:>7.1}x",
+            row.workload,
+            row.serial.as_secs_f64() * 1e3,
+            row.parallel.as_secs_f64() * 1e3,
+            speedup
+        );
+    }
+}
+
+fn main() {
+    println!(
+        "parallel tour on {} cores{}",
+        parallel::available_cores(),
+        if cfg!(debug_assertions) {
+            " (debug build: use `--release` for meaningful times)"
+        } else {
+            ""
+        }
+    );
+    println!();
+    let mut rows = Vec::new();
+
+    // CPU-bound: the same chunks, serially and with par_map! on rayon.
+    let (serial, serial_time) = timed(|| chunks().map(count_primes).collect::<Vec<_>>());
+    let (parallel, parallel_time) = timed(|| par_map!(count_primes, chunks()));
+    assert_eq!(parallel, serial, "par_map! must give the serial results");
+    let primes: usize = parallel.iter().sum();
+    assert_eq!(primes, 348_513, "there are 348,513 primes below 5,000,000");
+    rows.push(Row {
+        workload: format!("cpu: primes below {LIMIT} ({CHUNKS} chunks)"),
+        serial: serial_time,
+        parallel: parallel_time,
+    });
+
+    // I/O-bound: the same calls, serially and with par_map! on 32 dedicated threads (the
+    // `#[parallel(backend = threads, workers = 32)]` defaults of `fetch`).
+    let (serial, serial_time) = timed(|| (0..CALLS).map(fetch).collect::<Vec<_>>());
+    let (parallel, parallel_time) = timed(|| par_map!(fetch, 0..CALLS));
+    assert_eq!(parallel, serial, "par_map! must give the serial results");
+    rows.push(Row {
+        workload: format!("io: {CALLS} blocking calls of {LATENCY:?}"),
+        serial: serial_time,
+        parallel: parallel_time,
+    });
+
+    print_table(&rows);
+    println!();
+    println!(
+        "{primes} primes found; {} responses received",
+        parallel.len()
+    );
+
+    // ---------------------------------------------------------------------------------------
+    // PROCESS BACKEND: a section comparing `backend = process` (worker processes, like
+    // `multiprocessing.Pool`) goes here once that backend exists.
+    // ---------------------------------------------------------------------------------------
+}
