@@ -65,7 +65,10 @@ impl IntoWorkers for NonZeroUsize {
 /// On zero, naming the option.
 #[track_caller]
 pub fn workers(n: impl IntoWorkers) -> Workers {
-    Workers::new(n.into_workers()).unwrap_or_else(|e| panic!("{}", e.in_setting("`workers`")))
+    match Workers::new(n.into_workers()) {
+        Ok(workers) => workers,
+        Err(e) => panic!("{}", e.in_setting("`workers`")),
+    }
 }
 
 /// `chunk = <expr>`.
@@ -75,7 +78,10 @@ pub fn workers(n: impl IntoWorkers) -> Workers {
 /// On zero, naming the option.
 #[track_caller]
 pub fn chunk(n: usize) -> NonZeroUsize {
-    NonZeroUsize::new(n).unwrap_or_else(|| panic!("invalid `chunk` 0: expected at least 1 item"))
+    match NonZeroUsize::new(n) {
+        Some(chunk) => chunk,
+        None => panic!("invalid `chunk` 0: expected at least 1 item"),
+    }
 }
 
 /// The runtime options of one call, from the options written after `;` or in `#[parallel(...)]`.

@@ -24,7 +24,10 @@ use std::time::Duration;
 /// assert_eq!(err.panic_message(), Some("no such user"));
 /// assert!(matches!(err.kind(), ErrorKind::Panicked { .. }));
 /// ```
-pub struct TaskError {
+pub struct TaskError(Box<Inner>);
+
+/// Boxed so that `Result<T, TaskError>` is no larger than it must be on the hot paths.
+struct Inner {
     index: Option<usize>,
     name: Option<Cow<'static, str>>,
     kind: ErrorKind,
@@ -116,12 +119,12 @@ impl TaskError {
     /// A task that panicked with `payload` (the value `std::panic::catch_unwind` returns).
     pub fn panicked(payload: Box<dyn Any + Send>) -> Self {
         let message = panic_message(&*payload).to_owned();
-        Self {
+        Self(Box::new(Inner {
             index: None,
             name: None,
             kind: ErrorKind::Panicked { message },
             payload: Some(Mutex::new(payload)),
-        }
+        }))
     }
 
     /// A task that did not finish within `after`.
@@ -147,53 +150,53 @@ impl TaskError {
     }
 
     fn from_kind(kind: ErrorKind) -> Self {
-        Self {
+        Self(Box::new(Inner {
             index: None,
             name: None,
             kind,
             payload: None,
-        }
+        }))
     }
 
     /// Sets the position of the task in its input.
     #[must_use]
     pub fn with_index(mut self, index: usize) -> Self {
-        self.index = Some(index);
+        self.0.index = Some(index);
         self
     }
 
     /// Forgets the position: for a task that was not part of a map.
     #[must_use]
     pub(crate) fn without_index(mut self) -> Self {
-        self.index = None;
+        self.0.index = None;
         self
     }
 
     /// Sets the name of the function the task ran.
     #[must_use]
     pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = Some(name.into());
+        self.0.name = Some(name.into());
         self
     }
 
     /// The position of the task in its input (0-based), where it came from one.
     pub fn index(&self) -> Option<usize> {
-        self.index
+        self.0.index
     }
 
     /// The name of the function the task ran, where it is known.
     pub fn name(&self) -> Option<&str> {
-        self.name.as_deref()
+        self.0.name.as_deref()
     }
 
     /// What happened to the task.
     pub fn kind(&self) -> &ErrorKind {
-        &self.kind
+        &self.0.kind
     }
 
     /// The panic message, if the task panicked.
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Panicked { message } => Some(message),
             _ => None,
         }
@@ -201,7 +204,7 @@ impl TaskError {
 
     /// Whether the task timed out.
     pub fn is_timeout(&self) -> bool {
-        matches!(self.kind, ErrorKind::TimedOut { .. })
+        matches!(self.0.kind, ErrorKind::TimedOut { .. })
     }
 
     /// Turns the error into a panic payload: the task's own payload when it panicked, otherwise
@@ -219,7 +222,7 @@ impl TaskError {
     /// assert_eq!(payload.downcast_ref::<u8>(), Some(&42));
     /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
-        match self.payload {
+        match self.0.payload {
             Some(payload) => payload.into_inner().unwrap_or_else(|e| e.into_inner()),
             None => Box::new(self.to_string()),
         }
@@ -229,13 +232,13 @@ impl TaskError {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("task")?;
-        if let Some(index) = self.index {
+        if let Some(index) = self.0.index {
             write!(f, " {index}")?;
         }
-        if let Some(name) = &self.name {
+        if let Some(name) = &self.0.name {
             write!(f, " (`{name}`)")?;
         }
-        match &self.kind {
+        match &self.0.kind {
             ErrorKind::Panicked { message } => write!(f, " panicked: {message}"),
             ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
             ErrorKind::Cancelled => f.write_str(" was cancelled"),
@@ -248,9 +251,9 @@ impl fmt::Display for TaskError {
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskError")
-            .field("index", &self.index)
-            .field("name", &self.name)
-            .field("kind", &self.kind)
+            .field("index", &self.0.index)
+            .field("name", &self.0.name)
+            .field("kind", &self.0.kind)
             .finish_non_exhaustive()
     }
 }

@@ -39,12 +39,19 @@ impl Plan {
 /// message names the variable.
 #[track_caller]
 pub fn join_plan(options: Options) -> Plan {
-    let env = env_options().unwrap_or_else(|e| panic!("{e}"));
+    // `match`, not `unwrap_or_else`: a closure would report its own line, not the caller's.
+    let env = match env_options() {
+        Ok(env) => env,
+        Err(e) => panic!("{e}"),
+    };
     let options = options.or(env);
     match options.backend.unwrap_or_default() {
         Backend::Rayon => Plan::Rayon(match options.workers {
             None => RayonPool::global(),
-            Some(workers) => RayonPool::shared(workers.get()).unwrap_or_else(|e| panic!("{e}")),
+            Some(workers) => match RayonPool::shared(workers.get()) {
+                Ok(pool) => pool,
+                Err(e) => panic!("{e}"),
+            },
         }),
         Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
         Backend::Process => {

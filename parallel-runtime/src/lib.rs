@@ -36,6 +36,8 @@ mod macro_map;
 mod macro_process;
 mod map;
 mod progress;
+#[cfg(unix)]
+mod spin;
 mod task;
 
 #[doc(hidden)]

@@ -285,7 +285,10 @@ where
 /// If `PARALLEL_WORKERS` is invalid.
 #[track_caller]
 pub fn process_pool(options: Options) -> ProcessPool {
-    let env = env_options().unwrap_or_else(|e| panic!("{e}"));
+    let env = match env_options() {
+        Ok(env) => env,
+        Err(e) => panic!("{e}"),
+    };
     let options = options.or(env);
     let workers = options.workers.map_or_else(available_cores, |w| w.get());
     ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0))

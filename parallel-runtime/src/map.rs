@@ -421,7 +421,7 @@ impl<I: Iterator<Item = Task<T>>, T> AsCompleted<I, T> {
             wakes: self.wakes_tx.clone(),
         }));
         match task.poll_result(&waker) {
-            Poll::Ready(result) => self.ready.push_back((index, result)),
+            Poll::Ready(result) => self.ready.push_back((index, with_index(result, index))),
             Poll::Pending => {
                 self.watching.insert(index, (task, waker));
             }
@@ -456,7 +456,7 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
                 .expect("the iterator holds a sender itself");
             if let Some((task, waker)) = self.watching.remove(&index) {
                 match task.poll_result(&waker) {
-                    Poll::Ready(result) => return Some((index, result)),
+                    Poll::Ready(result) => return Some((index, with_index(result, index))),
                     Poll::Pending => {
                         self.watching.insert(index, (task, waker));
                     }
@@ -467,6 +467,14 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
 }
 
 impl<I: Iterator<Item = Task<T>>, T> FusedIterator for AsCompleted<I, T> {}
+
+/// Gives a task's error its position in the input of [`as_completed`].
+fn with_index<T>(result: Result<T, TaskError>, index: usize) -> Result<T, TaskError> {
+    result.map_err(|err| match err.index() {
+        Some(_) => err,
+        None => err.with_index(index),
+    })
+}
 
 #[cfg(test)]
 mod test;

@@ -80,11 +80,12 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
 /// closure.
 pub(crate) fn name_of<F>() -> Option<Cow<'static, str>> {
     let path = std::any::type_name::<F>();
-    let name = path.rsplit("::").next().unwrap_or(path);
+    // A generic function's name ends in its arguments, `jobs::first<alloc::string::String>`.
+    let without_generics = path.split('<').next().unwrap_or(path);
+    let name = without_generics.rsplit("::").next().unwrap_or(path);
     // A closure's type name holds `{{closure}}`; a function pointer's or a `dyn Fn`'s holds its
-    // signature, `fn(u32) -> u32`, which says nothing about which function runs. (The rare
-    // function path with parentheses in its generics, `f::<(u8, u8)>`, loses its name too.)
-    (!path.contains(['{', '('])).then_some(Cow::Borrowed(name))
+    // signature, `fn(u32) -> u32`, which says nothing about which function runs.
+    (!without_generics.contains(['{', '('])).then_some(Cow::Borrowed(name))
 }
 
 impl<T> Shared<T> {
@@ -181,6 +182,8 @@ impl<T> Task<T> {
     /// assert_eq!(task.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
+        #[cfg(unix)]
+        crate::spin::spin_until(|| self.is_finished());
         let mut state = self.shared.lock();
         loop {
             if let Some(result) = take_done(&mut state) {

@@ -86,6 +86,8 @@ fn names_are_kept_for_functions_and_dropped_for_closures() {
     fn named() {}
     let closure = || ();
     assert_eq!(name_of_val(&named).as_deref(), Some("named"));
+    fn generic<T>(_: T) {}
+    assert_eq!(name_of_val(&generic::<String>).as_deref(), Some("generic"));
     assert_eq!(name_of_val(&closure), None);
 }
 

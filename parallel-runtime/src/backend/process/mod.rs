@@ -18,6 +18,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
+use crate::spin::{spin_until, spin_until_readable};
 use crate::task::{self, Completer, Task};
 use protocol::{Message, RunFrame};
 use registry::{Entry, Outcome};
@@ -37,6 +39,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const TARGET_BATCH_NANOS: u64 = 2_000_000;
 /// The most calls in one batch.
 const MAX_BATCH: usize = 1 << 16;
+/// A batch closes once its arguments reach this size: large arguments go one or a few at a
+/// time, so that workers share them and memory in flight stays bounded.
+const MAX_BATCH_BYTES: usize = 1 << 20;
 
 /// A function that can run in a worker process with arguments `Args` (a tuple): a
 /// `#[parallel]` function that takes and returns owned serde data.
@@ -201,11 +206,13 @@ impl ProcessPool {
 
     fn start(workers: usize) -> ProcessPool {
         let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        let idle = Arc::new(AtomicUsize::new(0));
         for number in 0..workers {
             let queue = queue.clone();
+            let idle = Arc::clone(&idle);
             let spawned = std::thread::Builder::new()
                 .name(format!("parallel-process-{number}"))
-                .spawn(move || drive(&queue));
+                .spawn(move || drive(&queue, &idle));
             // Without a driver the pool runs on the others; with none, jobs report cancelled.
             drop(spawned);
         }
@@ -394,9 +401,7 @@ fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
 }
 
 fn encode_one<T: Serialize>(item: &T, buffer: &mut Vec<u8>) -> Result<(), String> {
-    let bytes = std::mem::take(buffer);
-    *buffer = postcard::to_extend(item, bytes).map_err(|e| e.to_string())?;
-    Ok(())
+    protocol::encode(item, buffer).map_err(|e| e.to_string())
 }
 
 /// Calls of one function being gathered into a job.
@@ -527,19 +532,17 @@ impl Job {
         singles
     }
 
-    /// Runs the job on the driver's worker, starting one where needed, and answers it.
-    fn run(mut self, worker: &mut Option<Worker>, buffer: &mut Vec<u8>) {
-        if self.reply.is_cancelled() {
-            return self.fail_all(TaskError::cancelled);
-        }
-        match exchange(worker, &self.frame, self.timeout, buffer) {
+    /// Answers the job with what its worker said, or deals with how the worker failed: a
+    /// batch whose worker died runs again one call at a time, to find the call that killed it.
+    fn settle(mut self, outcome: Result<Answer, Failure>, driver: &mut Driver) {
+        match outcome {
             Ok(Answer::Done {
                 count,
                 nanos,
                 start,
             }) if count == self.count => {
                 self.answered = true;
-                let frame = std::mem::take(buffer);
+                let frame = std::mem::take(&mut driver.buffer);
                 self.reply.done(self.first, count, nanos, frame, start);
             }
             Ok(Answer::Done { count, .. }) => {
@@ -549,12 +552,12 @@ impl Job {
             Ok(Answer::Refused(message)) => self.fail_all(|| TaskError::refused(message.clone())),
             Err(Failure::Died(_)) if self.count > 1 => {
                 for single in self.split() {
-                    single.run(worker, buffer);
+                    driver.run_alone(single);
                 }
             }
             Err(Failure::Died(_)) if self.retries > 0 => {
                 self.retries -= 1;
-                self.run(worker, buffer);
+                driver.run_alone(self);
             }
             Err(Failure::Died(exit)) => self.fail_all(|| TaskError::worker_died(exit)),
             Err(Failure::TimedOut(after)) => self.fail_all(|| TaskError::timed_out(after)),
@@ -575,12 +578,165 @@ impl Drop for Job {
     }
 }
 
-/// The loop of one driver thread: one worker process, one job at a time.
-fn drive(queue: &Receiver<Job>) {
-    let mut worker = Worker::start().ok();
-    let mut buffer = Vec::new();
-    while let Ok(job) = queue.recv() {
-        job.run(&mut worker, &mut buffer);
+/// The most requests waiting in a worker's socket behind the one it runs. Pipelining hides the
+/// round trip between two small calls.
+const PIPELINE_DEPTH: usize = 4;
+/// The most bytes of requests in a worker's socket: well under the socket's buffer, so that a
+/// write never blocks on a worker that is itself blocked writing a reply.
+const PIPELINE_BYTES: usize = 64 * 1024;
+/// Pipelining is for short calls: a request queued behind a long one would wait while another
+/// worker might be free.
+const PIPELINE_MAX_NANOS: u64 = 200_000;
+
+/// The loop of one driver thread: one worker process, and the requests sent to it in order.
+fn drive(queue: &Receiver<Job>, idle: &AtomicUsize) {
+    let mut driver = Driver {
+        worker: Worker::start().ok(),
+        buffer: Vec::new(),
+        sent: VecDeque::new(),
+        sent_bytes: 0,
+        backlog: VecDeque::new(),
+        idle,
+        short_calls: false,
+    };
+    while driver.fill(queue) {
+        driver.receive_one();
+    }
+}
+
+struct Driver<'a> {
+    worker: Option<Worker>,
+    buffer: Vec<u8>,
+    /// Requests written to the worker, oldest (the one it runs) first.
+    sent: VecDeque<Job>,
+    sent_bytes: usize,
+    /// Jobs to send before taking new ones from the queue: those a dead worker never started.
+    backlog: VecDeque<Job>,
+    /// How many of the pool's drivers wait for work: while one does, nobody pipelines.
+    idle: &'a AtomicUsize,
+    /// Whether the worker's last calls were short enough to pipeline.
+    short_calls: bool,
+}
+
+impl Driver<'_> {
+    /// Sends jobs while the pipe has room, waiting for one if none is in flight. `false` once
+    /// the pool is gone and every job is answered.
+    fn fill(&mut self, queue: &Receiver<Job>) -> bool {
+        loop {
+            let job = match self.backlog.pop_front() {
+                Some(job) => job,
+                None if self.sent.is_empty() => {
+                    self.idle.fetch_add(1, Ordering::SeqCst);
+                    let mut job = Err(crossbeam_channel::RecvError);
+                    if !spin_until(|| queue.try_recv().map(|j| job = Ok(j)).is_ok()) {
+                        job = queue.recv();
+                    }
+                    self.idle.fetch_sub(1, Ordering::SeqCst);
+                    match job {
+                        Ok(job) => job,
+                        Err(_) => return false,
+                    }
+                }
+                // Leave the job to a free worker if there is one.
+                None if !self.short_calls || self.idle.load(Ordering::SeqCst) > 0 => return true,
+                None => match queue.try_recv() {
+                    Ok(job) => job,
+                    Err(_) => return true,
+                },
+            };
+            if !self.sent.is_empty() && !self.fits(&job) {
+                self.backlog.push_front(job);
+                return true;
+            }
+            if job.reply.is_cancelled() {
+                job.fail_all(TaskError::cancelled);
+                continue;
+            }
+            self.send(job);
+            if self.sent.len() >= PIPELINE_DEPTH {
+                return true;
+            }
+        }
+    }
+
+    /// Whether `job` may queue behind the requests in flight: small, and with no timeout on
+    /// either side (a timeout is measured on a request that runs alone).
+    fn fits(&self, job: &Job) -> bool {
+        self.short_calls
+            && self.sent.len() < PIPELINE_DEPTH
+            && job.timeout.is_none()
+            && self.sent.front().is_some_and(|head| head.timeout.is_none())
+            && self.sent_bytes + job.frame.len() <= PIPELINE_BYTES
+    }
+
+    fn send(&mut self, job: Job) {
+        if self.worker.is_none() {
+            match Worker::start() {
+                Ok(worker) => self.worker = Some(worker),
+                Err(e) => {
+                    let message = format!("could not start a worker process: {e}");
+                    return job.fail_all(|| TaskError::refused(message.clone()));
+                }
+            }
+        }
+        let worker = self.worker.as_mut().expect("started above");
+        if worker.send(&job.frame).is_ok() {
+            self.sent_bytes += job.frame.len();
+            self.sent.push_back(job);
+            return;
+        }
+        // The worker is gone, dead in the request it runs (if any): this job never started.
+        self.backlog.push_front(job);
+        self.worker_failed(None);
+    }
+
+    fn receive_one(&mut self) {
+        let Some(worker) = self.worker.as_mut() else {
+            return;
+        };
+        let timeout = self.sent.front().and_then(|head| head.timeout);
+        match worker.receive(timeout, &mut self.buffer) {
+            Ok(answer) => {
+                if let Answer::Done { count, nanos, .. } = answer {
+                    self.short_calls = nanos / u64::from(count.max(1)) < PIPELINE_MAX_NANOS;
+                }
+                let job = self.sent.pop_front().expect("a reply answers a request");
+                self.sent_bytes -= job.frame.len();
+                job.settle(Ok(answer), self);
+            }
+            Err(late) => self.worker_failed(late),
+        }
+    }
+
+    /// The worker died, or ran late and is killed: the request at the head of the pipe is the
+    /// one it ran; those behind it never started and are sent again.
+    fn worker_failed(&mut self, late: Option<Duration>) {
+        let exit = self
+            .worker
+            .take()
+            .map_or(WorkerExit::Unknown, |worker| worker.end(late.is_some()));
+        self.short_calls = false;
+        let head = self.sent.pop_front();
+        while let Some(job) = self.sent.pop_back() {
+            self.backlog.push_front(job);
+        }
+        self.sent_bytes = 0;
+        if let Some(head) = head {
+            let failure = match late {
+                Some(after) => Failure::TimedOut(after),
+                None => Failure::Died(exit),
+            };
+            head.settle(Err(failure), self);
+        }
+    }
+
+    /// Runs one job with nothing else in flight (calls of a split batch, retries).
+    fn run_alone(&mut self, job: Job) {
+        if job.reply.is_cancelled() {
+            return job.fail_all(TaskError::cancelled);
+        }
+        let outcome = exchange(&mut self.worker, &job.frame, job.timeout, &mut self.buffer);
+        job.settle(outcome, self);
     }
 }
 
@@ -638,6 +794,7 @@ impl Worker {
     fn start() -> io::Result<Worker> {
         let exe = std::env::current_exe()?;
         let (ours, theirs) = UnixStream::pair()?;
+        protocol::tune(&ours);
         let child = Command::new(exe)
             .arg("--parallel-worker")
             .env(worker::WORKER_VAR, std::process::id().to_string())
@@ -677,8 +834,23 @@ impl Worker {
         timeout: Option<Duration>,
         buffer: &mut Vec<u8>,
     ) -> Result<Answer, Option<Duration>> {
+        self.send(frame).map_err(|_| None)?;
+        self.receive(timeout, buffer)
+    }
+
+    fn send(&mut self, frame: &[u8]) -> io::Result<()> {
+        protocol::write(&mut self.stream, frame)
+    }
+
+    /// Reads the answer to the oldest request. `Err(Some(after))`: the timeout passed;
+    /// `Err(None)`: the worker is gone.
+    fn receive(
+        &mut self,
+        timeout: Option<Duration>,
+        buffer: &mut Vec<u8>,
+    ) -> Result<Answer, Option<Duration>> {
         self.set_read_timeout(timeout).map_err(|_| None)?;
-        protocol::write(&mut self.stream, frame).map_err(|_| None)?;
+        spin_until_readable(&self.stream);
         let answer = match protocol::read(&mut self.stream, buffer) {
             Ok(Some(Message::Done {
                 count,
@@ -921,7 +1093,10 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
             };
             let size = self.batch_size();
             let mut batch: Option<BatchBuilder> = None;
-            while batch.as_ref().map_or(0, BatchBuilder::len) < size {
+            while batch
+                .as_ref()
+                .is_none_or(|b| b.len() < size && b.frame.args().len() < MAX_BATCH_BYTES)
+            {
                 let Some((index, item)) = self.input.next() else {
                     self.input_done = true;
                     break;
@@ -944,7 +1119,11 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
     }
 
     fn receive(&mut self) {
-        let Ok(reply) = self.replies.recv() else {
+        let mut reply = Err(crossbeam_channel::RecvError);
+        if !spin_until(|| self.replies.try_recv().map(|r| reply = Ok(r)).is_ok()) {
+            reply = self.replies.recv();
+        }
+        let Ok(reply) = reply else {
             return;
         };
         match reply {

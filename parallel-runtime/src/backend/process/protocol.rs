@@ -64,6 +64,41 @@ impl RunFrame {
     }
 }
 
+/// Appends the postcard encoding of `value` to `buffer`, in place.
+///
+/// # Errors
+///
+/// When `value` cannot be encoded (a serializer error of its `Serialize` impl).
+pub fn encode<T: serde::Serialize + ?Sized>(
+    value: &T,
+    buffer: &mut Vec<u8>,
+) -> Result<(), postcard::Error> {
+    postcard::serialize_with_flavor(value, Append(buffer))
+}
+
+/// A postcard flavor that pushes straight onto a `Vec`: one byte is one `push`.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
 /// A message as read from the socket.
 #[derive(Debug)]
 pub(crate) enum Message<'a> {
@@ -175,6 +210,16 @@ pub(crate) fn refused(message: &str) -> Vec<u8> {
     bytes.push(REFUSED);
     bytes.extend_from_slice(message.as_bytes());
     bytes
+}
+
+/// The socket send buffer asked for: a megabyte-sized frame is then written in one go instead
+/// of waking the reader for every 200 KiB. The system caps it (`net.core.wmem_max`).
+const SEND_BUFFER: usize = 4 << 20;
+
+/// Enlarges the send buffer of one end of the protocol socket; where the system refuses, the
+/// default buffer still works, only slower.
+pub(crate) fn tune(socket: &impl std::os::fd::AsFd) {
+    let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket, SEND_BUFFER);
 }
 
 /// Writes a whole frame.

@@ -93,8 +93,7 @@ where
             Ok(returned) => Outcome::Returned(returned),
             Err(payload) => Outcome::Panicked(panic_message(&*payload).to_owned()),
         };
-        let buffer = std::mem::take(out);
-        *out = postcard::to_extend(&outcome, buffer)
+        super::protocol::encode(&outcome, out)
             .map_err(|e| format!("could not encode the result: {e}"))?;
     }
     Ok(())

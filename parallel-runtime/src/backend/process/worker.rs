@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::protocol::{self, DoneFrame, Message};
 use super::registry;
+use crate::spin::spin_until_readable;
 
 /// Set in a worker's environment to its parent's process id.
 pub(crate) const WORKER_VAR: &str = "PARALLEL_WORKER";
@@ -60,6 +61,8 @@ fn serve() -> ! {
     let mut input = Vec::new();
     let mut output = Vec::new();
     loop {
+        // The next request often follows the last reply closely: poll before sleeping.
+        spin_until_readable(&stream);
         let reply = match protocol::read(&mut stream, &mut input) {
             Ok(Some(Message::Run {
                 task_id,
@@ -103,7 +106,9 @@ fn take_socket() -> std::io::Result<UnixStream> {
     let socket = std::io::stdin().as_fd().try_clone_to_owned()?;
     let null = File::open("/dev/null")?;
     rustix::stdio::dup2_stdin(&null)?;
-    Ok(UnixStream::from(socket))
+    let stream = UnixStream::from(socket);
+    protocol::tune(&stream);
+    Ok(stream)
 }
 
 /// Exits when the parent goes away, even while a task runs: no orphans.
