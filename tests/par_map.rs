@@ -32,7 +32,10 @@ fn closures_paths_through_modules_and_associated_functions() {
     assert_eq!(par_map!(|x: u64| x + offset, vec![1, 2, 3]), [8, 9, 10]);
     assert_eq!(par_map!(|x| x * 3, [1u8, 2]), [3, 6]);
     assert_eq!(par_map!(math::double, 1..4), [2, 4, 6]);
-    assert_eq!(par_map!(u64::is_power_of_two, [1u64, 3, 4]), [true, false, true]);
+    assert_eq!(
+        par_map!(u64::is_power_of_two, [1u64, 3, 4]),
+        [true, false, true]
+    );
     assert_eq!(par_map!(str::len, ["a", "bcd"]), [1, 3]);
 }
 
@@ -81,7 +84,11 @@ fn items_after_an_error_are_skipped_on_threads() {
     );
     assert_eq!(out, Err(0));
     // Reading stopped soon after the error: nowhere near the million items ran.
-    assert!(ran.load(Ordering::Relaxed) < 1_000, "{} items ran", ran.load(Ordering::Relaxed));
+    assert!(
+        ran.load(Ordering::Relaxed) < 1_000,
+        "{} items ran",
+        ran.load(Ordering::Relaxed)
+    );
 }
 
 #[test]

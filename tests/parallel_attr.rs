@@ -42,7 +42,11 @@ fn the_function_is_callable_as_before() {
 
 #[test]
 fn the_macros_use_the_functions_defaults() {
-    assert!(par_map!(thread_name, 0..4).iter().all(|n| n == "parallel-threads"));
+    assert!(
+        par_map!(thread_name, 0..4)
+            .iter()
+            .all(|n| n == "parallel-threads")
+    );
     assert!(par_map!(rayon_threads, 0..4).iter().all(|&n| n == 3));
     // through a module path, and through an import
     assert!(par_map!(jobs::on_thread, 0..4).iter().all(|&t| t));

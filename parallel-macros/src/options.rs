@@ -12,8 +12,7 @@ use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, Path, Token, UnOp};
 use crate::runtime_path::RuntimePath;
 
 /// The option names, in the order error messages list them.
-const NAMES: &str =
-    "`backend`, `workers`, `chunk`, `progress`, `timeout`, `retries`, `crate`";
+const NAMES: &str = "`backend`, `workers`, `chunk`, `progress`, `timeout`, `retries`, `crate`";
 
 /// The backends an option can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

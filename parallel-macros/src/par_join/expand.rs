@@ -127,9 +127,11 @@ impl ParJoin {
             let arg_exprs = call.args.iter();
             // Checked after the spawn, once the call has settled the arguments' types; each
             // argument is blamed where it is written, the result on the function.
-            let arg_checks = call.args.iter().zip(&probes).map(|(arg, probe)| {
-                require_crossing(quote!(#probe), &runtime, arg.span())
-            });
+            let arg_checks = call
+                .args
+                .iter()
+                .zip(&probes)
+                .map(|(arg, probe)| require_crossing(quote!(#probe), &runtime, arg.span()));
             let output_check = require_crossing(quote!(#output), &runtime, func.span());
             let require = respan(quote!(#private::require_task(&#proof);), func.span());
             spawns.push(quote! {
@@ -154,7 +156,9 @@ impl ParJoin {
             results.push(hygienic(format!("result{i}")));
             tasks.push(task);
         }
-        let values: Vec<_> = (0..tasks.len()).map(|i| hygienic(format!("value{i}"))).collect();
+        let values: Vec<_> = (0..tasks.len())
+            .map(|i| hygienic(format!("value{i}")))
+            .collect();
         let value = match values.as_slice() {
             [single] => quote!(#single),
             values => quote!((#(#values,)*)),
@@ -173,7 +177,11 @@ impl ParJoin {
 
 /// A balanced tree of `rayon::join` calls over the task closures, and the nested tuple pattern
 /// that names each result.
-fn join_tree(tasks: &[Ident], results: &[Ident], private: &TokenStream) -> (TokenStream, TokenStream) {
+fn join_tree(
+    tasks: &[Ident],
+    results: &[Ident],
+    private: &TokenStream,
+) -> (TokenStream, TokenStream) {
     if let ([task], [result]) = (tasks, results) {
         return (quote!(#task()), quote!(#result));
     }
@@ -187,7 +195,11 @@ fn join_tree(tasks: &[Ident], results: &[Ident], private: &TokenStream) -> (Toke
 }
 
 /// One argument of `rayon::join`: a task closure itself, or a closure over a subtree.
-fn join_side(tasks: &[Ident], results: &[Ident], private: &TokenStream) -> (TokenStream, TokenStream) {
+fn join_side(
+    tasks: &[Ident],
+    results: &[Ident],
+    private: &TokenStream,
+) -> (TokenStream, TokenStream) {
     if let ([task], [result]) = (tasks, results) {
         return (quote!(#task), quote!(#result));
     }

@@ -27,10 +27,7 @@ impl ParallelFn {
         let doc = format!("The `#[parallel]` options of [`{name}`]: read by the macros.");
         let registration = Registration::of(func);
         let (proof, entry) = match &registration {
-            Some(registration) => (
-                quote!(#private::IsTask),
-                registration.entry(name, &runtime),
-            ),
+            Some(registration) => (quote!(#private::IsTask), registration.entry(name, &runtime)),
             None => (quote!(#private::GenericTask), TokenStream::new()),
         };
         let checks = match (&registration, options.is_process()) {
@@ -144,7 +141,11 @@ impl Registration {
     fn checks(&self, runtime: &RuntimePath) -> TokenStream {
         let private = runtime.private();
         let checks = self.args.iter().chain(Some(&self.output)).map(|ty| {
-            require_crossing(quote!(#private::DataProbe::<#ty>::new()), runtime, ty.span())
+            require_crossing(
+                quote!(#private::DataProbe::<#ty>::new()),
+                runtime,
+                ty.span(),
+            )
         });
         quote! {
             const _: () = {
