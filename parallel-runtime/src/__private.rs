@@ -8,6 +8,10 @@ pub use rayon;
 
 pub use crate::config::{Backend, Options, Workers};
 pub use crate::join::{Plan, join_plan, threads_join};
+pub use crate::loops::{
+    ForKind, LoopExit, LoopStep, Tried, TypeOf, awaited, fold_option, merge_option, none, par_for,
+    tried, type_of, zero,
+};
 pub use crate::macro_map::{
     Collector, IndexedInput, IterInput, MapCall, OutProbe, PlainCollect, ResultCollect, ViaIndexed,
     ViaIter, ViaPlain, ViaResult, bind, map,

@@ -31,6 +31,7 @@ pub mod backend;
 mod config;
 mod error;
 mod join;
+mod loops;
 mod macro_map;
 #[cfg(unix)]
 mod macro_process;

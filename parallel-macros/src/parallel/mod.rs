@@ -1,6 +1,7 @@
 //! `#[parallel(options)]` on a function: parse -> validate -> expand.
 
 mod expand;
+mod loops;
 mod parse;
 mod validate;
 
@@ -22,7 +23,7 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let func: ParallelFn = syn::parse2(item)?;
+    let mut func: ParallelFn = syn::parse2(item)?;
     let args: syn::Result<Options> = options::parse_attribute(args);
     // Report a wrong item and wrong options together.
     let args = match (func.validate(), args) {
@@ -37,5 +38,12 @@ fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if args.is_process() {
         func.validate_process()?;
     }
-    Ok(func.expand(&args))
+    // A loop that cannot run in parallel stays sequential, its marker gone, beside its error:
+    // the rest of the function still compiles.
+    let loop_errors = func.rewrite_loops(&args.runtime());
+    let mut output = func.expand(&args);
+    if let Some(errors) = loop_errors {
+        output.extend(errors.into_compile_error());
+    }
+    Ok(output)
 }

@@ -37,3 +37,18 @@ impl Parse for ParallelFn {
 fn kind_and_name(kind: impl quote::ToTokens, name: impl quote::ToTokens) -> TokenStream {
     quote!(#kind #name)
 }
+
+impl ParallelFn {
+    /// Rewrites the `#[parallel] for` loops of the function's body; see `loops`.
+    pub(crate) fn rewrite_loops(
+        &mut self,
+        runtime: &crate::runtime_path::RuntimePath,
+    ) -> Option<syn::Error> {
+        match self {
+            ParallelFn::Fn(func) => {
+                super::loops::rewrite(&mut func.block, &func.sig.output, runtime)
+            }
+            ParallelFn::NotFn { .. } => None,
+        }
+    }
+}

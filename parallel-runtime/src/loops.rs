@@ -1,0 +1,422 @@
+//! The engine under a `#[parallel] for` loop: iterations run at once, each folding into a
+//! partial accumulator (one partial per reduction variable), partials combine in input order,
+//! and a `?` that fails stops the loop with that error.
+
+use std::convert::Infallible;
+use std::marker::PhantomData;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+
+use crate::backend::rayon::RayonPool;
+use crate::backend::threads::default_workers;
+use crate::config::Options;
+use crate::join::{FirstPanic, Plan, join_plan};
+use crate::macro_map::{IndexedInput, IterInput};
+use crate::progress::{Ticker, ticker};
+
+/// What one iteration's closure returns: go on, or stop the loop with an exit value.
+pub trait LoopStep {
+    /// What stops the loop (the error of a `?`).
+    type Exit;
+    /// The value that ends an iteration normally (what `continue` returns).
+    const CONTINUE: Self;
+    /// The exit value, if this step stops the loop.
+    fn into_exit(self) -> Option<Self::Exit>;
+}
+
+impl LoopStep for () {
+    type Exit = Infallible;
+    const CONTINUE: Self = ();
+
+    fn into_exit(self) -> Option<Infallible> {
+        None
+    }
+}
+
+impl<E> LoopStep for Result<(), E> {
+    type Exit = E;
+    const CONTINUE: Self = Ok(());
+
+    fn into_exit(self) -> Option<E> {
+        self.err()
+    }
+}
+
+impl LoopStep for Option<()> {
+    type Exit = ();
+    const CONTINUE: Self = Some(());
+
+    fn into_exit(self) -> Option<()> {
+        match self {
+            Some(()) => None,
+            None => Some(()),
+        }
+    }
+}
+
+/// A function return type that a `?` inside a `#[parallel]` loop can return through: the
+/// iteration's closure returns [`LoopExit::Step`], so that its `?` converts errors exactly as
+/// the function's own `?` would.
+#[diagnostic::on_unimplemented(
+    message = "`?` in a `#[parallel]` loop returns from the function, which returns `{Self}`",
+    label = "the function must return `Result` or `Option` for `?` to stop the loop",
+    note = "make the function return `Result` or `Option`, or handle the error inside the loop"
+)]
+pub trait LoopExit {
+    /// What an iteration returns.
+    type Step: LoopStep;
+    /// The function's value when an iteration's `?` stopped the loop.
+    fn exit(exit: <Self::Step as LoopStep>::Exit) -> Self;
+}
+
+impl<T, E> LoopExit for Result<T, E> {
+    type Step = Result<(), E>;
+
+    fn exit(error: E) -> Self {
+        Err(error)
+    }
+}
+
+impl<T> LoopExit for Option<T> {
+    type Step = Option<()>;
+
+    fn exit((): ()) -> Self {
+        None
+    }
+}
+
+/// Stands for `future.await` in a loop that was rejected for awaiting: keeps the type, never
+/// runs (the program does not compile).
+pub fn awaited<F: std::future::IntoFuture>(_: F) -> F::Output {
+    unreachable!("a rejected `#[parallel]` loop never compiles")
+}
+
+/// Stands for `value?` in a loop that was rejected for its `?`: keeps the type, never runs.
+pub fn tried<R: Tried>(_: R) -> R::Output {
+    unreachable!("a rejected `#[parallel]` loop never compiles")
+}
+
+/// What `?` unwraps: the value of a `Result` or an `Option`.
+pub trait Tried {
+    /// The value.
+    type Output;
+}
+
+impl<T, E> Tried for Result<T, E> {
+    type Output = T;
+}
+
+impl<T> Tried for Option<T> {
+    type Output = T;
+}
+
+/// The type of a reduction variable, carried without borrowing it.
+pub struct TypeOf<T>(PhantomData<fn() -> T>);
+
+impl<T> Clone for TypeOf<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for TypeOf<T> {}
+
+/// The type of `value`.
+pub fn type_of<T>(_: &T) -> TypeOf<T> {
+    TypeOf(PhantomData)
+}
+
+/// The starting partial of a sum-like or collecting reduction: `T::default()`.
+pub fn zero<T: Default>(_: TypeOf<T>) -> T {
+    T::default()
+}
+
+/// The starting partial of a `max`/`min` reduction: nothing yet.
+pub fn none<T>(_: TypeOf<T>) -> Option<T> {
+    None
+}
+
+/// Folds `value` into a `max`/`min` partial with `pick`.
+pub fn fold_option<T>(partial: &mut Option<T>, value: T, pick: impl FnOnce(T, T) -> T) {
+    *partial = Some(match partial.take() {
+        Some(current) => pick(current, value),
+        None => value,
+    });
+}
+
+/// Merges two `max`/`min` partials with `pick`.
+pub fn merge_option<T>(
+    left: Option<T>,
+    right: Option<T>,
+    pick: impl FnOnce(T, T) -> T,
+) -> Option<T> {
+    match (left, right) {
+        (Some(left), Some(right)) => Some(pick(left, right)),
+        (left, right) => left.or(right),
+    }
+}
+
+/// Runs a loop's iterations: rayon or threads, over an indexed input or any iterator.
+pub trait ForKind<I: IntoIterator>: Copy {
+    /// The rayon run, inside `pool`.
+    fn run_rayon<A, S, B, C>(
+        self,
+        pool: &RayonPool,
+        items: I,
+        parts: Parts<'_, A, B, C>,
+        ticker: &Ticker,
+    ) -> Result<A, S::Exit>
+    where
+        A: Send,
+        S: LoopStep,
+        S::Exit: Send,
+        B: Fn(&mut A, I::Item) -> S + Sync,
+        C: Fn(&mut A, A) + Sync;
+}
+
+/// The pieces the macro generates for one loop.
+pub struct Parts<'a, A, B, C> {
+    identity: &'a (dyn Fn() -> A + Sync),
+    body: &'a B,
+    combine: &'a C,
+    chunk: Option<NonZeroUsize>,
+}
+
+impl<I> ForKind<I> for IndexedInput
+where
+    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
+    <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
+{
+    fn run_rayon<A, S, B, C>(
+        self,
+        pool: &RayonPool,
+        items: I,
+        parts: Parts<'_, A, B, C>,
+        ticker: &Ticker,
+    ) -> Result<A, S::Exit>
+    where
+        A: Send,
+        S: LoopStep,
+        S::Exit: Send,
+        B: Fn(&mut A, <I as IntoIterator>::Item) -> S + Sync,
+        C: Fn(&mut A, A) + Sync,
+    {
+        pool.install(|| rayon_for(items.into_par_iter(), parts, ticker))
+    }
+}
+
+impl<I> ForKind<I> for IterInput
+where
+    I: IntoIterator,
+    I::Item: Send,
+{
+    fn run_rayon<A, S, B, C>(
+        self,
+        pool: &RayonPool,
+        items: I,
+        parts: Parts<'_, A, B, C>,
+        ticker: &Ticker,
+    ) -> Result<A, S::Exit>
+    where
+        A: Send,
+        S: LoopStep,
+        S::Exit: Send,
+        B: Fn(&mut A, I::Item) -> S + Sync,
+        C: Fn(&mut A, A) + Sync,
+    {
+        let items: Vec<I::Item> = items.into_iter().collect();
+        pool.install(|| rayon_for(items.into_par_iter(), parts, ticker))
+    }
+}
+
+fn rayon_for<P, A, S, B, C>(
+    items: P,
+    parts: Parts<'_, A, B, C>,
+    ticker: &Ticker,
+) -> Result<A, S::Exit>
+where
+    P: IndexedParallelIterator,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, P::Item) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
+{
+    let Parts {
+        identity,
+        body,
+        combine,
+        chunk,
+    } = parts;
+    let step = |mut partial: A, item| {
+        let exit = body(&mut partial, item).into_exit();
+        ticker.tick();
+        match exit {
+            None => Ok(partial),
+            Some(exit) => Err(exit),
+        }
+    };
+    let merge = |mut left: A, right: A| {
+        combine(&mut left, right);
+        Ok(left)
+    };
+    // Rayon folds each split in order and reduces neighbouring splits in order, so collected
+    // reductions keep the input's order.
+    match chunk {
+        None => items.try_fold(identity, step).try_reduce(identity, merge),
+        Some(chunk) => items
+            .with_min_len(chunk.get())
+            .try_fold(identity, step)
+            .try_reduce(identity, merge),
+    }
+}
+
+/// `#[parallel] for`'s entry point: runs `body` on every item where `options` and the
+/// environment say, and returns the combined partials, or the exit of the iteration that
+/// stopped the loop (which one, if several fail at once, is not specified).
+///
+/// # Panics
+///
+/// If an iteration panics: with its payload, once the running iterations have finished.
+#[track_caller]
+pub fn par_for<I, K, A, S, B, C>(
+    options: Options,
+    items: I,
+    kind: K,
+    identity: impl Fn() -> A + Sync,
+    body: B,
+    combine: C,
+) -> Result<A, S::Exit>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    K: ForKind<I>,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, I::Item) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
+{
+    let parts = Parts {
+        identity: &identity,
+        body: &body,
+        combine: &combine,
+        chunk: options.chunk,
+    };
+    let progress = options.progress.unwrap_or(false);
+    match join_plan(options) {
+        Plan::Threads(workers) => threads_for(
+            workers.unwrap_or_else(default_workers),
+            items,
+            parts,
+            progress,
+        ),
+        plan => {
+            let ticker = ticker(progress, None, "parallel for");
+            kind.run_rayon(&plan.rayon_pool(), items, parts, &ticker)
+        }
+    }
+}
+
+/// The loop on scoped OS threads: the caller hands out chunks of the input; each chunk folds
+/// into its own partial, and the partials combine in chunk order.
+fn threads_for<I, A, S, B, C>(
+    workers: usize,
+    items: I,
+    parts: Parts<'_, A, B, C>,
+    progress: bool,
+) -> Result<A, S::Exit>
+where
+    I: IntoIterator,
+    I::Item: Send,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, I::Item) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
+{
+    let Parts {
+        identity,
+        body,
+        combine,
+        chunk,
+    } = parts;
+    let chunk = chunk.map_or(1, NonZeroUsize::get);
+    let mut input = items.into_iter();
+    let (low, high) = input.size_hint();
+    let threads = workers.clamp(1, high.unwrap_or(usize::MAX).div_ceil(chunk).max(1));
+    let ticker = ticker(progress, (Some(low) == high).then_some(low), "parallel for");
+    let stopped = AtomicBool::new(false);
+    let exit: Mutex<Option<S::Exit>> = Mutex::new(None);
+    let partials: Mutex<Vec<(usize, A)>> = Mutex::new(Vec::new());
+    let first_panic = FirstPanic::default();
+    let (chunks_tx, chunks) = crossbeam_channel::bounded::<(usize, Vec<I::Item>)>(threads);
+
+    std::thread::scope(|scope| {
+        let worker = || {
+            for (number, items) in chunks.iter() {
+                if stopped.load(Ordering::Relaxed) {
+                    continue;
+                }
+                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut partial = identity();
+                    for item in items {
+                        if let Some(stop) = body(&mut partial, item).into_exit() {
+                            return Err(stop);
+                        }
+                        ticker.tick();
+                    }
+                    Ok(partial)
+                }));
+                match run {
+                    Ok(Ok(partial)) => partials
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((number, partial)),
+                    Ok(Err(stop)) => {
+                        stopped.store(true, Ordering::Relaxed);
+                        exit.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(stop);
+                    }
+                    Err(payload) => {
+                        stopped.store(true, Ordering::Relaxed);
+                        first_panic.record(number, payload);
+                    }
+                }
+            }
+        };
+        for _ in 0..threads {
+            std::thread::Builder::new()
+                .name("parallel-threads".to_owned())
+                .spawn_scoped(scope, worker)
+                .expect("the system could not start a thread");
+        }
+        let mut number = 0;
+        while !stopped.load(Ordering::Relaxed) {
+            let items: Vec<_> = input.by_ref().take(chunk).collect();
+            if items.is_empty() || chunks_tx.send((number, items)).is_err() {
+                break;
+            }
+            number += 1;
+        }
+        drop(chunks_tx);
+    });
+    first_panic.resume();
+    if let Some(stop) = exit.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(stop);
+    }
+    let mut partials = partials.into_inner().unwrap_or_else(|e| e.into_inner());
+    partials.sort_unstable_by_key(|(number, _)| *number);
+    let mut total = identity();
+    for (_, partial) in partials {
+        combine(&mut total, partial);
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod test;

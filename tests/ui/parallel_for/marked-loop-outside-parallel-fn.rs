@@ -1,0 +1,14 @@
+use parallel::parallel;
+
+fn total(n: u64) -> u64 {
+    let mut total = 0;
+    #[parallel]
+    for i in 0..n {
+        total += i;
+    }
+    total
+}
+
+fn main() {
+    let _ = total(3);
+}
