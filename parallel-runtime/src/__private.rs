@@ -9,12 +9,12 @@ pub use rayon;
 pub use crate::config::{Backend, Options, Workers};
 pub use crate::join::{Plan, join_plan, threads_join};
 pub use crate::loops::{
-    ForKind, LoopExit, LoopStep, Tried, TypeOf, awaited, fold_option, merge_option, none, par_for,
-    tried, type_of, zero,
+    ForKind, LoopExit, LoopStep, Segments, Tried, TypeOf, awaited, extend_segments, fold_option,
+    merge_option, merge_segments, none, par_for, segments, tried, type_of, zero,
 };
 pub use crate::macro_map::{
-    Collector, IndexedInput, IterInput, MapCall, OutProbe, PlainCollect, ResultCollect, ViaIndexed,
-    ViaIter, ViaPlain, ViaResult, bind, map,
+    Collector, IndexedInput, IterInput, MapCall, OutProbe, PlainCollect, ResultCollect,
+    UnindexedInput, ViaIndexed, ViaIter, ViaPlain, ViaResult, ViaUnindexed, bind, map,
 };
 pub use crate::progress::{Ticker, ticker};
 

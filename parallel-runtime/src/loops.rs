@@ -14,13 +14,15 @@ use crate::backend::rayon::RayonPool;
 use crate::backend::threads::default_workers;
 use crate::config::Options;
 use crate::join::{FirstPanic, Plan, join_plan};
-use crate::macro_map::{IndexedInput, IterInput};
+use crate::macro_map::{IndexedInput, IterInput, UnindexedInput};
 use crate::progress::{Ticker, ticker};
 
 /// What one iteration's closure returns: go on, or stop the loop with an exit value.
 pub trait LoopStep {
     /// What stops the loop (the error of a `?`).
     type Exit;
+    /// Whether any step can stop the loop (else the loop runs without checking).
+    const STOPS: bool = true;
     /// The value that ends an iteration normally (what `continue` returns).
     const CONTINUE: Self;
     /// The exit value, if this step stops the loop.
@@ -29,6 +31,7 @@ pub trait LoopStep {
 
 impl LoopStep for () {
     type Exit = Infallible;
+    const STOPS: bool = false;
     const CONTINUE: Self = ();
 
     fn into_exit(self) -> Option<Infallible> {
@@ -111,6 +114,42 @@ impl<T, E> Tried for Result<T, E> {
 
 impl<T> Tried for Option<T> {
     type Output = T;
+}
+
+/// The partial of a collecting reduction (`x.push(e)`, `x.extend(e)`): the body fills
+/// `current`; merging two partials only links their segments, so that every element is copied
+/// once, into the variable, after the loop.
+pub struct Segments<C> {
+    /// The collection the body pushes onto.
+    pub current: C,
+    done: std::collections::LinkedList<C>,
+}
+
+/// The starting partial of a collecting reduction.
+pub fn segments<C: Default>(_: TypeOf<C>) -> Segments<C> {
+    Segments {
+        current: C::default(),
+        done: std::collections::LinkedList::new(),
+    }
+}
+
+/// Merges the partial of the items after `left`'s into `left`.
+pub fn merge_segments<C: Default>(left: &mut Segments<C>, right: Segments<C>) {
+    let current = std::mem::replace(&mut left.current, right.current);
+    left.done.push_back(current);
+    let mut right_done = right.done;
+    left.done.append(&mut right_done);
+}
+
+/// Appends a collecting reduction's segments, in order, to the variable.
+pub fn extend_segments<C>(target: &mut C, partial: Segments<C>)
+where
+    C: Extend<<C as IntoIterator>::Item> + IntoIterator,
+{
+    for segment in partial.done {
+        target.extend(segment);
+    }
+    target.extend(partial.current);
 }
 
 /// The type of a reduction variable, carried without borrowing it.
@@ -208,6 +247,32 @@ where
     }
 }
 
+impl<I> ForKind<I> for UnindexedInput
+where
+    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
+    <I as IntoIterator>::Item: Send,
+{
+    fn run_rayon<A, S, B, C>(
+        self,
+        pool: &RayonPool,
+        items: I,
+        parts: Parts<'_, A, B, C>,
+        ticker: &Ticker,
+    ) -> Result<A, S::Exit>
+    where
+        A: Send,
+        S: LoopStep,
+        S::Exit: Send,
+        B: Fn(&mut A, <I as IntoIterator>::Item) -> S + Sync,
+        C: Fn(&mut A, A) + Sync,
+    {
+        if parts.chunk.is_some() {
+            return IterInput.run_rayon(pool, items, parts, ticker);
+        }
+        pool.install(|| fold_splits(items.into_par_iter(), parts, ticker))
+    }
+}
+
 impl<I> ForKind<I> for IterInput
 where
     I: IntoIterator,
@@ -245,12 +310,50 @@ where
     B: Fn(&mut A, P::Item) -> S + Sync,
     C: Fn(&mut A, A) + Sync,
 {
+    // Each split folds into a partial of its own, and partials merge up rayon's tree of splits:
+    // a floor on the split size keeps that tree to about eight leaves per thread, enough to
+    // balance the load, few enough that merging costs nothing next to the items.
+    let min_len = parts.chunk.map_or_else(
+        || items.len() / (8 * rayon::current_num_threads()),
+        NonZeroUsize::get,
+    );
+    fold_splits(items.with_min_len(min_len.max(1)), parts, ticker)
+}
+
+/// Folds every split of `items` into a partial and merges neighbouring partials: rayon folds
+/// each split in order and reduces neighbours in order, so collected reductions keep the
+/// input's order.
+fn fold_splits<P, A, S, B, C>(
+    items: P,
+    parts: Parts<'_, A, B, C>,
+    ticker: &Ticker,
+) -> Result<A, S::Exit>
+where
+    P: ParallelIterator,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, P::Item) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
+{
     let Parts {
         identity,
         body,
         combine,
-        chunk,
+        ..
     } = parts;
+    let merge = |mut left: A, right: A| {
+        combine(&mut left, right);
+        left
+    };
+    if !S::STOPS {
+        let fold = |mut partial: A, item| {
+            body(&mut partial, item);
+            ticker.tick();
+            partial
+        };
+        return Ok(items.fold(identity, fold).reduce(identity, merge));
+    }
     let step = |mut partial: A, item| {
         let exit = body(&mut partial, item).into_exit();
         ticker.tick();
@@ -259,19 +362,9 @@ where
             Some(exit) => Err(exit),
         }
     };
-    let merge = |mut left: A, right: A| {
-        combine(&mut left, right);
-        Ok(left)
-    };
-    // Rayon folds each split in order and reduces neighbouring splits in order, so collected
-    // reductions keep the input's order.
-    match chunk {
-        None => items.try_fold(identity, step).try_reduce(identity, merge),
-        Some(chunk) => items
-            .with_min_len(chunk.get())
-            .try_fold(identity, step)
-            .try_reduce(identity, merge),
-    }
+    items
+        .try_fold(identity, step)
+        .try_reduce(identity, |left, right| Ok(merge(left, right)))
 }
 
 /// `#[parallel] for`'s entry point: runs `body` on every item where `options` and the

@@ -2,8 +2,9 @@
 //! the collection for the output, then runs on the planned backend.
 //!
 //! The picks use method resolution ("autoref specialization"): the generated code calls
-//! `(&probe).__parallel_input()`; a trait implemented for the probe itself wins over one
-//! implemented for a reference to it, and an impl whose bounds do not hold is skipped.
+//! `(&&&call).__parallel_input()`; the trait implemented for the most references wins (method
+//! resolution tries the receiver's type before dereferencing it), and an impl whose bounds do
+//! not hold is skipped.
 
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
@@ -26,6 +27,11 @@ pub struct MapCall<I>(pub I);
 #[derive(Clone, Copy, Debug)]
 pub struct IndexedInput;
 
+/// One of rayon's parallel iterators that cannot be indexed (ranges of `u64`, `i64`, `u128`):
+/// rayon splits it as it goes.
+#[derive(Clone, Copy, Debug)]
+pub struct UnindexedInput;
+
 /// Any other `IntoIterator`: its items are gathered first.
 #[derive(Clone, Copy, Debug)]
 pub struct IterInput;
@@ -38,10 +44,23 @@ pub trait ViaIndexed {
     }
 }
 
-impl<I> ViaIndexed for MapCall<I>
+impl<I> ViaIndexed for &&MapCall<I>
 where
     I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item>,
     <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
+{
+}
+
+/// Picks [`UnindexedInput`] for rayon's other parallel iterators.
+pub trait ViaUnindexed {
+    /// The input's kind.
+    fn __parallel_input(&self) -> UnindexedInput {
+        UnindexedInput
+    }
+}
+
+impl<I> ViaUnindexed for &MapCall<I> where
+    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item>
 {
 }
 
@@ -53,7 +72,7 @@ pub trait ViaIter {
     }
 }
 
-impl<I> ViaIter for &MapCall<I> {}
+impl<I> ViaIter for MapCall<I> {}
 
 /// The output type of the mapped function, carried to the collector's pick.
 pub struct OutProbe<T>(PhantomData<fn() -> T>);
@@ -194,6 +213,34 @@ where
         C::Output: Send,
     {
         pool.install(|| rayon_indexed(items.into_par_iter(), f, settings, collector))
+    }
+}
+
+impl<I> InputKind<I> for UnindexedInput
+where
+    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
+    <I as IntoIterator>::Item: Send,
+{
+    fn run_rayon<F, T, C>(
+        self,
+        pool: &RayonPool,
+        items: I,
+        f: &F,
+        settings: Settings,
+        collector: C,
+    ) -> C::Output
+    where
+        F: Fn(<I as IntoIterator>::Item) -> T + Sync,
+        T: Send,
+        C: Collector<T>,
+        C::Output: Send,
+    {
+        if C::STOPS || settings.chunk.is_some() || settings.progress {
+            // Those need positions or a length: gather the items first.
+            return IterInput.run_rayon(pool, items, f, settings, collector);
+        }
+        // Rayon keeps the input's order when it collects, indexed or not.
+        pool.install(|| collector.finish(items.into_par_iter().map(f).collect()))
     }
 }
 

@@ -73,7 +73,7 @@ impl ParMap {
         quote! {{
             #[allow(unused_imports)]
             use #private::{
-                ViaIndexed as _, ViaIter as _, ViaLocal as _, ViaPlain as _, ViaProcess as _,
+                ViaIndexed as _, ViaIter as _, ViaLocal as _, ViaPlain as _, ViaProcess as _, ViaUnindexed as _,
                 ViaResult as _,
             };
             let (#defaults, #proof) = #probe;
@@ -81,7 +81,7 @@ impl ParMap {
             let (#f_var, #out) = #bind;
             let #call = #private::MapCall(#items_var);
             #process_checks
-            let #kind = (&#call).__parallel_input();
+            let #kind = (&&&#call).__parallel_input();
             let #collector = (&#out).__parallel_collector();
             let #route = (&#private::route_probe(&#proof, &#f_var, &#call)).__parallel_route();
             #private::map(

@@ -782,7 +782,8 @@ fn rewrite_loop(
     let fields: Vec<syn::Index> = (0..reductions.len()).map(syn::Index::from).collect();
     let identities = reductions.iter().zip(&types).map(|(r, ty)| match r.kind {
         Kind::Pick(_) => quote!(#private::none(#ty)),
-        Kind::Sum(_) | Kind::Collect => quote!(#private::zero(#ty)),
+        Kind::Sum(_) => quote!(#private::zero(#ty)),
+        Kind::Collect => quote!(#private::segments(#ty)),
     });
     let combines = reductions.iter().zip(&fields).map(|(r, field)| match &r.kind {
         Kind::Sum(BinOp::SubAssign(_)) => quote!(#left.#field += #right.#field;),
@@ -791,7 +792,7 @@ fn rewrite_loop(
             let choose = pick_closure(pick);
             quote!(#left.#field = #private::merge_option(#left.#field.take(), #right.#field, #choose);)
         }
-        Kind::Collect => quote!(::core::iter::Extend::extend(&mut #left.#field, #right.#field);),
+        Kind::Collect => quote!(#private::merge_segments(&mut #left.#field, #right.#field);),
     });
     let applies = reductions.iter().zip(&parts).map(|(r, part)| {
         let name = &r.name;
@@ -805,7 +806,7 @@ fn rewrite_loop(
                 };
                 quote!(if let ::core::option::Option::Some(#value) = #part { #name = #picked; })
             }
-            Kind::Collect => quote!(::core::iter::Extend::extend(&mut #name, #part);),
+            Kind::Collect => quote!(#private::extend_segments(&mut #name, #part);),
         }
     });
     let on_exit = match &output {
@@ -820,18 +821,26 @@ fn rewrite_loop(
     } else {
         quote!(|#left: &mut _, #right| { #(#combines)* })
     };
+    // Each reduction's name, inside the loop, is its partial: disjoint fields of the partials.
+    let bindings = reductions.iter().zip(&fields).map(|(r, field)| {
+        let name = &r.name;
+        match r.kind {
+            Kind::Collect => quote!(let #name = &mut #acc.#field.current;),
+            Kind::Sum(_) | Kind::Pick(_) => quote!(let #name = &mut #acc.#field;),
+        }
+    });
     let partials_binding = if reductions.is_empty() {
         quote!(let _ = #acc;)
     } else {
-        quote!(let (#(ref mut #names,)*) = *#acc;)
+        quote!(#(#bindings)*)
     };
     Ok(syn::parse_quote! {{
         #[allow(unused_imports)]
-        use #private::{ViaIndexed as _, ViaIter as _};
+        use #private::{ViaIndexed as _, ViaIter as _, ViaUnindexed as _};
         #(let #types = #private::type_of(&#names);)*
         let #items = #expr;
         let #call = #private::MapCall(#items);
-        let #kind = (&#call).__parallel_input();
+        let #kind = (&&&#call).__parallel_input();
         let #outcome = #private::par_for(
             #call_options,
             #call.0,
