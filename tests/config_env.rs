@@ -9,7 +9,7 @@ use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parallel::{BACKEND_VAR, WORKERS_VAR, par_join, par_map};
+use parallel::{BACKEND_VAR, WORKERS_VAR, par_join, par_map, parallel};
 
 /// Where the caller runs: `rayon(N)` on a rayon pool of N threads, otherwise the thread's name
 /// without its number (`parallel-threads`).
@@ -87,6 +87,20 @@ fn observe(label: &str, f: impl FnOnce() -> String + UnwindSafe) {
     println!("observed {label}: {value}");
 }
 
+/// Where a `#[parallel]` task ran: in a worker process, or in this one.
+#[parallel]
+fn where_it_ran(_: u32) -> String {
+    format!("pid {}", std::process::id())
+}
+
+fn process_or_here(answer: String) -> String {
+    if answer == format!("pid {}", std::process::id()) {
+        "here".to_owned()
+    } else {
+        "process".to_owned()
+    }
+}
+
 /// Not a test: the cases below run it in a child process with the variables set.
 #[test]
 #[ignore = "run by the other tests of this file in a child process"]
@@ -94,6 +108,9 @@ fn report() {
     std::panic::set_hook(Box::new(|_| {}));
     let meet: usize = std::env::var("CONFIG_ENV_MEET").map_or(1, |v| v.parse().unwrap());
     observe("par_map", || par_map!(|_: u32| describe(), 0..4).remove(0));
+    observe("par_map #[parallel] fn", || {
+        process_or_here(par_map!(where_it_ran, 0..4).remove(0))
+    });
     observe("par_map workers = 2", || {
         par_map!(|_: u32| describe(), 0..4; workers = 2).remove(0)
     });
@@ -194,6 +211,25 @@ fn without_the_variables_everything_runs_on_rayon_s_global_pool() {
             ],
         );
     }
+}
+
+#[test]
+fn parallel_backend_process_sends_parallel_functions_to_workers_and_the_rest_to_rayon() {
+    let global = global_rayon();
+    let report = report_with(&[(BACKEND_VAR, "process")]);
+    assert_observed(
+        &report,
+        &[
+            ("par_map #[parallel] fn", "process"),
+            // A closure cannot run in a process: it stays on rayon.
+            ("par_map", global.as_str()),
+            ("par_join", global.as_str()),
+            ("spawn", global.as_str()),
+            ("par_map backend = threads", "parallel-threads"),
+        ],
+    );
+    let report = report_with(&[]);
+    assert_observed(&report, &[("par_map #[parallel] fn", "here")]);
 }
 
 #[test]
