@@ -96,6 +96,22 @@ fn add(a: u64, b: u64) -> u64 {
     a + b
 }
 
+#[parallel(backend = process)]
+fn slow_by_default(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Says it started (a file), then waits until the test opens its gate (another file).
+#[parallel]
+fn gated(started: String, gate: String) -> u32 {
+    std::fs::write(&started, b"started").unwrap();
+    while std::fs::metadata(&gate).is_err() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    7
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
@@ -235,6 +251,52 @@ fn a_timeout_kills_the_late_task_only() {
         message.contains("task 1 (`sleep_ms`) timed out"),
         "{message}"
     );
+}
+
+#[test]
+fn a_timeout_applies_where_the_function_chose_the_process_backend() {
+    let caught = catch_unwind(AssertUnwindSafe(
+        || par_map!(slow_by_default, [1, 60_000]; timeout = Duration::from_millis(300)),
+    ));
+    let payload = caught.expect_err("the timeout did not reach the caller");
+    let message = payload.downcast_ref::<String>().unwrap();
+    assert!(message.contains("timed out"), "{message}");
+}
+
+#[test]
+fn cancel_does_not_claim_a_task_already_running_in_a_worker() {
+    let (started, gate) = (temp_path("cancel-started"), temp_path("cancel-gate"));
+    let _ = std::fs::remove_file(&started);
+    let _ = std::fs::remove_file(&gate);
+    let pool = ProcessPool::builder().workers(1).build().unwrap();
+    let running = pool.spawn(
+        gated,
+        (started.display().to_string(), gate.display().to_string()),
+    );
+    let queued = pool.spawn(square, (3,));
+    wait_for_file(&started);
+    assert!(!running.cancel(), "a running task cannot be cancelled");
+    assert!(queued.cancel(), "a queued task can");
+    std::fs::write(&gate, b"open").unwrap();
+    assert_eq!(running.join().unwrap(), 7);
+    assert_eq!(queued.join().unwrap_err().kind(), &ErrorKind::Cancelled);
+    let _ = std::fs::remove_file(&started);
+    let _ = std::fs::remove_file(&gate);
+}
+
+#[test]
+fn a_dropped_pool_reaps_its_workers() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let pids: Vec<u32> = pool.map(pid, 0..2).map(Result::unwrap).collect();
+    drop(pool);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for pid in pids {
+        // Reaped: not even a zombie is left.
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "worker {pid} was not reaped");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 #[test]

@@ -163,10 +163,16 @@ impl Options {
         matches!(self.backend, Some((_, BackendName::Process)))
     }
 
-    /// Rejects `timeout` and `retries` unless the backend is `process`: a thread cannot be
-    /// stopped, and does not die alone.
-    pub(crate) fn reject_process_only(&self) -> syn::Result<()> {
-        if self.is_process() {
+    /// Rejects `timeout` and `retries` where the call cannot run in a process: a thread cannot
+    /// be stopped, and does not die alone. `may_run_in_process` says whether the call can take
+    /// the process backend from elsewhere (the function's `#[parallel(backend = process)]`, or
+    /// `PARALLEL_BACKEND`) when it names no backend.
+    pub(crate) fn reject_process_only(&self, may_run_in_process: bool) -> syn::Result<()> {
+        let allowed = match &self.backend {
+            Some((_, backend)) => *backend == BackendName::Process,
+            None => may_run_in_process,
+        };
+        if allowed {
             return Ok(());
         }
         if let Some((key, _)) = &self.timeout {
@@ -184,6 +190,11 @@ impl Options {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `timeout` or `retries` is set.
+    pub(crate) fn has_process_only(&self) -> bool {
+        self.timeout.is_some() || self.retries.is_some()
     }
 
     /// Rejects `chunk` where the macro has no items to chunk.

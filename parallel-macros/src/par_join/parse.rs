@@ -56,7 +56,7 @@ impl ParJoin {
                     errors.extend(self.exprs.iter().filter_map(check_process_call));
                 }
                 errors.extend(options.reject_chunk("par_join!").err());
-                errors.extend(options.reject_process_only().err());
+                errors.extend(options.reject_process_only(false).err());
             }
             Err(err) => errors.push(err.clone()),
         }

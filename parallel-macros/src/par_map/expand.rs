@@ -56,6 +56,11 @@ impl ParMap {
         let bind = quote_spanned!(f.span()=> #private::bind(#f, &#items_var));
         // With `backend = process` written in the call, every requirement is checked at compile
         // time, each on the tokens it concerns.
+        // `timeout` or `retries` without a backend: the function must be able to run in a
+        // process, where they apply.
+        let task_check = options
+            .filter(|o| !o.is_process() && o.has_process_only())
+            .map(|_| respan(quote!(#private::require_task(&#proof);), f.span()));
         let process_checks = options.filter(|o| o.is_process()).map(|_| {
             let task = respan(quote!(#private::require_task(&#proof);), f.span());
             let data_in = require_crossing(
@@ -81,6 +86,7 @@ impl ParMap {
             let (#f_var, #out) = #bind;
             let #call = #private::MapCall(#items_var);
             #process_checks
+            #task_check
             let #kind = (&&&#call).__parallel_input();
             let #collector = (&#out).__parallel_collector();
             let #route = (&#private::route_probe(&#proof, &#f_var, &#call)).__parallel_route();

@@ -92,7 +92,9 @@ fn check_function(f: &Expr) -> syn::Result<()> {
 impl ParMap {
     pub(crate) fn validate(&self) -> syn::Result<()> {
         let options = self.options.as_ref().map_err(Clone::clone)?;
-        options.reject_process_only()?;
+        // A function path may run in a process by its own default or the environment: its
+        // `#[parallel]` registration is then checked at compile time (see `expand`).
+        options.reject_process_only(matches!(self.f, Expr::Path(_)))?;
         if options.is_process() && !matches!(self.f, Expr::Path(_)) {
             return Err(syn::Error::new_spanned(
                 &self.f,

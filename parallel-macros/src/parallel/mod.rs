@@ -34,7 +34,7 @@ fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
         }
         (Err(err), _) | (_, Err(err)) => return Err(err),
     };
-    args.reject_process_only()?;
+    args.reject_process_only(false)?;
     if args.is_process() {
         func.validate_process()?;
     }

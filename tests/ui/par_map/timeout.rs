@@ -6,6 +6,6 @@ fn f(n: u64) -> u64 {
 
 fn main() {
     let v = vec![1, 2, 3];
-    let out = par_map!(f, v; timeout = std::time::Duration::from_secs(5));
+    let out = par_map!(f, v; backend = threads, timeout = std::time::Duration::from_secs(5));
     assert_eq!(out, [2, 3, 4]);
 }

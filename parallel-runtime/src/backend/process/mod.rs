@@ -470,9 +470,10 @@ trait ReplyTo: Send + Sync {
     fn done(&self, first: usize, count: u32, nanos: u64, frame: Vec<u8>, start: usize);
     /// Call `index` failed.
     fn failed(&self, index: usize, error: TaskError);
-    /// Whether nobody wants the results any more.
-    fn is_cancelled(&self) -> bool {
-        false
+    /// Marks the calls as started, just before they are sent; `false` if nobody wants their
+    /// results any more (a cancelled task), and they are not sent.
+    fn start(&self) -> bool {
+        true
     }
 }
 
@@ -602,6 +603,10 @@ fn drive(queue: &Receiver<Job>, idle: &AtomicUsize) {
     while driver.fill(queue) {
         driver.receive_one();
     }
+    // The pool is gone: close the worker's socket (it exits) and reap it, leaving no zombie.
+    if let Some(worker) = driver.worker.take() {
+        worker.end(false);
+    }
 }
 
 struct Driver<'a> {
@@ -648,7 +653,7 @@ impl Driver<'_> {
                 self.backlog.push_front(job);
                 return true;
             }
-            if job.reply.is_cancelled() {
+            if !job.reply.start() {
                 job.fail_all(TaskError::cancelled);
                 continue;
             }
@@ -732,9 +737,6 @@ impl Driver<'_> {
 
     /// Runs one job with nothing else in flight (calls of a split batch, retries).
     fn run_alone(&mut self, job: Job) {
-        if job.reply.is_cancelled() {
-            return job.fail_all(TaskError::cancelled);
-        }
         let outcome = exchange(&mut self.worker, &job.frame, job.timeout, &mut self.buffer);
         job.settle(outcome, self);
     }
@@ -792,6 +794,12 @@ struct Worker {
 impl Worker {
     /// Starts the current executable as a worker and waits for its greeting.
     fn start() -> io::Result<Worker> {
+        if !worker::HAS_ENTRY {
+            // Without the entry before `main`, a worker would run the program itself.
+            return Err(io::Error::other(
+                "the process backend needs Linux, Android, FreeBSD or macOS",
+            ));
+        }
         let exe = std::env::current_exe()?;
         let (ours, theirs) = UnixStream::pair()?;
         protocol::tune(&ours);
@@ -915,12 +923,13 @@ impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
         self.finish(Err(strip_index(error)));
     }
 
-    fn is_cancelled(&self) -> bool {
+    fn start(&self) -> bool {
         self.completer
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
-            .is_none_or(Completer::is_cancelled)
+            // Sent again after its worker died before reaching it: already started.
+            .is_some_and(|completer| completer.start() || !completer.is_cancelled())
     }
 }
 

@@ -17,6 +17,14 @@ use super::protocol::{self, DoneFrame, Message};
 use super::registry;
 use crate::spin::spin_until_readable;
 
+/// Whether this platform runs [`entry`] before `main`: elsewhere no worker is started.
+pub(crate) const HAS_ENTRY: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "freebsd",
+    target_os = "macos"
+));
+
 /// Set in a worker's environment to its parent's process id.
 pub(crate) const WORKER_VAR: &str = "PARALLEL_WORKER";
 
