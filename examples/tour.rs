@@ -8,6 +8,11 @@
 //!   this in parallel with no GIL.
 //! - I/O-bound: 32 blocking calls of 20 ms each (stand-ins for HTTP requests or file reads),
 //!   with `par_map!(...; backend = threads, workers = 32)`: Python's `ThreadPoolExecutor`.
+//! - The CPU-bound chunks again with `backend = process`: worker processes that re-enter this
+//!   executable, Python's `multiprocessing.Pool`. The arguments (`Range<u64>`) and results cross
+//!   as serde data; the pool is warm (started by an earlier call) when it is timed.
+//! - Crash isolation: one chunk aborts its worker process; that task alone is reported as an
+//!   error, and the pool replaces the worker while the other chunks complete.
 //!
 //! The parallel results must equal the serial ones; the times are only reported, never checked.
 
@@ -15,7 +20,7 @@ use std::ops::Range;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use parallel::{par_map, parallel};
+use parallel::{ErrorKind, ProcessPool, par_map, parallel};
 
 /// The CPU-bound workload: numbers below `LIMIT`, split into `CHUNKS` ranges.
 const LIMIT: u64 = 5_000_000;
@@ -30,6 +35,18 @@ const LATENCY: Duration = Duration::from_millis(20);
 fn count_primes(range: Range<u64>) -> usize {
     range.filter(|&n| is_prime(n)).count()
 }
+
+/// `count_primes`, except that the chunk starting at `POISON` aborts its worker process.
+#[parallel]
+fn count_primes_or_abort(range: Range<u64>) -> usize {
+    if range.start == POISON {
+        std::process::abort();
+    }
+    count_primes(range)
+}
+
+/// The first number of the chunk that crashes in the crash-isolation run.
+const POISON: u64 = 200 * (LIMIT / CHUNKS);
 
 fn is_prime(n: u64) -> bool {
     if n < 2 {
@@ -105,14 +122,18 @@ fn main() {
     let mut rows = Vec::new();
 
     // CPU-bound: the same chunks, serially and with par_map! on rayon.
-    let (serial, serial_time) = timed(|| chunks().map(count_primes).collect::<Vec<_>>());
+    let (serial_primes, serial_primes_time) =
+        timed(|| chunks().map(count_primes).collect::<Vec<_>>());
     let (parallel, parallel_time) = timed(|| par_map!(count_primes, chunks()));
-    assert_eq!(parallel, serial, "par_map! must give the serial results");
+    assert_eq!(
+        parallel, serial_primes,
+        "par_map! must give the serial results"
+    );
     let primes: usize = parallel.iter().sum();
     assert_eq!(primes, 348_513, "there are 348,513 primes below 5,000,000");
     rows.push(Row {
         workload: format!("cpu: primes below {LIMIT} ({CHUNKS} chunks)"),
-        serial: serial_time,
+        serial: serial_primes_time,
         parallel: parallel_time,
     });
 
@@ -127,15 +148,58 @@ fn main() {
         parallel: parallel_time,
     });
 
+    // Process: the same chunks in worker processes (one per core), like multiprocessing.Pool.
+    // The first call starts the shared pool; the timed call reuses its warm workers.
+    let (warm_up, pool_start) =
+        timed(|| par_map!(count_primes, chunks().take(2); backend = process));
+    assert_eq!(warm_up, serial_primes[..2]);
+    let (in_processes, process_time) =
+        timed(|| par_map!(count_primes, chunks(); backend = process));
+    assert_eq!(
+        in_processes, serial_primes,
+        "backend = process must give the serial results"
+    );
+    rows.insert(
+        1,
+        Row {
+            workload: "cpu: the same chunks, backend = process".to_owned(),
+            serial: serial_primes_time,
+            parallel: process_time,
+        },
+    );
+
     print_table(&rows);
     println!();
     println!(
         "{primes} primes found; {} responses received",
         parallel.len()
     );
+    println!(
+        "process pool: {} workers started, and a first call answered, in {:.0} ms",
+        parallel::available_cores(),
+        pool_start.as_secs_f64() * 1e3
+    );
 
-    // ---------------------------------------------------------------------------------------
-    // PROCESS BACKEND: a section comparing `backend = process` (worker processes, like
-    // `multiprocessing.Pool`) goes here once that backend exists.
-    // ---------------------------------------------------------------------------------------
+    // Crash isolation: one chunk aborts its worker. That task alone fails; the pool starts a
+    // new worker and every other chunk completes.
+    let pool = ProcessPool::shared(parallel::available_cores());
+    let results: Vec<_> = pool.map(count_primes_or_abort, chunks()).collect();
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert_eq!(failed.len(), 1, "only the poisoned chunk fails");
+    let crash = failed[0];
+    let poisoned = usize::try_from(POISON / (LIMIT / CHUNKS)).expect("a small index");
+    assert_eq!(crash.index(), Some(poisoned));
+    assert!(
+        matches!(crash.kind(), ErrorKind::WorkerDied { .. }),
+        "{crash}"
+    );
+    for (index, result) in results.iter().enumerate() {
+        if index != poisoned {
+            assert_eq!(result.as_ref().ok(), Some(&serial_primes[index]));
+        }
+    }
+    println!(
+        "crash isolation: {crash}; the other {} chunks completed",
+        results.len() - 1
+    );
 }

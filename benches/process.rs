@@ -1,0 +1,320 @@
+//! The process backend against hand-written serial code and `procspawn`, in the same run, so
+//! that the results read as ratios (issue 3, point 8). Run it with
+//! `cargo bench --bench process`; one group: `cargo bench --bench process -- process/round_trip`.
+//!
+//! Groups, each with its baseline:
+//!
+//! - `process/map_100k`: `square` over 100,000 `u64`s: serial `map().collect()`, `par_map!` on
+//!   two worker processes, and `procspawn` (a pool of two; one spawn per chunk, since it has no
+//!   map).
+//! - `process/unbatched`: one call per message, `pool.map(square, items).chunk(1)`, against
+//!   one `procspawn` pool spawn per item.
+//! - `process/round_trip`: one spawn and join on a warm pool, `parallel` and `procspawn`.
+//! - `process/cold_start`: a two-worker pool built, one result, the pool dropped.
+//! - `process/payload_1mib`: `len` of 100 buffers of 1 MiB: `serde_bytes::ByteBuf`, plain
+//!   `Vec<u8>` (serde sends it byte by byte), `procspawn` (one call per worker in flight: more
+//!   deadlocks it, see `procspawn_lens`), and an in-process copy of the bytes.
+//! - `process/cpu_10ms`: 200 calls of a 10 ms loop, serial against two workers: the speedup.
+//!
+//! Worker processes re-enter this executable. `parallel`'s workers serve tasks from a
+//! constructor that runs before `main`, so they never reach criterion's argument parsing;
+//! `procspawn`'s workers take over in `procspawn::init()`, the first line of `main`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
+use parallel::{ProcessPool, par_map, parallel};
+use serde_bytes::ByteBuf;
+
+/// Worker processes for every pool here: one per core of the 2-core benchmark machines.
+const WORKERS: usize = 2;
+/// Items of the trivial map.
+const MAP_ITEMS: u64 = 100_000;
+/// Calls of the unbatched groups.
+const UNBATCHED_CALLS: u64 = 1_000;
+/// Buffers of the payload group, and the size of each.
+const PAYLOADS: usize = 100;
+const PAYLOAD_BYTES: usize = 1 << 20;
+/// Calls of the CPU-bound group, and how long each should take.
+const CPU_CALLS: usize = 200;
+const CPU_CALL: Duration = Duration::from_millis(10);
+
+#[parallel]
+fn square(n: u64) -> u64 {
+    n * n
+}
+
+#[parallel]
+fn byte_buf_len(bytes: ByteBuf) -> usize {
+    bytes.len()
+}
+
+#[parallel]
+fn vec_len(bytes: Vec<u8>) -> usize {
+    bytes.len()
+}
+
+/// A CPU loop of `iterations` steps that the optimiser cannot shorten.
+#[parallel]
+fn spin(iterations: u64) -> u64 {
+    let mut x = 0u64;
+    for i in 0..iterations {
+        x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(i));
+    }
+    x
+}
+
+/// The same work for `procspawn`, which sends a function pointer and one argument.
+fn squares(chunk: Vec<u64>) -> Vec<u64> {
+    chunk.into_iter().map(square).collect()
+}
+
+fn procspawn_pool() -> procspawn::Pool {
+    procspawn::Pool::new(WORKERS).expect("procspawn starts its pool")
+}
+
+fn map_100k(c: &mut Criterion) {
+    let mut group = c.benchmark_group("process/map_100k");
+    group.throughput(Throughput::Elements(MAP_ITEMS));
+    group.bench_function("serial", |b| {
+        b.iter(|| (0..black_box(MAP_ITEMS)).map(square).collect::<Vec<u64>>());
+    });
+    group.bench_function("par_map_process", |b| {
+        b.iter(|| par_map!(square, 0..black_box(MAP_ITEMS); backend = process, workers = 2));
+    });
+    let pool = procspawn_pool();
+    // Four chunks per worker, so that one slow worker does not hold up the end.
+    let chunk = usize::try_from(MAP_ITEMS).expect("fits") / (4 * WORKERS);
+    let items: Vec<u64> = (0..MAP_ITEMS).collect();
+    group.bench_function("procspawn_chunks", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = items
+                .chunks(chunk)
+                .map(|chunk| pool.spawn(chunk.to_vec(), squares))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|handle| handle.join().expect("procspawn task"))
+                .collect::<Vec<u64>>()
+        });
+    });
+    group.finish();
+}
+
+fn unbatched(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+    let mut group = c.benchmark_group("process/unbatched");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(UNBATCHED_CALLS));
+    group.bench_function("pool_map_chunk_1", |b| {
+        b.iter(|| {
+            pool.map(square, 0..black_box(UNBATCHED_CALLS))
+                .chunk(1)
+                .map(|result| result.expect("square runs"))
+                .sum::<u64>()
+        });
+    });
+    group.bench_function("procspawn_spawn_each", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = (0..black_box(UNBATCHED_CALLS))
+                .map(|n| peer.spawn(n, square))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("procspawn task"))
+                .sum::<u64>()
+        });
+    });
+    group.finish();
+}
+
+fn round_trip(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+    let mut group = c.benchmark_group("process/round_trip");
+    group.bench_function("pool_spawn_join", |b| {
+        b.iter(|| {
+            pool.spawn(square, (black_box(7),))
+                .join()
+                .expect("square runs")
+        });
+    });
+    group.bench_function("procspawn_spawn_join", |b| {
+        b.iter(|| {
+            peer.spawn(black_box(7), square)
+                .join()
+                .expect("procspawn task")
+        });
+    });
+    group.finish();
+}
+
+fn cold_start(c: &mut Criterion) {
+    let mut group = c.benchmark_group("process/cold_start");
+    group.sample_size(10);
+    group.bench_function("pool_build_first_result", |b| {
+        b.iter(|| {
+            let pool = ProcessPool::builder()
+                .workers(WORKERS as i64)
+                .build()
+                .expect("two workers");
+            pool.spawn(square, (black_box(7),))
+                .join()
+                .expect("square runs")
+        });
+    });
+    group.bench_function("procspawn_pool_first_result", |b| {
+        b.iter(|| {
+            let pool = procspawn_pool();
+            pool.spawn(black_box(7), square)
+                .join()
+                .expect("procspawn task")
+        });
+    });
+    group.finish();
+}
+
+fn payload_1mib(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+    let mut group = c.benchmark_group("process/payload_1mib");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes((PAYLOADS * PAYLOAD_BYTES) as u64));
+    let buffers: Vec<ByteBuf> = (0..PAYLOADS)
+        .map(|i| ByteBuf::from(vec![i as u8; PAYLOAD_BYTES]))
+        .collect();
+    let total = PAYLOADS * PAYLOAD_BYTES;
+    // The buffers are cloned outside the measured time: a map takes its items by value.
+    group.bench_function("copy_in_process", |b| {
+        b.iter(|| {
+            buffers
+                .iter()
+                .map(|buffer| black_box(buffer.to_vec()).len())
+                .sum::<usize>()
+        });
+    });
+    group.bench_function("pool_map_byte_buf", |b| {
+        b.iter_batched(
+            || buffers.clone(),
+            |buffers| {
+                let sum: usize = pool
+                    .map(byte_buf_len, buffers)
+                    .map(|result| result.expect("len runs"))
+                    .sum();
+                assert_eq!(sum, total);
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("pool_map_vec_u8", |b| {
+        b.iter_batched(
+            || {
+                buffers
+                    .iter()
+                    .map(|buffer| buffer.to_vec())
+                    .collect::<Vec<Vec<u8>>>()
+            },
+            |buffers| {
+                let sum: usize = pool
+                    .map(vec_len, buffers)
+                    .map(|result| result.expect("len runs"))
+                    .sum();
+                assert_eq!(sum, total);
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("procspawn_byte_buf", |b| {
+        b.iter_batched(
+            || buffers.clone(),
+            |buffers| assert_eq!(procspawn_lens(peer, buffers), total),
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+/// `len` of each buffer on a `procspawn` pool, with at most one call per worker in flight.
+///
+/// Spawning them all first deadlocks: a pool's worker hands its result over only when that
+/// handle is joined, and the caller, blocked writing the next 1 MiB of arguments into a full
+/// socket, never gets there.
+fn procspawn_lens(peer: &procspawn::Pool, buffers: Vec<ByteBuf>) -> usize {
+    let mut in_flight = std::collections::VecDeque::with_capacity(WORKERS);
+    let mut sum = 0;
+    for buffer in buffers {
+        if in_flight.len() == WORKERS {
+            let handle: procspawn::JoinHandle<usize> =
+                in_flight.pop_front().expect("a full window");
+            sum += handle.join().expect("procspawn task");
+        }
+        in_flight.push_back(peer.spawn(buffer, |buffer: ByteBuf| buffer.len()));
+    }
+    for handle in in_flight {
+        sum += handle.join().expect("procspawn task");
+    }
+    sum
+}
+
+/// The loop count for which one `spin` call takes about [`CPU_CALL`] on this machine.
+fn calibrate_spin() -> u64 {
+    let mut iterations = 1_000_000u64;
+    for _ in 0..3 {
+        let start = Instant::now();
+        black_box(spin(black_box(iterations)));
+        let elapsed = start.elapsed().as_secs_f64().max(1e-6);
+        iterations = ((iterations as f64) * CPU_CALL.as_secs_f64() / elapsed).max(1.0) as u64;
+    }
+    iterations
+}
+
+fn cpu_10ms(c: &mut Criterion, iterations: u64, peer: &procspawn::Pool) {
+    let mut group = c.benchmark_group("process/cpu_10ms");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::Elements(CPU_CALLS as u64));
+    let calls = vec![iterations; CPU_CALLS];
+    group.bench_function("serial", |b| {
+        b.iter(|| calls.iter().map(|&n| spin(n)).collect::<Vec<u64>>());
+    });
+    group.bench_function("par_map_process", |b| {
+        b.iter(|| par_map!(spin, calls.clone(); backend = process, workers = 2));
+    });
+    group.bench_function("procspawn_spawn_each", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = calls.iter().map(|&n| peer.spawn(n, spin)).collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("procspawn task"))
+                .collect::<Vec<u64>>()
+        });
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let iterations = calibrate_spin();
+    let start = Instant::now();
+    spin(iterations);
+    eprintln!(
+        "spin: {iterations} iterations take {:.2?} here (target {CPU_CALL:?})",
+        start.elapsed()
+    );
+
+    map_100k(c);
+    let pool = ProcessPool::builder()
+        .workers(WORKERS as i64)
+        .build()
+        .expect("two workers");
+    let peer = procspawn_pool();
+    unbatched(c, &pool, &peer);
+    round_trip(c, &pool, &peer);
+    cold_start(c);
+    payload_1mib(c, &pool, &peer);
+    drop(pool);
+    cpu_10ms(c, iterations, &peer);
+}
+
+fn main() {
+    // First: a `procspawn` worker serves its task from here and never returns.
+    procspawn::init();
+    let mut criterion = Criterion::default().configure_from_args();
+    benches(&mut criterion);
+    criterion.final_summary();
+}
