@@ -6,6 +6,8 @@
 //! bounded time, yielding the core between polls, and only then sleeps.
 
 use std::os::fd::AsFd;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
@@ -13,18 +15,59 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 /// How long a waiting thread polls before it sleeps.
 pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
-/// Polls `ready` for up to [`SPIN`]; whether it became true.
+/// A yield that takes longer than this means another program had the core: the machine is
+/// oversubscribed, and polling would only give away time slices.
+const PREEMPTED: Duration = Duration::from_micros(200);
+/// How long polling stays off after such a yield; waits sleep at once meanwhile.
+const BACK_OFF: Duration = Duration::from_millis(100);
+
+/// Polls `ready` for up to [`SPIN`], yielding the core between polls (so that a worker or a
+/// driver sharing it can run); whether it became true.
+///
+/// On an oversubscribed machine a yield can hand the core to another program for a whole time
+/// slice (milliseconds), far longer than the wake-up polling saves. So a yield that took too
+/// long ends the polling, and turns it off for every thread for [`BACK_OFF`].
 pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
+    if backing_off(start) {
+        return ready();
+    }
+    let mut last = start;
     loop {
         if ready() {
             return true;
         }
-        if start.elapsed() >= SPIN {
+        let now = Instant::now();
+        if now.duration_since(last) >= PREEMPTED {
+            back_off(now);
             return false;
         }
+        if now.duration_since(start) >= SPIN {
+            return false;
+        }
+        last = now;
         std::thread::yield_now();
     }
+}
+
+/// When polling may start again, in nanoseconds since [`epoch`] (0: now).
+static BACK_OFF_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn nanos_since_epoch(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn backing_off(now: Instant) -> bool {
+    nanos_since_epoch(now) < BACK_OFF_UNTIL.load(Ordering::Relaxed)
+}
+
+fn back_off(now: Instant) {
+    BACK_OFF_UNTIL.store(nanos_since_epoch(now + BACK_OFF), Ordering::Relaxed);
 }
 
 /// Polls `fd` for up to [`SPIN`] until it is readable (or closed); whether it is.

