@@ -333,6 +333,18 @@ fn duration(value: Expr) -> syn::Result<Expr> {
     }
 }
 
+/// Skips every token left: after a broken option list, so that the macro's parse as a whole
+/// succeeds and the options' error is reported beside an expansion that still type-checks.
+pub(crate) fn skip_rest(input: ParseStream) -> syn::Result<()> {
+    input.step(|cursor| {
+        let mut rest = *cursor;
+        while let Some((_, next)) = rest.token_tree() {
+            rest = next;
+        }
+        Ok(((), rest))
+    })
+}
+
 /// Parses what follows a macro's `;`: the options, or nothing.
 pub(crate) fn parse_after_semicolon(input: ParseStream) -> syn::Result<Options> {
     if input.is_empty() {

@@ -32,13 +32,7 @@ impl Parse for ParJoin {
         }
         let options = options::parse_after_semicolon(input);
         if options.is_err() {
-            input.step(|cursor| {
-                let mut rest = *cursor;
-                while let Some((_, next)) = rest.token_tree() {
-                    rest = next;
-                }
-                Ok(((), rest))
-            })?;
+            options::skip_rest(input)?;
         }
         Ok(ParJoin {
             exprs: exprs.into_iter().collect(),

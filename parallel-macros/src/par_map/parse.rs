@@ -54,14 +54,7 @@ impl Parse for ParMap {
             Err(input.error("expected `;` before the options: `par_map!(f, items; workers = 4)`"))
         };
         if options.is_err() {
-            // Skip what is left, so that the parse as a whole succeeds.
-            input.step(|cursor| {
-                let mut rest = *cursor;
-                while let Some((_, next)) = rest.token_tree() {
-                    rest = next;
-                }
-                Ok(((), rest))
-            })?;
+            options::skip_rest(input)?;
         }
         Ok(ParMap { f, items, options })
     }
