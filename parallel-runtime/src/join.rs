@@ -130,6 +130,51 @@ pub fn threads_join(workers: Option<usize>, jobs: Vec<ScopedJob<'_>>) {
     first_panic.resume();
 }
 
+/// Hands `input` out in chunks of `chunk` items to at most `workers` scoped OS threads, which
+/// call `work(chunk number, items)`. The caller reads the input lazily, a bounded number of
+/// chunks ahead, and stops reading once `keep_reading` says so. Returns when every chunk handed
+/// out has been worked on, with the number of items read. `work` catches its own panics.
+pub(crate) fn scoped_chunks<T: Send>(
+    workers: usize,
+    chunk: usize,
+    mut input: impl Iterator<Item = T>,
+    keep_reading: impl Fn() -> bool,
+    work: impl Fn(usize, Vec<T>) + Sync,
+) -> usize {
+    let high = input.size_hint().1;
+    let threads = workers.clamp(1, high.unwrap_or(usize::MAX).div_ceil(chunk).max(1));
+    let (chunks_tx, chunks) = crossbeam_channel::bounded::<(usize, Vec<T>)>(threads);
+    std::thread::scope(|scope| {
+        let worker = || {
+            for (number, items) in chunks.iter() {
+                work(number, items);
+            }
+        };
+        for _ in 0..threads {
+            std::thread::Builder::new()
+                .name("parallel-threads".to_owned())
+                .spawn_scoped(scope, worker)
+                .expect("the system could not start a thread");
+        }
+        let mut read = 0;
+        let mut number = 0;
+        while keep_reading() {
+            let items: Vec<T> = input.by_ref().take(chunk).collect();
+            if items.is_empty() {
+                break;
+            }
+            read += items.len();
+            if chunks_tx.send((number, items)).is_err() {
+                break;
+            }
+            number += 1;
+        }
+        // The workers end once the channel is empty and closed.
+        drop(chunks_tx);
+        read
+    })
+}
+
 /// The panic of the earliest task, kept until every task has finished.
 #[derive(Default)]
 pub(crate) struct FirstPanic(Mutex<Option<(usize, Box<dyn Any + Send>)>>);

@@ -13,7 +13,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterato
 use crate::backend::rayon::RayonPool;
 use crate::backend::threads::default_workers;
 use crate::config::Options;
-use crate::join::{FirstPanic, Plan, join_plan};
+use crate::join::{FirstPanic, Plan, join_plan, scoped_chunks};
 use crate::macro_map::{IndexedInput, IterInput, UnindexedInput};
 use crate::progress::{Ticker, ticker};
 
@@ -437,67 +437,50 @@ where
         combine,
         chunk,
     } = parts;
-    let chunk = chunk.map_or(1, NonZeroUsize::get);
-    let mut input = items.into_iter();
+    let input = items.into_iter();
     let (low, high) = input.size_hint();
-    let threads = workers.clamp(1, high.unwrap_or(usize::MAX).div_ceil(chunk).max(1));
     let ticker = ticker(progress, (Some(low) == high).then_some(low), "parallel for");
     let stopped = AtomicBool::new(false);
     let exit: Mutex<Option<S::Exit>> = Mutex::new(None);
     let partials: Mutex<Vec<(usize, A)>> = Mutex::new(Vec::new());
     let first_panic = FirstPanic::default();
-    let (chunks_tx, chunks) = crossbeam_channel::bounded::<(usize, Vec<I::Item>)>(threads);
-
-    std::thread::scope(|scope| {
-        let worker = || {
-            for (number, items) in chunks.iter() {
-                if stopped.load(Ordering::Relaxed) {
-                    continue;
-                }
-                let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut partial = identity();
-                    for item in items {
-                        if let Some(stop) = body(&mut partial, item).into_exit() {
-                            return Err(stop);
-                        }
-                        ticker.tick();
+    scoped_chunks(
+        workers,
+        chunk.map_or(1, NonZeroUsize::get),
+        input,
+        || !stopped.load(Ordering::Relaxed),
+        |number, items| {
+            if stopped.load(Ordering::Relaxed) {
+                return;
+            }
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut partial = identity();
+                for item in items {
+                    if let Some(stop) = body(&mut partial, item).into_exit() {
+                        return Err(stop);
                     }
-                    Ok(partial)
-                }));
-                match run {
-                    Ok(Ok(partial)) => partials
-                        .lock()
+                    ticker.tick();
+                }
+                Ok(partial)
+            }));
+            match run {
+                Ok(Ok(partial)) => partials
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((number, partial)),
+                Ok(Err(stop)) => {
+                    stopped.store(true, Ordering::Relaxed);
+                    exit.lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .push((number, partial)),
-                    Ok(Err(stop)) => {
-                        stopped.store(true, Ordering::Relaxed);
-                        exit.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(stop);
-                    }
-                    Err(payload) => {
-                        stopped.store(true, Ordering::Relaxed);
-                        first_panic.record(number, payload);
-                    }
+                        .get_or_insert(stop);
+                }
+                Err(payload) => {
+                    stopped.store(true, Ordering::Relaxed);
+                    first_panic.record(number, payload);
                 }
             }
-        };
-        for _ in 0..threads {
-            std::thread::Builder::new()
-                .name("parallel-threads".to_owned())
-                .spawn_scoped(scope, worker)
-                .expect("the system could not start a thread");
-        }
-        let mut number = 0;
-        while !stopped.load(Ordering::Relaxed) {
-            let items: Vec<_> = input.by_ref().take(chunk).collect();
-            if items.is_empty() || chunks_tx.send((number, items)).is_err() {
-                break;
-            }
-            number += 1;
-        }
-        drop(chunks_tx);
-    });
+        },
+    );
     first_panic.resume();
     if let Some(stop) = exit.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(stop);

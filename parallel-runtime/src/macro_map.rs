@@ -8,6 +8,7 @@
 
 use std::marker::PhantomData;
 use std::num::NonZeroUsize;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
@@ -15,7 +16,7 @@ use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterato
 use crate::backend::rayon::RayonPool;
 use crate::backend::threads::default_workers;
 use crate::config::Options;
-use crate::join::{FirstPanic, Plan, join_plan};
+use crate::join::{FirstPanic, Plan, join_plan, scoped_chunks};
 use crate::macro_process::Route;
 use crate::progress::{Ticker, ticker};
 
@@ -382,10 +383,8 @@ where
     T: Send,
     C: Collector<T>,
 {
-    let mut input = items.into_iter().enumerate();
+    let input = items.into_iter().enumerate();
     let (low, high) = input.size_hint();
-    let chunk = settings.chunk.map_or(1, NonZeroUsize::get);
-    let threads = workers.clamp(1, high.unwrap_or(usize::MAX).div_ceil(chunk).max(1));
     let ticker = ticker(
         settings.progress,
         (Some(low) == high).then_some(low),
@@ -393,12 +392,16 @@ where
     );
     let stop = AtomicUsize::new(usize::MAX);
     let first_panic = FirstPanic::default();
-    let (batches_tx, batches) = crossbeam_channel::bounded::<Vec<(usize, I::Item)>>(threads);
-
-    let (done, fed) = std::thread::scope(|scope| {
-        let worker = || {
-            let mut done = Vec::new();
-            for (index, item) in batches.iter().flatten() {
+    let done: Mutex<Vec<(usize, T)>> = Mutex::new(Vec::new());
+    let read = scoped_chunks(
+        workers,
+        settings.chunk.map_or(1, NonZeroUsize::get),
+        input,
+        // Once an item stops the map, every later item would be skipped: stop reading.
+        || stop.load(Ordering::Relaxed) == usize::MAX,
+        |_, items| {
+            let mut finished = Vec::with_capacity(items.len());
+            for (index, item) in items {
                 if index > stop.load(Ordering::Relaxed) {
                     continue;
                 }
@@ -408,7 +411,7 @@ where
                         if collector.stops(&value) {
                             stop.fetch_min(index, Ordering::Relaxed);
                         }
-                        done.push((index, value));
+                        finished.push((index, value));
                     }
                     Err(payload) => {
                         stop.fetch_min(index, Ordering::Relaxed);
@@ -416,39 +419,15 @@ where
                     }
                 }
             }
-            done
-        };
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .name("parallel-threads".to_owned())
-                    .spawn_scoped(scope, worker)
-                    .expect("the system could not start a thread")
-            })
-            .collect();
-        let mut fed = 0;
-        // Once an item stops the map, every later item would be skipped: stop reading.
-        while stop.load(Ordering::Relaxed) == usize::MAX {
-            let batch: Vec<_> = input.by_ref().take(chunk).collect();
-            if batch.is_empty() {
-                break;
-            }
-            fed += batch.len();
-            if batches_tx.send(batch).is_err() {
-                break;
-            }
-        }
-        drop(batches_tx);
-        let done: Vec<(usize, T)> = handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect();
-        (done, fed)
-    });
+            done.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(finished);
+        },
+    );
     first_panic.resume();
 
-    let mut values: Vec<Option<T>> = std::iter::repeat_with(|| None).take(fed).collect();
-    for (index, value) in done {
+    let mut values: Vec<Option<T>> = std::iter::repeat_with(|| None).take(read).collect();
+    for (index, value) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
         values[index] = Some(value);
     }
     collector.finish_partial(values)
