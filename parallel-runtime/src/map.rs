@@ -1,7 +1,7 @@
 //! Maps over pools and results as they complete: lazy over the input, bounded in flight.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::iter::{Enumerate, FusedIterator};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -232,8 +232,7 @@ impl<X, T, F> Drop for Batch<X, T, F> {
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct Map<I: Iterator, T> {
     unordered: MapUnordered<I, T>,
-    next_index: usize,
-    waiting: BTreeMap<usize, Result<T, TaskError>>,
+    order: Reorder<Result<T, TaskError>>,
 }
 
 impl<I: Iterator, T> Map<I, T>
@@ -248,8 +247,7 @@ where
     {
         Map {
             unordered: MapUnordered::new(executor, f, input),
-            next_index: 0,
-            waiting: BTreeMap::new(),
+            order: Reorder::default(),
         }
     }
 }
@@ -301,20 +299,19 @@ impl<I: Iterator, T> Iterator for Map<I, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(result) = self.waiting.remove(&self.next_index) {
-                self.next_index += 1;
+            if let Some(result) = self.order.pop() {
                 return Some(result);
             }
             // Never `None` while the next index is missing: with results held, the limit is
             // reached only while an item before them (the next index) is still outstanding.
-            let (index, result) = self.unordered.next_holding(self.waiting.len())?;
-            self.waiting.insert(index, result);
+            let (index, result) = self.unordered.next_holding(self.order.held())?;
+            self.order.push(index, result);
         }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         let (low, high) = self.unordered.size_hint();
-        let extra = self.waiting.len();
+        let extra = self.order.held();
         (
             low.saturating_add(extra),
             high.and_then(|h| h.checked_add(extra)),
@@ -474,6 +471,49 @@ fn with_index<T>(result: Result<T, TaskError>, index: usize) -> Result<T, TaskEr
         Some(_) => err,
         None => err.with_index(index),
     })
+}
+
+/// Puts results that finish out of order back in input order: a window that starts at the next
+/// index to yield (results arrive close to their order, so the window stays short).
+pub(crate) struct Reorder<T> {
+    next: usize,
+    window: VecDeque<Option<T>>,
+    held: usize,
+}
+
+impl<T> Default for Reorder<T> {
+    fn default() -> Self {
+        Reorder {
+            next: 0,
+            window: VecDeque::new(),
+            held: 0,
+        }
+    }
+}
+
+impl<T> Reorder<T> {
+    pub(crate) fn push(&mut self, index: usize, value: T) {
+        let offset = index - self.next;
+        if offset >= self.window.len() {
+            self.window.resize_with(offset + 1, || None);
+        }
+        self.window[offset] = Some(value);
+        self.held += 1;
+    }
+
+    /// How many values wait for an earlier one.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    /// The next value in order, if it has arrived.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        let value = self.window.front_mut()?.take()?;
+        self.window.pop_front();
+        self.next += 1;
+        self.held -= 1;
+        Some(value)
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
+use crate::map::Reorder;
 use crate::spin::{spin_until, spin_until_readable};
 use crate::task::{self, Completer, Task};
 use protocol::{Message, RunFrame};
@@ -1260,36 +1261,24 @@ impl<I: Iterator, R> Iterator for ProcessMap<I, R> {
     }
 }
 
-/// Puts results that finish out of order back in input order: a window that starts at the next
-/// index to yield (results arrive close to their order, so the window stays short).
-pub(crate) struct Reorder<T> {
-    next: usize,
-    window: VecDeque<Option<T>>,
-}
+#[cfg(test)]
+mod test {
+    use super::*;
 
-impl<T> Default for Reorder<T> {
-    fn default() -> Self {
-        Reorder {
-            next: 0,
-            window: VecDeque::new(),
+    /// A worker asked for a function it does not know answers with an error, and stays usable.
+    #[test]
+    fn a_worker_refuses_an_unknown_task() {
+        let mut worker = Worker::start().expect("this test executable starts as a worker");
+        let frame = RunFrame::new("no::such::task@nowhere:1:1").finish(0);
+        let mut buffer = Vec::new();
+        match worker.exchange(&frame, None, &mut buffer) {
+            Ok(Answer::Refused(message)) => {
+                assert!(message.contains("no::such::task"), "{message}");
+                assert!(message.contains("same executable"), "{message}");
+            }
+            Ok(Answer::Done { .. }) => panic!("the worker ran a task it does not know"),
+            Err(_) => panic!("the worker died instead of answering"),
         }
-    }
-}
-
-impl<T> Reorder<T> {
-    pub(crate) fn push(&mut self, index: usize, value: T) {
-        let offset = index - self.next;
-        if offset >= self.window.len() {
-            self.window.resize_with(offset + 1, || None);
-        }
-        self.window[offset] = Some(value);
-    }
-
-    /// The next value in order, if it has arrived.
-    pub(crate) fn pop(&mut self) -> Option<T> {
-        let value = self.window.front_mut()?.take()?;
-        self.window.pop_front();
-        self.next += 1;
-        Some(value)
+        assert_eq!(worker.end(false), WorkerExit::Code(0));
     }
 }
