@@ -675,17 +675,34 @@ impl Driver<'_> {
             && self.sent_bytes + job.frame.len() <= PIPELINE_BYTES
     }
 
-    fn send(&mut self, job: Job) {
+    /// The worker, started if there is none.
+    fn worker(&mut self) -> Result<&mut Worker, String> {
         if self.worker.is_none() {
-            match Worker::start() {
-                Ok(worker) => self.worker = Some(worker),
-                Err(e) => {
-                    let message = format!("could not start a worker process: {e}");
-                    return job.fail_all(|| TaskError::refused(message.clone()));
-                }
-            }
+            let worker =
+                Worker::start().map_err(|e| format!("could not start a worker process: {e}"))?;
+            self.worker = Some(worker);
         }
-        let worker = self.worker.as_mut().expect("started above");
+        Ok(self.worker.as_mut().expect("started above"))
+    }
+
+    /// Ends the worker (killed if it ran late, else already gone) and says how the call it ran
+    /// failed.
+    fn end_worker(&mut self, late: Option<Duration>) -> Failure {
+        let exit = self
+            .worker
+            .take()
+            .map_or(WorkerExit::Unknown, |worker| worker.end(late.is_some()));
+        match late {
+            Some(after) => Failure::TimedOut(after),
+            None => Failure::Died(exit),
+        }
+    }
+
+    fn send(&mut self, job: Job) {
+        let worker = match self.worker() {
+            Ok(worker) => worker,
+            Err(message) => return job.fail_all(|| TaskError::refused(message.clone())),
+        };
         if worker.send(&job.frame).is_ok() {
             self.sent_bytes += job.frame.len();
             self.sent.push_back(job);
@@ -717,10 +734,7 @@ impl Driver<'_> {
     /// The worker died, or ran late and is killed: the request at the head of the pipe is the
     /// one it ran; those behind it never started and are sent again.
     fn worker_failed(&mut self, late: Option<Duration>) {
-        let exit = self
-            .worker
-            .take()
-            .map_or(WorkerExit::Unknown, |worker| worker.end(late.is_some()));
+        let failure = self.end_worker(late);
         self.short_calls = false;
         let head = self.sent.pop_front();
         while let Some(job) = self.sent.pop_back() {
@@ -728,17 +742,22 @@ impl Driver<'_> {
         }
         self.sent_bytes = 0;
         if let Some(head) = head {
-            let failure = match late {
-                Some(after) => Failure::TimedOut(after),
-                None => Failure::Died(exit),
-            };
             head.settle(Err(failure), self);
         }
     }
 
     /// Runs one job with nothing else in flight (calls of a split batch, retries).
     fn run_alone(&mut self, job: Job) {
-        let outcome = exchange(&mut self.worker, &job.frame, job.timeout, &mut self.buffer);
+        let outcome = match self.worker() {
+            Err(message) => Err(Failure::Start(message)),
+            Ok(_) => {
+                let worker = self.worker.as_mut().expect("started above");
+                match worker.exchange(&job.frame, job.timeout, &mut self.buffer) {
+                    Ok(answer) => Ok(answer),
+                    Err(late) => Err(self.end_worker(late)),
+                }
+            }
+        };
         job.settle(outcome, self);
     }
 }
@@ -756,33 +775,6 @@ enum Failure {
     Died(WorkerExit),
     TimedOut(Duration),
     Start(String),
-}
-
-/// Sends `frame` to the worker (starting one if there is none) and reads its answer into
-/// `buffer`. A worker that fails is gone afterwards: killed if late, reaped in every case.
-fn exchange(
-    slot: &mut Option<Worker>,
-    frame: &[u8],
-    timeout: Option<Duration>,
-    buffer: &mut Vec<u8>,
-) -> Result<Answer, Failure> {
-    if slot.is_none() {
-        let worker = Worker::start()
-            .map_err(|e| Failure::Start(format!("could not start a worker process: {e}")))?;
-        *slot = Some(worker);
-    }
-    let worker = slot.as_mut().expect("started above");
-    match worker.exchange(frame, timeout, buffer) {
-        Ok(answer) => Ok(answer),
-        Err(late) => {
-            let worker = slot.take().expect("started above");
-            let exit = worker.end(late.is_some());
-            Err(match late {
-                Some(after) => Failure::TimedOut(after),
-                None => Failure::Died(exit),
-            })
-        }
-    }
 }
 
 /// A running worker process and the parent's end of its socket.
