@@ -358,6 +358,15 @@ impl<'ast> Visit<'ast> for Bound {
     fn visit_item(&mut self, _: &'ast Item) {}
 }
 
+/// Whether a jump with `label` leaves the loops nested in the body (`nested`, labels innermost
+/// last), and so reaches the marked loop or beyond it.
+fn reaches_loop(nested: &[Option<Lifetime>], label: Option<&Lifetime>) -> bool {
+    match label {
+        None => nested.is_empty(),
+        Some(label) => !nested.iter().flatten().any(|inner| inner == label),
+    }
+}
+
 /// The checks on a marked loop's body, and what the rewrite needs from it.
 struct Analysis<'a> {
     label: Option<&'a Lifetime>,
@@ -376,12 +385,8 @@ impl Analysis<'_> {
         self.errors.push(syn::Error::new_spanned(tokens, message));
     }
 
-    /// Whether a jump with `label` leaves the marked loop (or targets it).
     fn reaches_loop(&self, label: Option<&Lifetime>) -> bool {
-        match label {
-            None => self.nested.is_empty(),
-            Some(label) => !self.nested.iter().flatten().any(|nested| nested == label),
-        }
+        reaches_loop(&self.nested, label)
     }
 
     fn note_reduction(&mut self, name: &Ident, kind: Kind) {
@@ -523,10 +528,7 @@ struct Rewrite<'a> {
 
 impl Rewrite<'_> {
     fn reaches_loop(&self, label: Option<&Lifetime>) -> bool {
-        match label {
-            None => self.nested.is_empty(),
-            Some(label) => !self.nested.iter().flatten().any(|nested| nested == label),
-        }
+        reaches_loop(&self.nested, label)
     }
 
     fn replacement(&self, expr: &Expr) -> Option<Expr> {
