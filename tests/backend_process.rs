@@ -342,6 +342,26 @@ fn results_collect_with_the_earliest_error() {
 }
 
 #[test]
+fn long_maps_keep_input_order_and_give_the_earliest_error() {
+    // Long enough for batches of thousands of calls, answered out of order by two workers.
+    let evens = (0..50_000u32).map(|n| 2 * n);
+    let halves: Result<Vec<u32>, String> =
+        par_map!(checked_half, evens; backend = process, workers = 2);
+    assert_eq!(halves, Ok((0..50_000).collect()));
+    let odd_at = |n: u32| {
+        if n == 31_234 || n == 45_000 {
+            2 * n + 1
+        } else {
+            2 * n
+        }
+    };
+    let items = (0..50_000u32).map(odd_at);
+    let halves: Result<Vec<u32>, String> =
+        par_map!(checked_half, items; backend = process, workers = 2);
+    assert_eq!(halves, Err("62469 is odd".to_string()));
+}
+
+#[test]
 fn a_task_can_itself_run_in_parallel() {
     let sums = par_map!(nested_sum, [10, 100]; backend = process, workers = 2);
     assert_eq!(sums, [90, 9900]);

@@ -2,13 +2,14 @@
 //! messages that say what to write, the route a call takes when the process backend is chosen
 //! at run time, and the map and join themselves.
 
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::process::{ProcessFn, ProcessPool};
+use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
 use crate::config::{Options, available_cores, env_options};
 use crate::error::TaskError;
 use crate::macro_map::{Collector, MapCall};
@@ -247,27 +248,45 @@ where
     if let Some(chunk) = options.chunk {
         map = map.chunk(chunk.get());
     }
-    let mut values: Vec<Option<F::Output>> = Vec::with_capacity(low);
+    let mut values = InOrder::with_capacity(low);
+    // The earliest value that stops the map, and the earliest call that failed.
+    let mut stop: Option<usize> = None;
     let mut first_error: Option<(usize, TaskError)> = None;
-    while let Some((index, result)) = map.next() {
-        ticker.tick();
-        match result {
-            Ok(value) => {
-                if collector.stops(&value) {
-                    map.stop_reading();
+    let mut stops_at = |index: usize, map: &mut ProcessMapUnordered<_, _>| {
+        map.stop_reading();
+        stop = Some(stop.map_or(index, |stop| stop.min(index)));
+    };
+    while let Some(batch) = map.next_batch() {
+        match batch.into_values() {
+            Ok((first, batch)) => {
+                ticker.tick_by(batch.len());
+                if C::STOPS {
+                    if let Some(at) = batch.iter().position(|value| collector.stops(value)) {
+                        stops_at(first + at, &mut map);
+                    }
                 }
-                if values.len() <= index {
-                    values.resize_with(index + 1, || None);
-                }
-                values[index] = Some(value);
+                values.insert(first, batch);
             }
-            Err(error) => {
-                map.stop_reading();
-                if first_error
-                    .as_ref()
-                    .is_none_or(|(earliest, _)| index < *earliest)
-                {
-                    first_error = Some((index, error));
+            Err(batch) => {
+                for (index, result) in batch {
+                    ticker.tick();
+                    match result {
+                        Ok(value) => {
+                            if collector.stops(&value) {
+                                stops_at(index, &mut map);
+                            }
+                            values.insert(index, vec![value]);
+                        }
+                        Err(error) => {
+                            map.stop_reading();
+                            if first_error
+                                .as_ref()
+                                .is_none_or(|(earliest, _)| index < *earliest)
+                            {
+                                first_error = Some((index, error));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -275,7 +294,54 @@ where
     if let Some((_, error)) = first_error {
         resume_unwind(error.into_panic());
     }
-    collector.finish_partial(values)
+    // Every call before a stop ran; calls after it that ran anyway are dropped, as a
+    // sequential `collect` would never have made them.
+    collector.finish(values.into_prefix(stop.map(|stop| stop + 1)))
+}
+
+/// Puts runs of consecutive results back in input order, moving each run once.
+struct InOrder<T> {
+    done: Vec<T>,
+    /// Runs that arrived before the ones ahead of them, by their first index.
+    early: BTreeMap<usize, Vec<T>>,
+}
+
+impl<T> InOrder<T> {
+    fn with_capacity(capacity: usize) -> Self {
+        InOrder {
+            done: Vec::with_capacity(capacity),
+            early: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the results of calls `first..first + run.len()`.
+    fn insert(&mut self, first: usize, mut run: Vec<T>) {
+        if first != self.done.len() {
+            self.early.insert(first, run);
+            return;
+        }
+        self.done.append(&mut run);
+        while let Some(next) = self.early.remove(&self.done.len()) {
+            self.done.extend(next);
+        }
+    }
+
+    /// The results from the first call on, up to `len` of them when given.
+    ///
+    /// # Panics
+    ///
+    /// If a call before the end (or before `len`) has no result: a map that lost none has them
+    /// all.
+    fn into_prefix(mut self, len: Option<usize>) -> Vec<T> {
+        match len {
+            Some(len) => {
+                assert!(self.done.len() >= len, "a call before a stop has no result");
+                self.done.truncate(len);
+            }
+            None => assert!(self.early.is_empty(), "a call has no result"),
+        }
+        self.done
+    }
 }
 
 /// The shared process pool for a call's options and the environment.
@@ -355,4 +421,28 @@ pub fn raise_first(errors: Vec<Option<TaskError>>) -> ! {
         .next()
         .unwrap_or_else(TaskError::cancelled);
     resume_unwind(error.into_panic())
+}
+
+#[cfg(test)]
+mod test {
+    use super::InOrder;
+
+    #[test]
+    fn runs_arriving_out_of_order_come_out_in_order() {
+        let mut order = InOrder::with_capacity(0);
+        order.insert(5, vec![5, 6]);
+        order.insert(2, vec![2, 3, 4]);
+        order.insert(0, vec![0, 1]);
+        order.insert(7, vec![7]);
+        assert_eq!(order.into_prefix(None), [0, 1, 2, 3, 4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn a_stop_keeps_the_calls_before_it() {
+        let mut order = InOrder::with_capacity(0);
+        order.insert(4, vec![4, 5]);
+        order.insert(0, vec![0, 1, 2]);
+        // Call 3 never ran: the map stopped at call 2.
+        assert_eq!(order.into_prefix(Some(3)), [0, 1, 2]);
+    }
 }

@@ -19,6 +19,14 @@ impl Ticker {
         }
     }
 
+    /// Counts `n` finished tasks.
+    #[inline]
+    pub fn tick_by(&self, n: usize) {
+        if let Some(progress) = &self.0 {
+            progress.bar.inc(n as u64);
+        }
+    }
+
     /// Whether a bar is drawn.
     pub fn is_drawn(&self) -> bool {
         self.0.is_some()

@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
@@ -357,9 +357,14 @@ impl ProcessPool {
     {
         let _ = f;
         let (replies_tx, replies) = crossbeam_channel::unbounded();
+        let entry = entry_of::<F>();
+        let reply = Arc::new(ChannelReply::<F::Output> {
+            replies: replies_tx,
+            name: entry.as_ref().map_or("", |entry| entry.name),
+        });
         ProcessMapUnordered {
             pool: self.clone(),
-            entry: entry_of::<F>(),
+            entry,
             input: items.into_iter().enumerate(),
             input_done: false,
             stopped: false,
@@ -368,9 +373,9 @@ impl ProcessPool {
             chunk: None,
             outstanding: 0,
             ready: VecDeque::new(),
-            replies_tx,
+            current: BatchIter::default(),
+            reply,
             replies,
-            decode: decode_outcomes::<F::Output>,
         }
     }
 
@@ -467,8 +472,9 @@ impl BatchBuilder {
 
 /// Where a job's results go.
 trait ReplyTo: Send + Sync {
-    /// Calls `first..first + count` finished: `frame[start..]` holds their outcomes.
-    fn done(&self, first: usize, count: u32, nanos: u64, frame: Vec<u8>, start: usize);
+    /// Calls `first..first + count` finished in `nanos` of the worker's time; `outcomes` holds
+    /// what each gave. Called on the driver's thread, so that decoding is off the caller's.
+    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]);
     /// Call `index` failed.
     fn failed(&self, index: usize, error: TaskError);
     /// Marks the calls as started, just before they are sent; `false` if nobody wants their
@@ -544,8 +550,8 @@ impl Job {
                 start,
             }) if count == self.count => {
                 self.answered = true;
-                let frame = std::mem::take(&mut driver.buffer);
-                self.reply.done(self.first, count, nanos, frame, start);
+                self.reply
+                    .done(self.first, count, nanos, &driver.buffer[start..]);
             }
             Ok(Answer::Done { count, .. }) => {
                 let message = format!("the worker answered {count} calls of {}", self.count);
@@ -900,14 +906,12 @@ struct TaskReply<R> {
 }
 
 impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
-    fn done(&self, first: usize, _: u32, _: u64, frame: Vec<u8>, start: usize) {
-        let mut outcomes = VecDeque::new();
-        let result = match decode_outcomes::<R>(&frame[start..], 1, first, None, &mut outcomes) {
-            Ok(()) => outcomes
-                .pop_front()
-                .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r),
-            Err(err) => Err(err),
-        };
+    fn done(&self, first: usize, _: u32, _: u64, outcomes: &[u8]) {
+        let results = decode_results::<R>(outcomes, 1, first, None);
+        let result = Batch { first, results }
+            .into_iter()
+            .next()
+            .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r);
         self.finish(result);
     }
 
@@ -943,42 +947,148 @@ fn strip_index(error: TaskError) -> TaskError {
     error.without_index()
 }
 
-/// Decodes `count` outcomes of calls `first..` into `into`.
-fn decode_outcomes<R: DeserializeOwned>(
-    mut bytes: &[u8],
+/// Decodes the outcomes of calls `first..first + count`; errors carry `name` when given.
+fn decode_results<R: DeserializeOwned>(
+    bytes: &[u8],
     count: u32,
     first: usize,
     name: Option<&'static str>,
-    into: &mut VecDeque<(usize, Result<R, TaskError>)>,
-) -> Result<(), TaskError> {
-    let named = |err: TaskError| match name {
-        Some(name) => err.with_name(name),
-        None => err,
+) -> Results<R> {
+    let named = |err: TaskError, index: usize| {
+        let err = err.with_index(index);
+        match name {
+            Some(name) => err.with_name(name),
+            None => err,
+        }
     };
+    // One deserializer walks the whole batch: the usual batch, where every call returned,
+    // becomes a plain `Vec` without a `Result` per call.
+    let mut decoder = postcard::Deserializer::from_bytes(bytes);
+    let mut values = Vec::with_capacity(count as usize);
+    let mut outcome = || Outcome::<R>::deserialize(&mut decoder);
     for index in first..first + count as usize {
-        let (outcome, rest) = postcard::take_from_bytes::<Outcome<R>>(bytes).map_err(|e| {
-            named(TaskError::refused(format!("could not decode the result: {e}")).with_index(index))
-        })?;
-        bytes = rest;
-        let result = match outcome {
-            Outcome::Returned(value) => Ok(value),
-            Outcome::Panicked(message) => Err(named(
-                TaskError::panicked(Box::new(message)).with_index(index),
-            )),
-        };
-        into.push_back((index, result));
+        match outcome() {
+            Ok(Outcome::Returned(value)) => values.push(value),
+            failed => {
+                // The rare batch with a failure: one `Result` per call from here on.
+                let mut mixed: Vec<Result<R, TaskError>> = Vec::with_capacity(count as usize);
+                mixed.extend(values.drain(..).map(Ok));
+                let mut failed = Some(failed);
+                for index in index..first + count as usize {
+                    let result = match failed.take().unwrap_or_else(&mut outcome) {
+                        Ok(Outcome::Returned(value)) => Ok(value),
+                        Ok(Outcome::Panicked(message)) => {
+                            Err(named(TaskError::panicked(Box::new(message)), index))
+                        }
+                        Err(e) => {
+                            // The bytes after an undecodable result cannot be read either.
+                            let message = format!("could not decode the result: {e}");
+                            mixed.extend((index..first + count as usize).map(|index| {
+                                Err(named(TaskError::refused(message.clone()), index))
+                            }));
+                            break;
+                        }
+                    };
+                    mixed.push(result);
+                }
+                return Results::Mixed(mixed);
+            }
+        }
     }
-    Ok(())
+    Results::Values(values)
+}
+
+/// The results of one job's calls, in call order.
+enum Results<R> {
+    /// Every call returned: the usual case, kept as one `Vec`.
+    Values(Vec<R>),
+    /// Some call failed.
+    Mixed(Vec<Result<R, TaskError>>),
+}
+
+/// The results of consecutive calls, from `first` on.
+pub(crate) struct Batch<R> {
+    first: usize,
+    results: Results<R>,
+}
+
+impl<R> Batch<R> {
+    fn single(index: usize, result: Result<R, TaskError>) -> Self {
+        Batch {
+            first: index,
+            results: Results::Mixed(vec![result]),
+        }
+    }
+
+    /// The index of the first call and the value of every call, where every call returned;
+    /// else the batch, to be read call by call.
+    pub(crate) fn into_values(self) -> Result<(usize, Vec<R>), Self> {
+        match self.results {
+            Results::Values(values) => Ok((self.first, values)),
+            results => Err(Batch {
+                first: self.first,
+                results,
+            }),
+        }
+    }
+}
+
+impl<R> IntoIterator for Batch<R> {
+    type Item = (usize, Result<R, TaskError>);
+    type IntoIter = BatchIter<R>;
+
+    fn into_iter(self) -> BatchIter<R> {
+        let results = match self.results {
+            Results::Values(values) => Items::Values(values.into_iter()),
+            Results::Mixed(mixed) => Items::Mixed(mixed.into_iter()),
+        };
+        BatchIter {
+            next: self.first,
+            results,
+        }
+    }
+}
+
+/// The results of a [`Batch`], as `(index, result)`.
+pub(crate) struct BatchIter<R> {
+    next: usize,
+    results: Items<R>,
+}
+
+enum Items<R> {
+    Values(std::vec::IntoIter<R>),
+    Mixed(std::vec::IntoIter<Result<R, TaskError>>),
+}
+
+impl<R> Default for BatchIter<R> {
+    fn default() -> Self {
+        BatchIter {
+            next: 0,
+            results: Items::Mixed(Vec::new().into_iter()),
+        }
+    }
+}
+
+impl<R> Iterator for BatchIter<R> {
+    type Item = (usize, Result<R, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let result = match &mut self.results {
+            Items::Values(values) => Ok(values.next()?),
+            Items::Mixed(mixed) => mixed.next()?,
+        };
+        self.next += 1;
+        Some((self.next - 1, result))
+    }
 }
 
 /// What a map's jobs send back to it.
-enum Reply {
+enum Reply<R> {
     Done {
         first: usize,
         count: u32,
         nanos: u64,
-        frame: Vec<u8>,
-        start: usize,
+        results: Results<R>,
     },
     Failed {
         index: usize,
@@ -986,31 +1096,26 @@ enum Reply {
     },
 }
 
-struct ChannelReply(Sender<Reply>);
+struct ChannelReply<R> {
+    replies: Sender<Reply<R>>,
+    name: &'static str,
+}
 
-impl ReplyTo for ChannelReply {
-    fn done(&self, first: usize, count: u32, nanos: u64, frame: Vec<u8>, start: usize) {
-        let _ = self.0.send(Reply::Done {
+impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
+    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]) {
+        let results = decode_results(outcomes, count, first, Some(self.name));
+        let _ = self.replies.send(Reply::Done {
             first,
             count,
             nanos,
-            frame,
-            start,
+            results,
         });
     }
 
     fn failed(&self, index: usize, error: TaskError) {
-        let _ = self.0.send(Reply::Failed { index, error });
+        let _ = self.replies.send(Reply::Failed { index, error });
     }
 }
-
-type Decode<R> = fn(
-    &[u8],
-    u32,
-    usize,
-    Option<&'static str>,
-    &mut VecDeque<(usize, Result<R, TaskError>)>,
-) -> Result<(), TaskError>;
 
 /// Results of a process map as they finish, as `(index, result)`; see
 /// [`ProcessPool::map_unordered`].
@@ -1029,10 +1134,12 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     batch: usize,
     chunk: Option<usize>,
     outstanding: usize,
-    ready: VecDeque<(usize, Result<R, TaskError>)>,
-    replies_tx: Sender<Reply>,
-    replies: Receiver<Reply>,
-    decode: Decode<R>,
+    /// Results received and not yet yielded, a batch each; the first one is being yielded.
+    ready: VecDeque<Batch<R>>,
+    current: BatchIter<R>,
+    /// Where every job of this map replies: one for all of them.
+    reply: Arc<dyn ReplyTo>,
+    replies: Receiver<Reply<R>>,
 }
 
 impl<I: Iterator, R> ProcessMapUnordered<I, R> {
@@ -1086,7 +1193,7 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
                     match self.input.next() {
                         Some((index, _)) => {
                             let err = TaskError::refused(message_of(err)).with_index(index);
-                            self.ready.push_back((index, Err(err)));
+                            self.ready.push_back(Batch::single(index, Err(err)));
                         }
                         None => self.input_done = true,
                     }
@@ -1107,15 +1214,15 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
                 let encode = self.encode;
                 if let Err(err) = builder.push_with(|buffer| encode(&item, buffer)) {
                     let err = err.with_index(index).with_name(entry.name);
-                    self.ready.push_back((index, Err(err)));
+                    self.ready.push_back(Batch::single(index, Err(err)));
                     // Calls of a batch are consecutive: send what came before this one.
                     break;
                 }
             }
             if let Some(batch) = batch.filter(|b| b.len() > 0) {
                 self.outstanding += batch.len();
-                let reply = Arc::new(ChannelReply(self.replies_tx.clone()));
-                self.pool.submit(batch.finish(reply, &self.pool));
+                self.pool
+                    .submit(batch.finish(Arc::clone(&self.reply), &self.pool));
             }
         }
     }
@@ -1133,34 +1240,34 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
                 first,
                 count,
                 nanos,
-                frame,
-                start,
+                results,
             } => {
                 self.outstanding -= count as usize;
-                let before = self.ready.len();
-                let name = self.entry.as_ref().ok().map(|entry| entry.name);
-                let decoded = (self.decode)(&frame[start..], count, first, name, &mut self.ready);
-                if let Err(err) = decoded {
-                    // Calls that did not decode fail; the ones before them stand.
-                    let decoded = self.ready.len() - before;
-                    for index in first + decoded..first + count as usize {
-                        let err = TaskError::refused(message_of(&err)).with_index(index);
-                        self.ready.push_back((index, Err(self.named(err))));
-                    }
-                }
+                self.ready.push_back(Batch { first, results });
                 self.adapt(count, nanos);
             }
             Reply::Failed { index, error } => {
                 self.outstanding -= 1;
-                self.ready.push_back((index, Err(error)));
+                self.ready.push_back(Batch::single(index, Err(error)));
             }
         }
     }
 
-    fn named(&self, err: TaskError) -> TaskError {
-        match &self.entry {
-            Ok(entry) => err.with_name(entry.name),
-            Err(_) => err,
+    /// The next results received, a batch of consecutive calls at a time; `None` once every
+    /// call has answered.
+    pub(crate) fn next_batch(&mut self) -> Option<Batch<R>> {
+        loop {
+            if let Some(batch) = self.ready.pop_front() {
+                return Some(batch);
+            }
+            self.fill();
+            if !self.ready.is_empty() {
+                continue;
+            }
+            if self.outstanding == 0 {
+                return None;
+            }
+            self.receive();
         }
     }
 
@@ -1190,17 +1297,10 @@ impl<I: Iterator, R> Iterator for ProcessMapUnordered<I, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(done) = self.ready.pop_front() {
+            if let Some(done) = self.current.next() {
                 return Some(done);
             }
-            self.fill();
-            if !self.ready.is_empty() {
-                continue;
-            }
-            if self.outstanding == 0 {
-                return None;
-            }
-            self.receive();
+            self.current = self.next_batch()?.into_iter();
         }
     }
 }
