@@ -85,6 +85,12 @@ fn checked_half(n: u32) -> Result<u32, String> {
 }
 
 #[parallel]
+fn third_panics(n: u64) -> u64 {
+    assert!(n % 3 != 0, "{n} is a multiple of 3");
+    n
+}
+
+#[parallel]
 fn shout(word: String) -> usize {
     println!("worker says {word} on stdout");
     eprintln!("worker says {word} on stderr");
@@ -359,6 +365,28 @@ fn long_maps_keep_input_order_and_give_the_earliest_error() {
     let halves: Result<Vec<u32>, String> =
         par_map!(checked_half, items; backend = process, workers = 2);
     assert_eq!(halves, Err("62469 is odd".to_string()));
+}
+
+#[test]
+fn panics_inside_batches_fail_only_their_calls() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    // Batches of 10 calls, each with a panic every third call, and two batches with none.
+    let items = (1..=80u64).map(|n| if n > 60 { 1 } else { n });
+    let results: Vec<_> = pool.map(third_panics, items).chunk(10).collect();
+    assert_eq!(results.len(), 80);
+    for (index, result) in results.iter().enumerate() {
+        let n = if index >= 60 { 1 } else { index as u64 + 1 };
+        match result {
+            Ok(value) => assert_eq!(*value, n),
+            Err(err) => {
+                assert_eq!(n % 3, 0, "call {index} failed: {err}");
+                assert_eq!(err.index(), Some(index));
+                let message = format!("{n} is a multiple of 3");
+                assert_eq!(err.panic_message(), Some(message.as_str()));
+            }
+        }
+    }
+    assert_eq!(results.iter().filter(|r| r.is_err()).count(), 20);
 }
 
 #[test]

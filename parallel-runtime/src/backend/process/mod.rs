@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
@@ -32,7 +32,7 @@ use crate::map::Reorder;
 use crate::spin::{spin_until, spin_until_readable};
 use crate::task::{self, Completer, Task};
 use protocol::{Message, RunFrame};
-use registry::{Entry, Outcome};
+use registry::Entry;
 
 /// How long a new worker may take to answer before the pool gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -949,11 +949,12 @@ fn strip_index(error: TaskError) -> TaskError {
 
 /// Decodes the outcomes of calls `first..first + count`; errors carry `name` when given.
 fn decode_results<R: DeserializeOwned>(
-    bytes: &[u8],
+    outcomes: &[u8],
     count: u32,
     first: usize,
     name: Option<&'static str>,
 ) -> Results<R> {
+    let end = first + count as usize;
     let named = |err: TaskError, index: usize| {
         let err = err.with_index(index);
         match name {
@@ -961,41 +962,47 @@ fn decode_results<R: DeserializeOwned>(
             None => err,
         }
     };
-    // One deserializer walks the whole batch: the usual batch, where every call returned,
-    // becomes a plain `Vec` without a `Result` per call.
-    let mut decoder = postcard::Deserializer::from_bytes(bytes);
-    let mut values = Vec::with_capacity(count as usize);
-    let mut outcome = || Outcome::<R>::deserialize(&mut decoder);
-    for index in first..first + count as usize {
-        match outcome() {
-            Ok(Outcome::Returned(value)) => values.push(value),
-            failed => {
-                // The rare batch with a failure: one `Result` per call from here on.
-                let mut mixed: Vec<Result<R, TaskError>> = Vec::with_capacity(count as usize);
-                mixed.extend(values.drain(..).map(Ok));
-                let mut failed = Some(failed);
-                for index in index..first + count as usize {
-                    let result = match failed.take().unwrap_or_else(&mut outcome) {
-                        Ok(Outcome::Returned(value)) => Ok(value),
-                        Ok(Outcome::Panicked(message)) => {
-                            Err(named(TaskError::panicked(Box::new(message)), index))
-                        }
-                        Err(e) => {
-                            // The bytes after an undecodable result cannot be read either.
-                            let message = format!("could not decode the result: {e}");
-                            mixed.extend((index..first + count as usize).map(|index| {
-                                Err(named(TaskError::refused(message.clone()), index))
-                            }));
-                            break;
-                        }
-                    };
-                    mixed.push(result);
+    let undecodable = |message: &str, from: usize| {
+        let message = format!("could not decode the result: {message}");
+        (from..end).map(move |index| Err(named(TaskError::refused(message.clone()), index)))
+    };
+    let (values, failures) = match protocol::split_outcomes(outcomes) {
+        Ok(split) => split,
+        Err(message) => return Results::Mixed(undecodable(&message, first).collect()),
+    };
+    // One deserializer walks the whole batch.
+    let mut decoder = postcard::Deserializer::from_bytes(values);
+    if failures.is_empty() {
+        // The usual batch: every call returned, and the values go straight into a `Vec`.
+        let mut values = Vec::with_capacity(count as usize);
+        for index in first..end {
+            match R::deserialize(&mut decoder) {
+                Ok(value) => values.push(value),
+                Err(e) => {
+                    let mut mixed: Vec<_> = values.into_iter().map(Ok).collect();
+                    mixed.extend(undecodable(&e.to_string(), index));
+                    return Results::Mixed(mixed);
                 }
-                return Results::Mixed(mixed);
+            }
+        }
+        return Results::Values(values);
+    }
+    let mut failures = failures.into_iter().peekable();
+    let mut mixed = Vec::with_capacity(count as usize);
+    for index in first..end {
+        if let Some((_, message)) = failures.next_if(|(at, _)| first + *at as usize == index) {
+            mixed.push(Err(named(TaskError::panicked(Box::new(message)), index)));
+            continue;
+        }
+        match R::deserialize(&mut decoder) {
+            Ok(value) => mixed.push(Ok(value)),
+            Err(e) => {
+                mixed.extend(undecodable(&e.to_string(), index));
+                break;
             }
         }
     }
-    Results::Values(values)
+    Results::Mixed(mixed)
 }
 
 /// The results of one job's calls, in call order.

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::error::panic_message;
 
@@ -25,7 +25,7 @@ pub struct Entry {
     /// The type of the function item, so that the parent can find the entry from the function.
     pub type_id: fn() -> TypeId,
     /// Runs the function on `count` postcard-encoded argument tuples read from `args`, appending
-    /// one postcard-encoded [`Outcome`] per call to `out`.
+    /// their outcomes to `out` (the layout is in the `protocol` module).
     pub invoke: Invoke,
 }
 
@@ -35,15 +35,6 @@ pub type Invoke = fn(args: &[u8], count: u32, out: &mut Vec<u8>) -> Result<(), S
 /// Every `#[parallel]` function of the program that can run in a process.
 #[linkme::distributed_slice]
 pub static TASKS: [Entry];
-
-/// What one call gave, as it crosses back to the parent.
-#[derive(Serialize, Deserialize, Debug)]
-pub enum Outcome<R> {
-    /// The function returned.
-    Returned(R),
-    /// The function panicked with this message.
-    Panicked(String),
-}
 
 /// The entry with this identity.
 pub(crate) fn by_id(id: &str) -> Option<&'static Entry> {
@@ -84,19 +75,20 @@ where
     Args: DeserializeOwned,
     R: Serialize,
 {
-    let mut rest = args;
-    for _ in 0..count {
-        let (value, tail) = postcard::take_from_bytes::<Args>(rest)
+    let values_start = out.len();
+    let mut failures = Vec::new();
+    // One deserializer walks the whole batch.
+    let mut decoder = postcard::Deserializer::from_bytes(args);
+    for index in 0..count {
+        let value = Args::deserialize(&mut decoder)
             .map_err(|e| format!("could not decode the arguments: {e}"))?;
-        rest = tail;
-        let outcome = match catch_unwind(AssertUnwindSafe(|| f(value))) {
-            Ok(returned) => Outcome::Returned(returned),
-            Err(payload) => Outcome::Panicked(panic_message(&*payload).to_owned()),
-        };
-        super::protocol::encode(&outcome, out)
-            .map_err(|e| format!("could not encode the result: {e}"))?;
+        match catch_unwind(AssertUnwindSafe(|| f(value))) {
+            Ok(returned) => super::protocol::encode(&returned, out)
+                .map_err(|e| format!("could not encode the result: {e}"))?,
+            Err(payload) => failures.push((index, panic_message(&*payload).to_owned())),
+        }
     }
-    Ok(())
+    super::protocol::finish_outcomes(out, values_start, &failures)
 }
 
 /// Picks, at the definition of a `#[parallel]` function, the invoker for its types: the serde
