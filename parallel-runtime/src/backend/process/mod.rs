@@ -368,8 +368,8 @@ impl ProcessPool {
             input: items.into_iter().enumerate(),
             input_done: false,
             stopped: false,
-            encode: encode_one::<I::Item>,
             batch: 1,
+            bytes_per_call: 0,
             chunk: None,
             outstanding: 0,
             ready: VecDeque::new(),
@@ -406,10 +406,6 @@ fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
     })
 }
 
-fn encode_one<T: Serialize>(item: &T, buffer: &mut Vec<u8>) -> Result<(), String> {
-    protocol::encode(item, buffer).map_err(|e| e.to_string())
-}
-
 /// Calls of one function being gathered into a job.
 struct BatchBuilder {
     entry: &'static Entry,
@@ -420,32 +416,37 @@ struct BatchBuilder {
 
 impl BatchBuilder {
     fn new(entry: &'static Entry, first: usize) -> Self {
+        Self::with_capacity(entry, first, 1, 0)
+    }
+
+    /// A batch with room for `calls` calls of `bytes` bytes of arguments in all.
+    fn with_capacity(entry: &'static Entry, first: usize, calls: usize, bytes: usize) -> Self {
         BatchBuilder {
             entry,
             first,
-            frame: RunFrame::new(entry.id),
-            ends: Vec::new(),
+            frame: RunFrame::new(entry.id, bytes),
+            ends: Vec::with_capacity(calls),
         }
     }
 
+    /// Adds a call; one whose arguments do not encode is left out.
     fn push<T: Serialize>(&mut self, args: &T) -> Result<(), TaskError> {
-        self.push_with(|buffer| encode_one(args, buffer))
-    }
-
-    fn push_with(
-        &mut self,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), String>,
-    ) -> Result<(), TaskError> {
-        let mark = self.frame.buffer().len();
-        if let Err(message) = encode(self.frame.buffer()) {
-            self.frame.buffer().truncate(mark);
+        let buffer = self.frame.buffer();
+        let mark = buffer.len();
+        if let Err(e) = protocol::encode(args, buffer) {
+            buffer.truncate(mark);
             return Err(TaskError::refused(format!(
-                "could not encode the arguments: {message}"
+                "could not encode the arguments: {e}"
             )));
         }
-        let end = u32::try_from(self.frame.args().len()).unwrap_or(u32::MAX);
+        let end = u32::try_from(self.args_len()).unwrap_or(u32::MAX);
         self.ends.push(end);
         Ok(())
+    }
+
+    /// Bytes of arguments so far.
+    fn args_len(&self) -> usize {
+        self.frame.args_len()
     }
 
     fn len(&self) -> usize {
@@ -518,7 +519,7 @@ impl Job {
         let mut start = 0;
         let mut singles = Vec::with_capacity(self.ends.len());
         for (offset, &end) in self.ends.iter().enumerate() {
-            let mut frame = RunFrame::new(self.entry.id);
+            let mut frame = RunFrame::new(self.entry.id, (end - start) as usize);
             frame
                 .buffer()
                 .extend_from_slice(&args[start as usize..end as usize]);
@@ -1137,8 +1138,9 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     input: Enumerate<I>,
     input_done: bool,
     stopped: bool,
-    encode: fn(&I::Item, &mut Vec<u8>) -> Result<(), String>,
     batch: usize,
+    /// Bytes of arguments per call in the last batch: the next batch's buffer is sized from it.
+    bytes_per_call: usize,
     chunk: Option<usize>,
     outstanding: usize,
     /// Results received and not yet yielded, a batch each; the first one is being yielded.
@@ -1149,7 +1151,7 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     replies: Receiver<Reply<R>>,
 }
 
-impl<I: Iterator, R> ProcessMapUnordered<I, R> {
+impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
     /// Sends exactly `chunk` calls per batch instead of sizing batches automatically.
     ///
     /// # Panics
@@ -1207,26 +1209,31 @@ impl<I: Iterator, R> ProcessMapUnordered<I, R> {
                     continue;
                 }
             };
+            let Some((first, item)) = self.input.next() else {
+                self.input_done = true;
+                break;
+            };
             let size = self.batch_size();
-            let mut batch: Option<BatchBuilder> = None;
-            while batch
-                .as_ref()
-                .is_none_or(|b| b.len() < size && b.frame.args().len() < MAX_BATCH_BYTES)
-            {
-                let Some((index, item)) = self.input.next() else {
-                    self.input_done = true;
-                    break;
-                };
-                let builder = batch.get_or_insert_with(|| BatchBuilder::new(entry, index));
-                let encode = self.encode;
-                if let Err(err) = builder.push_with(|buffer| encode(&item, buffer)) {
+            // Room for as many bytes per call as the last batch had.
+            let bytes = size
+                .saturating_mul(self.bytes_per_call)
+                .min(MAX_BATCH_BYTES);
+            let mut batch = BatchBuilder::with_capacity(entry, first, size, bytes);
+            let mut next = Some((first, item));
+            while let Some((index, item)) = next.take() {
+                if let Err(err) = batch.push(&item) {
                     let err = err.with_index(index).with_name(entry.name);
                     self.ready.push_back(Batch::single(index, Err(err)));
                     // Calls of a batch are consecutive: send what came before this one.
                     break;
                 }
+                if batch.len() < size && batch.args_len() < MAX_BATCH_BYTES {
+                    next = self.input.next();
+                    self.input_done = next.is_none();
+                }
             }
-            if let Some(batch) = batch.filter(|b| b.len() > 0) {
+            self.bytes_per_call = batch.args_len().div_ceil(batch.len().max(1));
+            if batch.len() > 0 {
                 self.outstanding += batch.len();
                 self.pool
                     .submit(batch.finish(Arc::clone(&self.reply), &self.pool));
@@ -1299,7 +1306,7 @@ fn message_of(err: &TaskError) -> String {
     }
 }
 
-impl<I: Iterator, R> Iterator for ProcessMapUnordered<I, R> {
+impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMapUnordered<I, R> {
     type Item = (usize, Result<R, TaskError>);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1319,7 +1326,7 @@ pub struct ProcessMap<I: Iterator, R> {
     order: Reorder<Result<R, TaskError>>,
 }
 
-impl<I: Iterator, R> ProcessMap<I, R> {
+impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
     /// Sends exactly `chunk` calls per batch; see [`ProcessMapUnordered::chunk`].
     ///
     /// # Panics
@@ -1346,7 +1353,7 @@ impl<I: Iterator, R> ProcessMap<I, R> {
     }
 }
 
-impl<I: Iterator, R> Iterator for ProcessMap<I, R> {
+impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMap<I, R> {
     type Item = Result<R, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -1368,7 +1375,7 @@ mod test {
     #[test]
     fn a_worker_refuses_an_unknown_task() {
         let mut worker = Worker::start().expect("this test executable starts as a worker");
-        let frame = RunFrame::new("no::such::task@nowhere:1:1").finish(0);
+        let frame = RunFrame::new("no::such::task@nowhere:1:1", 0).finish(0);
         let mut buffer = Vec::new();
         match worker.exchange(&frame, None, &mut buffer) {
             Ok(Answer::Refused(message)) => {

@@ -35,9 +35,10 @@ pub(crate) struct RunFrame {
 }
 
 impl RunFrame {
-    pub(crate) fn new(task_id: &str) -> Self {
+    /// A request for `task_id` with room for `capacity` bytes of arguments.
+    pub(crate) fn new(task_id: &str, capacity: usize) -> Self {
         let id_len = u16::try_from(task_id.len()).expect("task identities are short");
-        let mut bytes = Vec::with_capacity(RUN_HEADER + task_id.len() + 64);
+        let mut bytes = Vec::with_capacity(RUN_HEADER + task_id.len() + capacity.max(64));
         bytes.extend_from_slice(&[0; 4]);
         bytes.push(RUN);
         bytes.extend_from_slice(&[0; 4]);
@@ -57,9 +58,10 @@ impl RunFrame {
         self.args_start
     }
 
-    /// The arguments encoded so far.
-    pub(crate) fn args(&self) -> &[u8] {
-        &self.bytes[self.args_start..]
+    /// Bytes of arguments so far.
+    #[inline]
+    pub(crate) fn args_len(&self) -> usize {
+        self.bytes.len() - self.args_start
     }
 
     /// The frame, ready to send, for `count` argument tuples.
@@ -296,9 +298,9 @@ mod test {
 
     #[test]
     fn frames_round_trip() {
-        let mut run = RunFrame::new("jobs::crunch@src/lib.rs:3:1");
+        let mut run = RunFrame::new("jobs::crunch@src/lib.rs:3:1", 0);
         run.buffer().extend_from_slice(b"abc");
-        assert_eq!(run.args(), b"abc");
+        assert_eq!(run.args_len(), 3);
         let bytes = run.finish(3);
         let mut buffer = Vec::new();
         match read(&mut &bytes[..], &mut buffer).unwrap() {
