@@ -370,6 +370,7 @@ impl ProcessPool {
             stopped: false,
             batch: 1,
             bytes_per_call: 0,
+            long_calls: false,
             chunk: None,
             outstanding: 0,
             ready: VecDeque::new(),
@@ -596,6 +597,9 @@ const PIPELINE_BYTES: usize = 64 * 1024;
 /// Pipelining is for short calls: a request queued behind a long one would wait while another
 /// worker might be free.
 const PIPELINE_MAX_NANOS: u64 = 200_000;
+/// Calls at least this long are not waited for by polling: their answers are far off, and
+/// polling would only take time from the workers sharing the cores.
+const LONG_CALL_NANOS: u64 = 1_000_000;
 
 /// The loop of one driver thread: one worker process, and the requests sent to it in order.
 fn drive(queue: &Receiver<Job>, idle: &AtomicUsize) {
@@ -607,6 +611,7 @@ fn drive(queue: &Receiver<Job>, idle: &AtomicUsize) {
         backlog: VecDeque::new(),
         idle,
         short_calls: false,
+        long_calls: false,
     };
     while driver.fill(queue) {
         driver.receive_one();
@@ -629,6 +634,8 @@ struct Driver<'a> {
     idle: &'a AtomicUsize,
     /// Whether the worker's last calls were short enough to pipeline.
     short_calls: bool,
+    /// Whether they were long enough that waiting for the next answer sleeps at once.
+    long_calls: bool,
 }
 
 impl Driver<'_> {
@@ -725,10 +732,12 @@ impl Driver<'_> {
             return;
         };
         let timeout = self.sent.front().and_then(|head| head.timeout);
-        match worker.receive(timeout, &mut self.buffer) {
+        match worker.receive(timeout, !self.long_calls, &mut self.buffer) {
             Ok(answer) => {
                 if let Answer::Done { count, nanos, .. } = answer {
-                    self.short_calls = nanos / u64::from(count.max(1)) < PIPELINE_MAX_NANOS;
+                    let per_call = nanos / u64::from(count.max(1));
+                    self.short_calls = per_call < PIPELINE_MAX_NANOS;
+                    self.long_calls = per_call >= LONG_CALL_NANOS;
                 }
                 let job = self.sent.pop_front().expect("a reply answers a request");
                 self.sent_bytes -= job.frame.len();
@@ -743,6 +752,7 @@ impl Driver<'_> {
     fn worker_failed(&mut self, late: Option<Duration>) {
         let failure = self.end_worker(late);
         self.short_calls = false;
+        self.long_calls = false;
         let head = self.sent.pop_front();
         while let Some(job) = self.sent.pop_back() {
             self.backlog.push_front(job);
@@ -759,7 +769,8 @@ impl Driver<'_> {
             Err(message) => Err(Failure::Start(message)),
             Ok(_) => {
                 let worker = self.worker.as_mut().expect("started above");
-                match worker.exchange(&job.frame, job.timeout, &mut self.buffer) {
+                let poll = !self.long_calls;
+                match worker.exchange(&job.frame, job.timeout, poll, &mut self.buffer) {
                     Ok(answer) => Ok(answer),
                     Err(late) => Err(self.end_worker(late)),
                 }
@@ -840,25 +851,29 @@ impl Worker {
         &mut self,
         frame: &[u8],
         timeout: Option<Duration>,
+        poll: bool,
         buffer: &mut Vec<u8>,
     ) -> Result<Answer, Option<Duration>> {
         self.send(frame).map_err(|_| None)?;
-        self.receive(timeout, buffer)
+        self.receive(timeout, poll, buffer)
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<()> {
         protocol::write(&mut self.stream, frame)
     }
 
-    /// Reads the answer to the oldest request. `Err(Some(after))`: the timeout passed;
-    /// `Err(None)`: the worker is gone.
+    /// Reads the answer to the oldest request, polling for it first if `poll`.
+    /// `Err(Some(after))`: the timeout passed; `Err(None)`: the worker is gone.
     fn receive(
         &mut self,
         timeout: Option<Duration>,
+        poll: bool,
         buffer: &mut Vec<u8>,
     ) -> Result<Answer, Option<Duration>> {
         self.set_read_timeout(timeout).map_err(|_| None)?;
-        spin_until_readable(&self.stream);
+        if poll {
+            spin_until_readable(&self.stream);
+        }
         let answer = match protocol::read(&mut self.stream, buffer) {
             Ok(Some(Message::Done {
                 count,
@@ -1141,6 +1156,8 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     batch: usize,
     /// Bytes of arguments per call in the last batch: the next batch's buffer is sized from it.
     bytes_per_call: usize,
+    /// Whether the last calls were long enough that waiting for an answer sleeps at once.
+    long_calls: bool,
     chunk: Option<usize>,
     outstanding: usize,
     /// Results received and not yet yielded, a batch each; the first one is being yielded.
@@ -1243,7 +1260,8 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
 
     fn receive(&mut self) {
         let mut reply = Err(crossbeam_channel::RecvError);
-        if !spin_until(|| self.replies.try_recv().map(|r| reply = Ok(r)).is_ok()) {
+        let poll = !self.long_calls;
+        if !poll || !spin_until(|| self.replies.try_recv().map(|r| reply = Ok(r)).is_ok()) {
             reply = self.replies.recv();
         }
         let Ok(reply) = reply else {
@@ -1292,6 +1310,7 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
             return;
         }
         let per_call = (nanos / u64::from(count)).max(1);
+        self.long_calls = per_call >= LONG_CALL_NANOS;
         let ideal = usize::try_from(TARGET_BATCH_NANOS / per_call).unwrap_or(MAX_BATCH);
         let remaining = self.input.size_hint().0;
         let share = (remaining / (2 * self.pool.workers())).max(1);
@@ -1377,7 +1396,7 @@ mod test {
         let mut worker = Worker::start().expect("this test executable starts as a worker");
         let frame = RunFrame::new("no::such::task@nowhere:1:1", 0).finish(0);
         let mut buffer = Vec::new();
-        match worker.exchange(&frame, None, &mut buffer) {
+        match worker.exchange(&frame, None, true, &mut buffer) {
             Ok(Answer::Refused(message)) => {
                 assert!(message.contains("no::such::task"), "{message}");
                 assert!(message.contains("same executable"), "{message}");
