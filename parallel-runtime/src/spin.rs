@@ -15,10 +15,14 @@ use rustix::event::{PollFd, PollFlags, Timespec, poll};
 /// How long a waiting thread polls before it sleeps.
 pub(crate) const SPIN: Duration = Duration::from_micros(50);
 
-/// A yield that takes longer than this means another program had the core: the machine is
-/// oversubscribed, and polling would only give away time slices.
+/// A yield that takes longer than this means something else had the core: another program
+/// (the machine is oversubscribed, and polling would only give away time slices), or the
+/// hypervisor, which now and then stops a virtual machine's core whatever runs on it.
 const PREEMPTED: Duration = Duration::from_micros(200);
-/// How long polling stays off after such a yield; waits sleep at once meanwhile.
+/// Two such yields this close together mean another program: polling stops. One alone is
+/// taken for the hypervisor's doing, which polling less would not help.
+const CONFIRM: Duration = Duration::from_millis(10);
+/// How long polling stays off then; waits sleep at once meanwhile.
 const BACK_OFF: Duration = Duration::from_millis(100);
 
 /// Polls `ready` for up to [`SPIN`], yielding the core between polls (so that a worker or a
@@ -26,7 +30,8 @@ const BACK_OFF: Duration = Duration::from_millis(100);
 ///
 /// On an oversubscribed machine a yield can hand the core to another program for a whole time
 /// slice (milliseconds), far longer than the wake-up polling saves. So a yield that took too
-/// long ends the polling, and turns it off for every thread for [`BACK_OFF`].
+/// long ends the polling, and a second one soon after turns it off for every thread for
+/// [`BACK_OFF`].
 pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     if backing_off(start) {
@@ -39,7 +44,7 @@ pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
         }
         let now = Instant::now();
         if now.duration_since(last) >= PREEMPTED {
-            back_off(now);
+            preempted(now);
             return false;
         }
         if now.duration_since(start) >= SPIN {
@@ -66,8 +71,20 @@ fn backing_off(now: Instant) -> bool {
     nanos_since_epoch(now) < BACK_OFF_UNTIL.load(Ordering::Relaxed)
 }
 
-fn back_off(now: Instant) {
-    BACK_OFF_UNTIL.store(nanos_since_epoch(now + BACK_OFF), Ordering::Relaxed);
+/// When a yield last took too long, in nanoseconds since [`epoch`].
+static LAST_PREEMPTED: AtomicU64 = AtomicU64::new(0);
+
+fn preempted(now: Instant) {
+    let at = nanos_since_epoch(now);
+    let before = LAST_PREEMPTED.swap(at, Ordering::Relaxed);
+    if confirms(before, at) {
+        BACK_OFF_UNTIL.store(nanos_since_epoch(now + BACK_OFF), Ordering::Relaxed);
+    }
+}
+
+/// Whether a long yield at `at` confirms the one at `before` (0: none yet).
+fn confirms(before: u64, at: u64) -> bool {
+    before != 0 && at.saturating_sub(before) < u64::try_from(CONFIRM.as_nanos()).unwrap_or(0)
 }
 
 /// Polls `fd` for up to [`SPIN`] until it is readable (or closed); whether it is.
@@ -81,4 +98,17 @@ pub(crate) fn spin_until_readable(fd: impl AsFd) -> bool {
         // An error (a signal, say) only ends the polling early: the blocking read decides.
         poll(&mut fds, Some(&zero)).is_ok_and(|n| n > 0)
     })
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn only_a_second_preemption_soon_after_the_first_stops_polling() {
+        let ms = |n: u64| n * 1_000_000;
+        assert!(!confirms(0, ms(5)), "the first one alone");
+        assert!(confirms(ms(5), ms(9)));
+        assert!(!confirms(ms(5), ms(5) + ms(10)), "too far apart");
+    }
 }
