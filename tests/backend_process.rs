@@ -365,6 +365,16 @@ fn long_maps_keep_input_order_and_give_the_earliest_error() {
     let halves: Result<Vec<u32>, String> =
         par_map!(checked_half, items; backend = process, workers = 2);
     assert_eq!(halves, Err("62469 is odd".to_string()));
+    // The runtime API's ordered map, likewise.
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let squares: Vec<u64> = pool.map(square, 0..50_000).map(Result::unwrap).collect();
+    assert!(
+        squares
+            .iter()
+            .enumerate()
+            .all(|(n, &s)| s == (n * n) as u64)
+    );
+    assert_eq!(squares.len(), 50_000);
 }
 
 #[test]

@@ -11,7 +11,7 @@ pub mod registry;
 mod worker;
 
 use std::any::TypeId;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io;
 use std::iter::Enumerate;
 use std::os::fd::OwnedFd;
@@ -28,7 +28,6 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
-use crate::map::Reorder;
 use crate::spin::{spin_until, spin_until_readable};
 use crate::task::{self, Completer, Task};
 use protocol::{Message, RunFrame};
@@ -325,7 +324,9 @@ impl ProcessPool {
     {
         ProcessMap {
             unordered: self.map_unordered(f, items),
-            order: Reorder::default(),
+            current: BatchIter::default(),
+            next: 0,
+            early: BTreeMap::new(),
         }
     }
 
@@ -1043,6 +1044,14 @@ impl<R> Batch<R> {
         }
     }
 
+    /// How many calls the batch holds.
+    fn len(&self) -> usize {
+        match &self.results {
+            Results::Values(values) => values.len(),
+            Results::Mixed(mixed) => mixed.len(),
+        }
+    }
+
     /// The index of the first call and the value of every call, where every call returned;
     /// else the batch, to be read call by call.
     pub(crate) fn into_values(self) -> Result<(usize, Vec<R>), Self> {
@@ -1342,7 +1351,12 @@ impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMapUnordered<I, R> {
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct ProcessMap<I: Iterator, R> {
     unordered: ProcessMapUnordered<I, R>,
-    order: Reorder<Result<R, TaskError>>,
+    /// The batch being yielded: the next calls in input order.
+    current: BatchIter<R>,
+    /// The index of the first call after `current`.
+    next: usize,
+    /// Batches that arrived before the ones ahead of them, by their first call.
+    early: BTreeMap<usize, Batch<R>>,
 }
 
 impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
@@ -1377,11 +1391,22 @@ impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMap<I, R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(result) = self.order.pop() {
+            if let Some((_, result)) = self.current.next() {
                 return Some(result);
             }
-            let (index, result) = self.unordered.next()?;
-            self.order.push(index, result);
+            let batch = match self.early.remove(&self.next) {
+                Some(batch) => batch,
+                None => {
+                    let batch = self.unordered.next_batch()?;
+                    if batch.first != self.next {
+                        self.early.insert(batch.first, batch);
+                        continue;
+                    }
+                    batch
+                }
+            };
+            self.next += batch.len();
+            self.current = batch.into_iter();
         }
     }
 }
