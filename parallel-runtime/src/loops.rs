@@ -342,19 +342,22 @@ where
         combine,
         ..
     } = parts;
-    let merge = |mut left: A, right: A| {
-        combine(&mut left, right);
+    // Partials move through rayon's fold by value at every item: boxed, a move is one pointer,
+    // where a partial of a few words (a `Vec` being filled) was copied through memory each time.
+    let identity = || Box::new(identity());
+    let merge = |mut left: Box<A>, right: Box<A>| {
+        combine(&mut left, *right);
         left
     };
     if !S::STOPS {
-        let fold = |mut partial: A, item| {
+        let fold = |mut partial: Box<A>, item| {
             body(&mut partial, item);
             ticker.tick();
             partial
         };
-        return Ok(items.fold(identity, fold).reduce(identity, merge));
+        return Ok(*items.fold(identity, fold).reduce(identity, merge));
     }
-    let step = |mut partial: A, item| {
+    let step = |mut partial: Box<A>, item| {
         let exit = body(&mut partial, item).into_exit();
         ticker.tick();
         match exit {
@@ -365,6 +368,7 @@ where
     items
         .try_fold(identity, step)
         .try_reduce(identity, |left, right| Ok(merge(left, right)))
+        .map(|partial| *partial)
 }
 
 /// `#[parallel] for`'s entry point: runs `body` on every item where `options` and the
