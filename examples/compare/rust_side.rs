@@ -45,6 +45,12 @@ fn nbytes(payload: ByteBuf) -> usize {
     payload.len()
 }
 
+/// The same with a plain `Vec<u8>`, which serde encodes byte by byte.
+#[parallel]
+fn nbytes_vec(payload: Vec<u8>) -> usize {
+    payload.len()
+}
+
 /// Item 3 SIGKILLs its own worker, as Python's `tasks.die` does.
 #[parallel]
 fn die(x: u32) -> u32 {
@@ -477,6 +483,21 @@ fn payload(settings: &Settings) -> Vec<Value> {
                 1,
                 || data.clone(),
                 |input| par_map!(nbytes, input; backend = process, workers = 2),
+                check,
+            )),
+        ),
+        // Not in the headline: the README recommends `ByteBuf` for byte buffers; this row
+        // shows what a plain `Vec<u8>` costs instead.
+        record(
+            "payload",
+            PROCESS,
+            "ProcessPool(2).map(nbytes_vec, payloads) with Vec<u8> instead of ByteBuf",
+            false,
+            fields(timed(
+                settings.repeats,
+                1,
+                || data.iter().map(|b| b.to_vec()).collect::<Vec<Vec<u8>>>(),
+                |input| pool.map(nbytes_vec, input).map(Result::unwrap).collect(),
                 check,
             )),
         ),
