@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::Settings;
-use crate::rust_side::{PAR_MAP, PROCESS, RAYON, THREADS};
+use crate::rust_side::{PAR_MAP, PROCESS, RAYON, THREADS, median};
 
 pub const POOL: &str = "mp.Pool";
 /// The tool of the records that say how busy other processes kept the machine.
@@ -77,7 +77,7 @@ pub fn legend(settings: &Settings) -> String {
         "- start: build a 2-worker pool and get one trivial result, ms".to_owned(),
         format!(
             "- cpu: {} calls of a ~10 ms CPU loop on 2 workers, speedup against a serial loop in \
-             the same language",
+             the same language (the cases take turns; the median of each round's speedup)",
             settings.calls
         ),
         "- round trip: one call on a warm 2-worker pool, µs".to_owned(),
@@ -114,7 +114,19 @@ pub fn figure(record: &Value, records: &[Value]) -> Option<f64> {
             let serial = records.iter().find(|r| {
                 r["workload"] == "cpu" && r["tool"] == "serial" && r["lang"] == record["lang"]
             })?;
-            Some(serial["seconds"].as_f64()? / seconds)
+            // The cases take turns, one run each per round: the speedup of each round, then
+            // their median, so that a burst of load from other programs spoils one round rather
+            // than the one case it happened to land on.
+            let rounds = |r: &Value| -> Option<Vec<f64>> {
+                r["samples"].as_array()?.iter().map(Value::as_f64).collect()
+            };
+            match (rounds(serial), rounds(record)) {
+                (Some(serial), Some(case)) if serial.len() == case.len() && !case.is_empty() => {
+                    let speedups: Vec<f64> = serial.iter().zip(&case).map(|(s, c)| s / c).collect();
+                    Some(median(&speedups))
+                }
+                _ => Some(serial["seconds"].as_f64()? / seconds),
+            }
         }
         "latency" => Some(seconds * 1e6),
         "payload" => Some(record["bytes"].as_f64()? / seconds / 1e9),
