@@ -35,6 +35,8 @@ mod loops;
 mod macro_map;
 #[cfg(unix)]
 mod macro_process;
+#[cfg(unix)]
+mod mailbox;
 mod map;
 mod progress;
 #[cfg(unix)]

@@ -28,6 +28,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError, WorkerExit};
+use crate::mailbox::Mailbox;
 use crate::spin::{spin_until, spin_until_readable};
 use crate::task::{self, Completer, Task};
 use protocol::{Message, RunFrame};
@@ -357,10 +358,10 @@ impl ProcessPool {
         F::Output: DeserializeOwned + Send + 'static,
     {
         let _ = f;
-        let (replies_tx, replies) = crossbeam_channel::unbounded();
+        let replies = Arc::new(Mailbox::new());
         let entry = entry_of::<F>();
         let reply = Arc::new(ChannelReply::<F::Output> {
-            replies: replies_tx,
+            replies: Arc::clone(&replies),
             name: entry.as_ref().map_or("", |entry| entry.name),
         });
         ProcessMapUnordered {
@@ -1129,14 +1130,14 @@ enum Reply<R> {
 }
 
 struct ChannelReply<R> {
-    replies: Sender<Reply<R>>,
+    replies: Arc<Mailbox<Reply<R>>>,
     name: &'static str,
 }
 
 impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
     fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]) {
         let results = decode_results(outcomes, count, first, Some(self.name));
-        let _ = self.replies.send(Reply::Done {
+        self.replies.send(Reply::Done {
             first,
             count,
             nanos,
@@ -1145,7 +1146,7 @@ impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
     }
 
     fn failed(&self, index: usize, error: TaskError) {
-        let _ = self.replies.send(Reply::Failed { index, error });
+        self.replies.send(Reply::Failed { index, error });
     }
 }
 
@@ -1174,7 +1175,7 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     current: BatchIter<R>,
     /// Where every job of this map replies: one for all of them.
     reply: Arc<dyn ReplyTo>,
-    replies: Receiver<Reply<R>>,
+    replies: Arc<Mailbox<Reply<R>>>,
 }
 
 impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
@@ -1268,14 +1269,14 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
     }
 
     fn receive(&mut self) {
-        let mut reply = Err(crossbeam_channel::RecvError);
-        let poll = !self.long_calls;
-        if !poll || !spin_until(|| self.replies.try_recv().map(|r| reply = Ok(r)).is_ok()) {
-            reply = self.replies.recv();
+        let mut reply = None;
+        if !self.long_calls {
+            spin_until(|| {
+                reply = self.replies.try_recv();
+                reply.is_some()
+            });
         }
-        let Ok(reply) = reply else {
-            return;
-        };
+        let reply = reply.unwrap_or_else(|| self.replies.recv());
         match reply {
             Reply::Done {
                 first,
