@@ -2,14 +2,13 @@
 //! messages that say what to write, the route a call takes when the process backend is chosen
 //! at run time, and the map and join themselves.
 
-use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::panic::resume_unwind;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
+use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool, Runs};
 use crate::config::{Options, available_cores, env_options};
 use crate::error::TaskError;
 use crate::macro_map::{Collector, MapCall};
@@ -299,30 +298,25 @@ where
     collector.finish(values.into_prefix(stop.map(|stop| stop + 1)))
 }
 
-/// Puts runs of consecutive results back in input order, moving each run once.
+/// The values of a map's batches back in input order, each batch moved once.
 struct InOrder<T> {
     done: Vec<T>,
-    /// Runs that arrived before the ones ahead of them, by their first index.
-    early: BTreeMap<usize, Vec<T>>,
+    runs: Runs<Vec<T>>,
 }
 
 impl<T> InOrder<T> {
     fn with_capacity(capacity: usize) -> Self {
         InOrder {
             done: Vec::with_capacity(capacity),
-            early: BTreeMap::new(),
+            runs: Runs::default(),
         }
     }
 
     /// Adds the results of calls `first..first + run.len()`.
-    fn insert(&mut self, first: usize, mut run: Vec<T>) {
-        if first != self.done.len() {
-            self.early.insert(first, run);
-            return;
-        }
-        self.done.append(&mut run);
-        while let Some(next) = self.early.remove(&self.done.len()) {
-            self.done.extend(next);
+    fn insert(&mut self, first: usize, run: Vec<T>) {
+        self.runs.insert(first, run.len(), run);
+        while let Some(mut run) = self.runs.pop() {
+            self.done.append(&mut run);
         }
     }
 
@@ -338,7 +332,7 @@ impl<T> InOrder<T> {
                 assert!(self.done.len() >= len, "a call before a stop has no result");
                 self.done.truncate(len);
             }
-            None => assert!(self.early.is_empty(), "a call has no result"),
+            None => assert!(self.runs.is_empty(), "a call has no result"),
         }
         self.done
     }

@@ -326,8 +326,7 @@ impl ProcessPool {
         ProcessMap {
             unordered: self.map_unordered(f, items),
             current: BatchIter::default(),
-            next: 0,
-            early: BTreeMap::new(),
+            order: Runs::default(),
         }
     }
 
@@ -1046,7 +1045,7 @@ impl<R> Batch<R> {
     }
 
     /// How many calls the batch holds.
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match &self.results {
             Results::Values(values) => values.len(),
             Results::Mixed(mixed) => mixed.len(),
@@ -1348,16 +1347,51 @@ impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMapUnordered<I, R> {
     }
 }
 
+/// Runs of consecutive calls handed out in input order: a run comes out once every run before
+/// it has. `pool.map` reorders its batches with it, and `par_map!` the values of its batches.
+pub(crate) struct Runs<B> {
+    /// The first call of the next run to hand out.
+    next: usize,
+    /// The runs received and not handed out, by first call, with their length.
+    waiting: BTreeMap<usize, (usize, B)>,
+}
+
+impl<B> Default for Runs<B> {
+    fn default() -> Self {
+        Runs {
+            next: 0,
+            waiting: BTreeMap::new(),
+        }
+    }
+}
+
+impl<B> Runs<B> {
+    /// Adds the run of calls `first..first + len`.
+    pub(crate) fn insert(&mut self, first: usize, len: usize, run: B) {
+        self.waiting.insert(first, (len, run));
+    }
+
+    /// The next run in input order, once it has come.
+    pub(crate) fn pop(&mut self) -> Option<B> {
+        let (len, run) = self.waiting.remove(&self.next)?;
+        self.next += len;
+        Some(run)
+    }
+
+    /// Whether every run received was handed out.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+}
+
 /// Results of a process map in input order; see [`ProcessPool::map`].
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct ProcessMap<I: Iterator, R> {
     unordered: ProcessMapUnordered<I, R>,
     /// The batch being yielded: the next calls in input order.
     current: BatchIter<R>,
-    /// The index of the first call after `current`.
-    next: usize,
-    /// Batches that arrived before the ones ahead of them, by their first call.
-    early: BTreeMap<usize, Batch<R>>,
+    /// Batches received and not yet yielded.
+    order: Runs<Batch<R>>,
 }
 
 impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
@@ -1395,19 +1429,13 @@ impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMap<I, R> {
             if let Some((_, result)) = self.current.next() {
                 return Some(result);
             }
-            let batch = match self.early.remove(&self.next) {
-                Some(batch) => batch,
+            match self.order.pop() {
+                Some(batch) => self.current = batch.into_iter(),
                 None => {
                     let batch = self.unordered.next_batch()?;
-                    if batch.first != self.next {
-                        self.early.insert(batch.first, batch);
-                        continue;
-                    }
-                    batch
+                    self.order.insert(batch.first, batch.len(), batch);
                 }
-            };
-            self.next += batch.len();
-            self.current = batch.into_iter();
+            }
         }
     }
 }
