@@ -611,8 +611,7 @@ fn drive(queue: &Receiver<Job>, idle: &AtomicUsize) {
         sent_bytes: 0,
         backlog: VecDeque::new(),
         idle,
-        short_calls: false,
-        long_calls: false,
+        per_call: None,
     };
     while driver.fill(queue) {
         driver.receive_one();
@@ -633,13 +632,22 @@ struct Driver<'a> {
     backlog: VecDeque<Job>,
     /// How many of the pool's drivers wait for work: while one does, nobody pipelines.
     idle: &'a AtomicUsize,
-    /// Whether the worker's last calls were short enough to pipeline.
-    short_calls: bool,
-    /// Whether they were long enough that waiting for the next answer sleeps at once.
-    long_calls: bool,
+    /// Nanoseconds per call in the worker's last answer; `None` before its first answer.
+    per_call: Option<u64>,
 }
 
 impl Driver<'_> {
+    /// Whether the worker's last calls were short enough to pipeline.
+    fn short_calls(&self) -> bool {
+        self.per_call
+            .is_some_and(|nanos| nanos < PIPELINE_MAX_NANOS)
+    }
+
+    /// Whether they were long enough that waiting for the next answer sleeps at once.
+    fn long_calls(&self) -> bool {
+        self.per_call.is_some_and(|nanos| nanos >= LONG_CALL_NANOS)
+    }
+
     /// Sends jobs while the pipe has room, waiting for one if none is in flight. `false` once
     /// the pool is gone and every job is answered.
     fn fill(&mut self, queue: &Receiver<Job>) -> bool {
@@ -659,7 +667,7 @@ impl Driver<'_> {
                     }
                 }
                 // Leave the job to a free worker if there is one.
-                None if !self.short_calls || self.idle.load(Ordering::SeqCst) > 0 => return true,
+                None if !self.short_calls() || self.idle.load(Ordering::SeqCst) > 0 => return true,
                 None => match queue.try_recv() {
                     Ok(job) => job,
                     Err(_) => return true,
@@ -683,7 +691,7 @@ impl Driver<'_> {
     /// Whether `job` may queue behind the requests in flight: small, and with no timeout on
     /// either side (a timeout is measured on a request that runs alone).
     fn fits(&self, job: &Job) -> bool {
-        self.short_calls
+        self.short_calls()
             && self.sent.len() < PIPELINE_DEPTH
             && job.timeout.is_none()
             && self.sent.front().is_some_and(|head| head.timeout.is_none())
@@ -729,16 +737,15 @@ impl Driver<'_> {
     }
 
     fn receive_one(&mut self) {
+        let timeout = self.sent.front().and_then(|head| head.timeout);
+        let poll = !self.long_calls();
         let Some(worker) = self.worker.as_mut() else {
             return;
         };
-        let timeout = self.sent.front().and_then(|head| head.timeout);
-        match worker.receive(timeout, !self.long_calls, &mut self.buffer) {
+        match worker.receive(timeout, poll, &mut self.buffer) {
             Ok(answer) => {
                 if let Answer::Done { count, nanos, .. } = answer {
-                    let per_call = nanos / u64::from(count.max(1));
-                    self.short_calls = per_call < PIPELINE_MAX_NANOS;
-                    self.long_calls = per_call >= LONG_CALL_NANOS;
+                    self.per_call = Some(nanos / u64::from(count.max(1)));
                 }
                 let job = self.sent.pop_front().expect("a reply answers a request");
                 self.sent_bytes -= job.frame.len();
@@ -752,8 +759,7 @@ impl Driver<'_> {
     /// one it ran; those behind it never started and are sent again.
     fn worker_failed(&mut self, late: Option<Duration>) {
         let failure = self.end_worker(late);
-        self.short_calls = false;
-        self.long_calls = false;
+        self.per_call = None;
         let head = self.sent.pop_front();
         while let Some(job) = self.sent.pop_back() {
             self.backlog.push_front(job);
@@ -769,8 +775,8 @@ impl Driver<'_> {
         let outcome = match self.worker() {
             Err(message) => Err(Failure::Start(message)),
             Ok(_) => {
+                let poll = !self.long_calls();
                 let worker = self.worker.as_mut().expect("started above");
-                let poll = !self.long_calls;
                 match worker.exchange(&job.frame, job.timeout, poll, &mut self.buffer) {
                     Ok(answer) => Ok(answer),
                     Err(late) => Err(self.end_worker(late)),
