@@ -242,16 +242,8 @@ const TICKS_PER_SECOND: f64 = 100.0;
 
 impl CpuClock {
     fn now() -> Option<CpuClock> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let idle = fields.get(3)? + fields.get(4)?;
-        let machine_busy = (fields.iter().sum::<u64>() - idle) as f64 / TICKS_PER_SECOND;
+        let (total, idle) = machine_ticks()?;
+        let machine_busy = (total - idle) as f64 / TICKS_PER_SECOND;
         let me = std::process::id();
         let mut ours = process_ticks(me)?;
         // Direct children still there: worker processes, running or exited but not reaped.
@@ -319,22 +311,25 @@ fn wait_quiet(limit: Duration) {
     eprintln!("the machine is still busy after {limit:?}: measuring anyway");
 }
 
+/// The machine's CPU ticks since boot, all cores together: in all, and idle (waiting for I/O
+/// included), from the first line of `/proc/stat`.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((fields.iter().sum(), idle))
+}
+
 fn busy_share(window: Duration) -> Option<f64> {
-    fn sample() -> Option<(u64, u64)> {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat
-            .lines()
-            .next()?
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        let idle = fields.get(3)? + fields.get(4)?;
-        Some((fields.iter().sum(), idle))
-    }
-    let (total0, idle0) = sample()?;
+    let (total0, idle0) = machine_ticks()?;
     std::thread::sleep(window);
-    let (total1, idle1) = sample()?;
+    let (total1, idle1) = machine_ticks()?;
     let total = total1.saturating_sub(total0).max(1) as f64;
     Some(1.0 - idle1.saturating_sub(idle0) as f64 / total)
 }
