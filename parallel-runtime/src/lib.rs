@@ -38,6 +38,8 @@ mod macro_process;
 #[cfg(unix)]
 mod mailbox;
 mod map;
+#[cfg(unix)]
+mod order;
 mod progress;
 #[cfg(unix)]
 mod spin;

@@ -8,10 +8,11 @@ use std::panic::resume_unwind;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool, Runs};
+use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
 use crate::config::{Options, available_cores, env_options};
 use crate::error::TaskError;
 use crate::macro_map::{Collector, MapCall};
+use crate::order::Runs;
 use crate::progress::ticker;
 use crate::task::Task;
 

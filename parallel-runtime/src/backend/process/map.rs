@@ -1,0 +1,373 @@
+//! The map iterators of the process backend: [`ProcessPool::map`] and
+//! [`ProcessPool::map_unordered`], which batch calls automatically and read their input lazily.
+
+use std::collections::VecDeque;
+use std::iter::Enumerate;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::driver::LONG_CALL_NANOS;
+use super::pool::{ProcessFn, ProcessPool, entry_of};
+use super::registry::Entry;
+use super::reply::{ChannelReply, Reply, ReplyTo};
+use super::request::RequestBuilder;
+use super::results::{ResultRun, ResultRunIter};
+use crate::error::TaskError;
+use crate::mailbox::Mailbox;
+use crate::order::Runs;
+use crate::spin::spin_until;
+
+/// The compute time a batch of small calls aims for: long enough to hide a round trip.
+const TARGET_BATCH_NANOS: u64 = 2_000_000;
+/// The most calls in one batch.
+const MAX_BATCH: usize = 1 << 16;
+/// A batch closes once its arguments reach this size: large arguments go one or a few at a
+/// time, so that workers share them and memory in flight stays bounded.
+const MAX_BATCH_BYTES: usize = 1 << 20;
+
+impl ProcessPool {
+    /// Applies `f` to every item in worker processes and yields the results in input order,
+    /// each as `Ok(value)` or the [`TaskError`] of that item. Small calls are batched
+    /// automatically; the input is read lazily with a bounded number of calls in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn halve(n: u32) -> u32 {
+    ///     assert!(n % 2 == 0, "{n} is odd");
+    ///     n / 2
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool.map(halve, [2, 3, 4]).collect();
+    /// assert_eq!(results[0].as_ref().unwrap(), &1);
+    /// assert_eq!(results[1].as_ref().unwrap_err().panic_message(), Some("3 is odd"));
+    /// assert_eq!(results[2].as_ref().unwrap(), &2);
+    /// ```
+    pub fn map<F, I>(&self, f: F, items: I) -> ProcessMap<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<(I::Item,)>,
+        I::Item: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        ProcessMap {
+            unordered: self.map_unordered(f, items),
+            current: ResultRunIter::default(),
+            order: Runs::default(),
+        }
+    }
+
+    /// Like [`map`](ProcessPool::map), but yields `(index, result)` as each call finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn double(n: u64) -> u64 {
+    ///     2 * n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let mut total = 0;
+    /// for (_index, result) in pool.map_unordered(double, 1..=100) {
+    ///     total += result.unwrap();
+    /// }
+    /// assert_eq!(total, 10_100);
+    /// ```
+    pub fn map_unordered<F, I>(&self, f: F, items: I) -> ProcessMapUnordered<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<(I::Item,)>,
+        I::Item: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        let _ = f;
+        let replies = Arc::new(Mailbox::new());
+        let entry = entry_of::<F>();
+        let reply = Arc::new(ChannelReply::<F::Output> {
+            replies: Arc::clone(&replies),
+            name: entry.as_ref().map_or("", |entry| entry.name),
+        });
+        ProcessMapUnordered {
+            pool: self.clone(),
+            entry,
+            input: items.into_iter().enumerate(),
+            input_done: false,
+            stopped: false,
+            batch: 1,
+            bytes_per_call: 0,
+            long_calls: false,
+            chunk: None,
+            outstanding: 0,
+            ready: VecDeque::new(),
+            current: ResultRunIter::default(),
+            reply,
+            replies,
+        }
+    }
+}
+
+/// Results of a process map as they finish, as `(index, result)`; see
+/// [`ProcessPool::map_unordered`].
+///
+/// Small calls are batched automatically, joblib-style: the first batches hold one call, later
+/// ones as many as take about 2 ms in the worker. At most about two batches per worker are in
+/// flight, so the input streams with bounded memory.
+#[must_use = "iterators are lazy: nothing runs until the map is iterated"]
+pub struct ProcessMapUnordered<I: Iterator, R> {
+    pool: ProcessPool,
+    entry: Result<&'static Entry, TaskError>,
+    input: Enumerate<I>,
+    input_done: bool,
+    stopped: bool,
+    batch: usize,
+    /// Bytes of arguments per call in the last batch: the next batch's buffer is sized from it.
+    bytes_per_call: usize,
+    /// Whether the last calls were long enough that waiting for an answer sleeps at once.
+    long_calls: bool,
+    chunk: Option<usize>,
+    outstanding: usize,
+    /// Results received and not yet yielded, a batch each; the first one is being yielded.
+    ready: VecDeque<ResultRun<R>>,
+    current: ResultRunIter<R>,
+    /// Where every job of this map replies: one for all of them.
+    reply: Arc<dyn ReplyTo>,
+    replies: Arc<Mailbox<Reply<R>>>,
+}
+
+impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
+    /// Sends exactly `chunk` calls per batch instead of sizing batches automatically.
+    ///
+    /// # Panics
+    ///
+    /// If `chunk` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn id(n: u32) -> u32 {
+    ///     n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.map_unordered(id, 0..100).chunk(10).count(), 100);
+    /// ```
+    pub fn chunk(mut self, chunk: usize) -> Self {
+        assert!(chunk > 0, "chunk must be at least 1");
+        self.chunk = Some(chunk);
+        self
+    }
+
+    /// Stops reading the input: calls already sent finish and are still yielded.
+    pub fn stop_reading(&mut self) {
+        self.stopped = true;
+    }
+
+    fn batch_size(&self) -> usize {
+        if self.pool.timeout.is_some() {
+            return 1;
+        }
+        self.chunk.unwrap_or(self.batch)
+    }
+
+    fn limit(&self) -> usize {
+        2 * self.pool.workers() * self.batch_size()
+    }
+
+    fn fill(&mut self) {
+        while !self.input_done && !self.stopped && self.outstanding < self.limit() {
+            let entry = match &self.entry {
+                Ok(entry) => *entry,
+                Err(err) => {
+                    // Not a `#[parallel]` function: every item fails the same way.
+                    match self.input.next() {
+                        Some((index, _)) => {
+                            let err = TaskError::refused(message_of(err)).with_index(index);
+                            self.ready.push_back(ResultRun::single(index, Err(err)));
+                        }
+                        None => self.input_done = true,
+                    }
+                    continue;
+                }
+            };
+            let Some((first, item)) = self.input.next() else {
+                self.input_done = true;
+                break;
+            };
+            let size = self.batch_size();
+            // Room for as many bytes per call as the last batch had.
+            let bytes = size
+                .saturating_mul(self.bytes_per_call)
+                .min(MAX_BATCH_BYTES);
+            let mut batch = RequestBuilder::with_capacity(entry, first, size, bytes);
+            let mut next = Some((first, item));
+            while let Some((index, item)) = next.take() {
+                if let Err(err) = batch.push(&item) {
+                    let err = err.with_index(index).with_name(entry.name);
+                    self.ready.push_back(ResultRun::single(index, Err(err)));
+                    // Calls of a batch are consecutive: send what came before this one.
+                    break;
+                }
+                if batch.len() < size && batch.args_len() < MAX_BATCH_BYTES {
+                    next = self.input.next();
+                    self.input_done = next.is_none();
+                }
+            }
+            self.bytes_per_call = batch.args_len().div_ceil(batch.len().max(1));
+            if batch.len() > 0 {
+                self.outstanding += batch.len();
+                self.pool.submit(batch.finish(
+                    Arc::clone(&self.reply),
+                    self.pool.timeout,
+                    self.pool.retries,
+                ));
+            }
+        }
+    }
+
+    fn receive(&mut self) {
+        let mut reply = None;
+        if !self.long_calls {
+            spin_until(|| {
+                reply = self.replies.try_recv();
+                reply.is_some()
+            });
+        }
+        let reply = reply.unwrap_or_else(|| self.replies.recv());
+        match reply {
+            Reply::Done {
+                first,
+                count,
+                nanos,
+                results,
+            } => {
+                self.outstanding -= count as usize;
+                self.ready.push_back(ResultRun { first, results });
+                self.adapt(count, nanos);
+            }
+            Reply::Failed { index, error } => {
+                self.outstanding -= 1;
+                self.ready.push_back(ResultRun::single(index, Err(error)));
+            }
+        }
+    }
+
+    /// The next results received, a batch of consecutive calls at a time; `None` once every
+    /// call has answered.
+    pub(crate) fn next_batch(&mut self) -> Option<ResultRun<R>> {
+        loop {
+            if let Some(batch) = self.ready.pop_front() {
+                return Some(batch);
+            }
+            self.fill();
+            if !self.ready.is_empty() {
+                continue;
+            }
+            if self.outstanding == 0 {
+                return None;
+            }
+            self.receive();
+        }
+    }
+
+    /// Sizes the next batches so that each takes about [`TARGET_BATCH_NANOS`] in a worker,
+    /// while leaving work for every worker until the end of the input.
+    fn adapt(&mut self, count: u32, nanos: u64) {
+        if count == 0 {
+            return;
+        }
+        let per_call = (nanos / u64::from(count)).max(1);
+        self.long_calls = per_call >= LONG_CALL_NANOS;
+        let ideal = usize::try_from(TARGET_BATCH_NANOS / per_call).unwrap_or(MAX_BATCH);
+        let remaining = self.input.size_hint().0;
+        let share = (remaining / (2 * self.pool.workers())).max(1);
+        self.batch = ideal.min(share).clamp(1, MAX_BATCH);
+    }
+}
+
+fn message_of(err: &TaskError) -> String {
+    match err.kind() {
+        crate::error::ErrorKind::Refused { message } => message.clone(),
+        _ => err.to_string(),
+    }
+}
+
+impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMapUnordered<I, R> {
+    type Item = (usize, Result<R, TaskError>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(done) = self.current.next() {
+                return Some(done);
+            }
+            self.current = self.next_batch()?.into_iter();
+        }
+    }
+}
+
+/// Results of a process map in input order; see [`ProcessPool::map`].
+#[must_use = "iterators are lazy: nothing runs until the map is iterated"]
+pub struct ProcessMap<I: Iterator, R> {
+    unordered: ProcessMapUnordered<I, R>,
+    /// The batch being yielded: the next calls in input order.
+    current: ResultRunIter<R>,
+    /// Batches received and not yet yielded.
+    order: Runs<ResultRun<R>>,
+}
+
+impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
+    /// Sends exactly `chunk` calls per batch; see [`ProcessMapUnordered::chunk`].
+    ///
+    /// # Panics
+    ///
+    /// If `chunk` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn inc(n: u32) -> u32 {
+    ///     n + 1
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let v: Vec<u32> = pool.map(inc, 0..4).chunk(2).map(Result::unwrap).collect();
+    /// assert_eq!(v, [1, 2, 3, 4]);
+    /// ```
+    pub fn chunk(mut self, chunk: usize) -> Self {
+        self.unordered = self.unordered.chunk(chunk);
+        self
+    }
+}
+
+impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMap<I, R> {
+    type Item = Result<R, TaskError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((_, result)) = self.current.next() {
+                return Some(result);
+            }
+            match self.order.pop() {
+                Some(batch) => self.current = batch.into_iter(),
+                None => {
+                    let batch = self.unordered.next_batch()?;
+                    self.order.insert(batch.first, batch.len(), batch);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! [`ProcessPool`]: the public face of the process backend, its builder, and `spawn`.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crossbeam_channel::Sender;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::driver::drive;
+use super::registry::{self, Entry};
+use super::reply::TaskReply;
+use super::request::{Request, RequestBuilder};
+use crate::config::{Workers, available_cores};
+use crate::error::{ConfigError, TaskError};
+use crate::task::{self, Task};
+
+/// A function that can run in a worker process with arguments `Args` (a tuple): a
+/// `#[parallel]` function that takes and returns owned serde data.
+///
+/// Implemented for every function of up to eight arguments; whether it is a `#[parallel]`
+/// function is checked when a task is spawned (the macros check it at compile time).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run in a worker process with the arguments `{Args}`",
+    label = "not a function of `{Args}`",
+    note = "a process task is a `#[parallel]` function; its arguments go in a tuple: `pool.spawn(f, (a, b))`"
+)]
+pub trait ProcessFn<Args>: Copy + Send + Sync + 'static {
+    /// What the function returns.
+    type Output;
+}
+
+macro_rules! process_fn {
+    ($($arg:ident),*) => {
+        impl<F, R, $($arg),*> ProcessFn<($($arg,)*)> for F
+        where
+            F: Fn($($arg),*) -> R + Copy + Send + Sync + 'static,
+        {
+            type Output = R;
+        }
+    };
+}
+process_fn!();
+process_fn!(A);
+process_fn!(A, B);
+process_fn!(A, B, C);
+process_fn!(A, B, C, D);
+process_fn!(A, B, C, D, E);
+process_fn!(A, B, C, D, E, G);
+process_fn!(A, B, C, D, E, G, H);
+process_fn!(A, B, C, D, E, G, H, J);
+
+/// A pool of worker processes that re-enter the current executable.
+///
+/// Python's `multiprocessing.Pool` and `ProcessPoolExecutor`, without their failure modes: a
+/// task that panics, aborts, segfaults, exits or is killed fails alone (its [`TaskError`] says
+/// how), the pool starts a new worker, and every other task completes. A `timeout` kills the
+/// worker of a late task. Workers exit when the parent does, however it ends.
+///
+/// Tasks are `#[parallel]` functions; arguments and results cross as serde data (postcard).
+/// Clones share the pool; workers start when the pool is built and stay warm.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ProcessPool, parallel};
+///
+/// #[parallel]
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let task = pool.spawn(square, (7,)); // Python: pool.apply_async(square, (7,))
+/// assert_eq!(task.join().unwrap(), 49);
+/// let squares: Vec<u64> = pool.map(square, 0..5).map(Result::unwrap).collect();
+/// assert_eq!(squares, [0, 1, 4, 9, 16]);
+/// ```
+#[derive(Clone)]
+pub struct ProcessPool {
+    inner: Arc<Inner>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) retries: u32,
+}
+
+struct Inner {
+    jobs: Sender<Request>,
+    workers: usize,
+}
+
+/// Configures a [`ProcessPool`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use parallel::ProcessPool;
+///
+/// let pool = ProcessPool::builder()
+///     .workers(2)
+///     .timeout(Duration::from_secs(10))
+///     .retries(1)
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.workers(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct ProcessPoolBuilder {
+    workers: Option<i64>,
+    timeout: Option<Duration>,
+    retries: u32,
+}
+
+impl ProcessPoolBuilder {
+    /// The number of worker processes (one per core by default). Negative counts are relative to
+    /// the cores, as in [`Workers`].
+    pub fn workers(mut self, workers: i64) -> Self {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// How long one call may run; a late call's worker is killed and the call fails with a
+    /// timeout. Calls run one at a time (unbatched) when a timeout is set.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// How many times a call whose worker died is run again on a new worker (0 by default).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Starts the workers.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] for zero workers.
+    pub fn build(self) -> Result<ProcessPool, ConfigError> {
+        let workers = match self.workers {
+            Some(n) => Workers::new(n)?.get(),
+            None => available_cores(),
+        };
+        Ok(ProcessPool::start(workers).configured(self.timeout, self.retries))
+    }
+}
+
+impl ProcessPool {
+    /// A builder with the default settings.
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::default()
+    }
+
+    /// The warm pool of `workers` processes shared by every caller that asks for that many: the
+    /// macros use it, so repeated calls reuse running workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let a = parallel::ProcessPool::shared(2);
+    /// let b = parallel::ProcessPool::shared(2);
+    /// assert!(a.same_pool(&b));
+    /// ```
+    pub fn shared(workers: usize) -> ProcessPool {
+        static POOLS: OnceLock<Mutex<HashMap<usize, ProcessPool>>> = OnceLock::new();
+        let workers = workers.max(1);
+        let mut pools = POOLS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        pools
+            .entry(workers)
+            .or_insert_with(|| ProcessPool::start(workers))
+            .clone()
+    }
+
+    fn start(workers: usize) -> ProcessPool {
+        let (jobs, queue) = crossbeam_channel::unbounded::<Request>();
+        let idle = Arc::new(AtomicUsize::new(0));
+        for number in 0..workers {
+            let queue = queue.clone();
+            let idle = Arc::clone(&idle);
+            let spawned = std::thread::Builder::new()
+                .name(format!("parallel-process-{number}"))
+                .spawn(move || drive(&queue, &idle));
+            // Without a driver the pool runs on the others; with none, jobs report cancelled.
+            drop(spawned);
+        }
+        ProcessPool {
+            inner: Arc::new(Inner { jobs, workers }),
+            timeout: None,
+            retries: 0,
+        }
+    }
+
+    /// This pool with another timeout and retry count for the tasks spawned through it.
+    #[must_use]
+    pub fn configured(mut self, timeout: Option<Duration>, retries: u32) -> ProcessPool {
+        self.timeout = timeout;
+        self.retries = retries;
+        self
+    }
+
+    /// Whether two handles share the same workers.
+    pub fn same_pool(&self, other: &ProcessPool) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The number of worker processes.
+    pub fn workers(&self) -> usize {
+        self.inner.workers
+    }
+
+    /// Runs `f(args...)` in a worker process and returns its handle: Python's
+    /// `pool.apply_async(f, args)` or `executor.submit(f, *args)`. `args` is a tuple.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn greet(name: String, times: usize) -> String {
+    ///     format!("hello {name}").repeat(times)
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).build().unwrap();
+    /// let task = pool.spawn(greet, ("you".to_string(), 2));
+    /// assert_eq!(task.join().unwrap(), "hello youhello you");
+    /// ```
+    ///
+    /// A function without `#[parallel]` fails when it is joined:
+    ///
+    /// ```
+    /// fn plain(x: u8) -> u8 { x }
+    /// let pool = parallel::ProcessPool::builder().workers(1).build().unwrap();
+    /// let err = pool.spawn(plain, (1,)).join().unwrap_err();
+    /// assert!(err.to_string().contains("not a `#[parallel]` function"));
+    /// ```
+    pub fn spawn<F, Args>(&self, f: F, args: Args) -> Task<F::Output>
+    where
+        F: ProcessFn<Args>,
+        Args: Serialize,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        let _ = f;
+        let (task, completer) = task::pair(task::name_of::<F>());
+        let entry = match entry_of::<F>() {
+            Ok(entry) => entry,
+            Err(err) => {
+                completer.finish(Err(err));
+                return task;
+            }
+        };
+        let mut batch = RequestBuilder::new(entry, 0);
+        if let Err(err) = batch.push(&args) {
+            completer.finish(Err(err));
+            return task;
+        }
+        let reply = Arc::new(TaskReply {
+            completer: Mutex::new(Some(completer)),
+        });
+        self.submit(batch.finish(reply, self.timeout, self.retries));
+        task
+    }
+
+    pub(super) fn submit(&self, job: Request) {
+        // The pool holds the receiving side's drivers for as long as it exists; if every
+        // driver failed to start, the job comes back here and its drop reports a cancellation.
+        let _ = self.inner.jobs.send(job);
+    }
+}
+
+impl std::fmt::Debug for ProcessPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessPool")
+            .field("workers", &self.inner.workers)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .finish()
+    }
+}
+
+/// The registry entry of the function item `F`.
+pub(super) fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
+    registry::by_type(TypeId::of::<F>()).ok_or_else(|| {
+        let name = task::name_of::<F>().unwrap_or(std::borrow::Cow::Borrowed("a closure"));
+        TaskError::refused(format!(
+            "`{name}` is not a `#[parallel]` function: only those run in a worker process"
+        ))
+    })
+}

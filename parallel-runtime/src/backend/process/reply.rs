@@ -1,0 +1,106 @@
+//! Where the results of a request go: a spawned [`Task`](crate::Task), or a map's mailbox.
+
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+
+use super::results::{ResultRun, Results, decode_results};
+use crate::error::TaskError;
+use crate::mailbox::Mailbox;
+use crate::task::Completer;
+
+/// Where a job's results go.
+pub(super) trait ReplyTo: Send + Sync {
+    /// Calls `first..first + count` finished in `nanos` of the worker's time; `outcomes` holds
+    /// what each gave. Called on the driver's thread, so that decoding is off the caller's.
+    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]);
+    /// Call `index` failed.
+    fn failed(&self, index: usize, error: TaskError);
+    /// Marks the calls as started, just before they are sent; `false` if nobody wants their
+    /// results any more (a cancelled task), and they are not sent.
+    fn start(&self) -> bool {
+        true
+    }
+}
+
+/// Completes one spawned [`Task`].
+pub(super) struct TaskReply<R> {
+    pub(super) completer: Mutex<Option<Completer<R>>>,
+}
+
+impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
+    fn done(&self, first: usize, _: u32, _: u64, outcomes: &[u8]) {
+        let results = decode_results::<R>(outcomes, 1, first, None);
+        let result = ResultRun { first, results }
+            .into_iter()
+            .next()
+            .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r);
+        self.finish(result);
+    }
+
+    fn failed(&self, _: usize, error: TaskError) {
+        // A spawned task has no index of its own.
+        self.finish(Err(strip_index(error)));
+    }
+
+    fn start(&self) -> bool {
+        self.completer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            // Sent again after its worker died before reaching it: already started.
+            .is_some_and(|completer| completer.start() || !completer.is_cancelled())
+    }
+}
+
+impl<R> TaskReply<R> {
+    pub(super) fn finish(&self, result: Result<R, TaskError>) {
+        let completer = self
+            .completer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(completer) = completer {
+            completer.finish(result);
+        }
+    }
+}
+
+pub(super) fn strip_index(error: TaskError) -> TaskError {
+    error.without_index()
+}
+
+/// What a map's jobs send back to it.
+pub(super) enum Reply<R> {
+    Done {
+        first: usize,
+        count: u32,
+        nanos: u64,
+        results: Results<R>,
+    },
+    Failed {
+        index: usize,
+        error: TaskError,
+    },
+}
+
+pub(super) struct ChannelReply<R> {
+    pub(super) replies: Arc<Mailbox<Reply<R>>>,
+    pub(super) name: &'static str,
+}
+
+impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
+    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]) {
+        let results = decode_results(outcomes, count, first, Some(self.name));
+        self.replies.send(Reply::Done {
+            first,
+            count,
+            nanos,
+            results,
+        });
+    }
+
+    fn failed(&self, index: usize, error: TaskError) {
+        self.replies.send(Reply::Failed { index, error });
+    }
+}
