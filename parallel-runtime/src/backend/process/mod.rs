@@ -24,6 +24,8 @@ pub mod registry;
 mod reply;
 mod request;
 mod results;
+#[allow(dead_code)] // wired in with the per-call encode errors
+mod serde_message;
 mod worker;
 
 pub use map::{ProcessMap, ProcessMapUnordered};
