@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why one task did not produce its value.
@@ -33,6 +33,8 @@ struct Inner {
     kind: ErrorKind,
     /// The original panic payload, so that a caller can re-raise exactly what the task raised.
     payload: Option<Mutex<Box<dyn Any + Send>>>,
+    /// The lower-level error behind this one, such as the system's refusal to start a process.
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 /// What happened to a task that failed.
@@ -57,10 +59,22 @@ pub enum ErrorKind {
         /// How the worker ended.
         exit: WorkerExit,
     },
-    /// The task could not run at all: it is not a `#[parallel]` function, its data did not
-    /// cross to the worker, or no worker could start.
+    /// The task could not run at all: it is not a `#[parallel]` function, or no worker process
+    /// could start (the system's error is the [`source`](std::error::Error::source)).
     Refused {
         /// Why.
+        message: String,
+    },
+    /// The task's arguments or result could not cross between processes: they did not encode
+    /// or decode (the message is the serializer's), or were too large for a frame (4 GiB).
+    Serialization {
+        /// What did not cross, and why.
+        message: String,
+    },
+    /// The worker process running the task broke the protocol with the pool (it sent something
+    /// that is not a reply); it was killed and replaced.
+    Protocol {
+        /// What was wrong.
         message: String,
     },
 }
@@ -124,6 +138,7 @@ impl TaskError {
             name: None,
             kind: ErrorKind::Panicked { message },
             payload: Some(Mutex::new(payload)),
+            source: None,
         }))
     }
 
@@ -149,12 +164,34 @@ impl TaskError {
         })
     }
 
+    /// A task whose arguments or result could not cross between processes.
+    pub fn serialization(message: impl Into<String>) -> Self {
+        Self::from_kind(ErrorKind::Serialization {
+            message: message.into(),
+        })
+    }
+
+    /// A task whose worker process broke the protocol.
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Self::from_kind(ErrorKind::Protocol {
+            message: message.into(),
+        })
+    }
+
+    /// Keeps `source` as the lower-level cause of this error.
+    #[must_use]
+    pub(crate) fn with_source(mut self, source: Arc<dyn std::error::Error + Send + Sync>) -> Self {
+        self.0.source = Some(source);
+        self
+    }
+
     fn from_kind(kind: ErrorKind) -> Self {
         Self(Box::new(Inner {
             index: None,
             name: None,
             kind,
             payload: None,
+            source: None,
         }))
     }
 
@@ -244,6 +281,15 @@ impl fmt::Display for TaskError {
             ErrorKind::Cancelled => f.write_str(" was cancelled"),
             ErrorKind::WorkerDied { exit } => write!(f, " failed: its worker process {exit}"),
             ErrorKind::Refused { message } => write!(f, " could not run: {message}"),
+            ErrorKind::Serialization { message } => {
+                write!(f, " could not cross between processes: {message}")
+            }
+            ErrorKind::Protocol { message } => {
+                write!(
+                    f,
+                    " failed: its worker process broke the protocol: {message}"
+                )
+            }
         }
     }
 }
@@ -258,7 +304,14 @@ impl fmt::Debug for TaskError {
     }
 }
 
-impl std::error::Error for TaskError {}
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0
+            .source
+            .as_deref()
+            .map(|source| source as &(dyn std::error::Error + 'static))
+    }
+}
 
 /// The message of a panic payload, as the default panic hook would print it.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {

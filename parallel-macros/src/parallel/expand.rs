@@ -98,23 +98,21 @@ impl Registration {
         let names: Vec<_> = (0..args.len())
             .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
             .collect();
-        // Hygienic parameter names: a function named `count` must not meet a parameter `count`.
-        let (bytes, count, out) = (
-            Ident::new("bytes", Span::mixed_site()),
-            Ident::new("count", Span::mixed_site()),
+        // Hygienic parameter names: a function named `calls` must not meet a parameter `calls`.
+        let (calls, out) = (
+            Ident::new("calls", Span::mixed_site()),
             Ident::new("out", Span::mixed_site()),
         );
         quote! {
             const _: () = {
                 fn __parallel_invoke(
-                    #bytes: &[u8],
-                    #count: u32,
-                    #out: &mut ::std::vec::Vec<u8>,
+                    #calls: #private::registry::Calls<'_>,
+                    #out: &mut #private::registry::OutcomesBuilder<'_>,
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     #[allow(unused_imports)]
                     use #private::registry::{ViaNothing as _, ViaSerde as _};
                     (&#private::registry::Invoker::<(#(#args,)*), #output>::new())
-                        .__parallel_invoke(#bytes, #count, #out, |(#(#names,)*)| #name(#(#names),*))
+                        .__parallel_invoke(#calls, #out, |(#(#names,)*)| #name(#(#names),*))
                 }
 
                 fn __parallel_type_id() -> ::core::any::TypeId {

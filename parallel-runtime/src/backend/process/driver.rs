@@ -1,250 +1,610 @@
 //! One driver thread: one worker process, and the requests sent to it in order.
+//!
+//! A driver takes requests from the pool's queue and writes them to its worker; while the
+//! worker's calls are short it writes up to [`PIPELINE_DEPTH`] of them at once, so that the
+//! next one is there when the worker finishes. It reads the replies in order. When the worker
+//! fails instead, the driver works out which call was at fault and answers every other call:
+//!
+//! - **The worker dies** (crash, abort, `exit`, kill): the shared page says which request it had
+//!   started and which call of it ran. That call fails (or runs again, with `retries`); the
+//!   calls before it in its request ran, but their results died with the worker, so they run
+//!   again; the calls after it, and the requests behind it, never ran and go to the new worker.
+//!   A worker that died before starting the request is nobody's fault: the request goes again.
+//!   Without a page, a request of several calls that loses its worker runs again one call at a
+//!   time, to find the call that kills it.
+//! - **A call runs past its timeout**: the worker is killed; that call fails.
+//! - **The worker breaks the protocol** (a malformed reply, a reply to another request): the
+//!   worker is killed and replaced; the request it ran fails with that error.
+//! - **A worker cannot start**: one killed as it starts is a worker that died in the first call
+//!   of its request. When the system refuses to start a process at all, the pool goes on with
+//!   the workers it has (saying why on stderr, once) and tries again later; only when it has
+//!   none left do calls fail, with the system's error.
+//!
+//! A request written behind a long call waits in the worker's socket. Once the call has run for
+//! longer than expected, the driver takes back, through the shared page, the requests the
+//! worker has not started, and puts them at the front of the queue, for the next free worker.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
-
-use super::handle::{Answer, WorkerHandle};
+use super::handle::{ReceiveError, Reply, StartError, WorkerHandle};
+use super::protocol::{Malformed, Outcomes};
+use super::queue::RequestQueue;
 use super::request::Request;
 use crate::error::{TaskError, WorkerExit};
 use crate::spin::spin_until;
 
-/// The most requests waiting in a worker's socket behind the one it runs. Pipelining hides the
-/// round trip between two small calls.
-pub(super) const PIPELINE_DEPTH: usize = 4;
+/// The most requests in a worker's socket: the one it runs and those waiting behind it.
+/// Pipelining hides the round trip between two small calls.
+const PIPELINE_DEPTH: usize = 4;
 /// The most bytes of requests in a worker's socket: well under the socket's buffer, so that a
 /// write never blocks on a worker that is itself blocked writing a reply.
-pub(super) const PIPELINE_BYTES: usize = 64 * 1024;
-/// Pipelining is for short calls: a request queued behind a long one would wait while another
-/// worker might be free.
-pub(super) const PIPELINE_MAX_NANOS: u64 = 200_000;
+const PIPELINE_BYTES: usize = 64 * 1024;
+/// Pipelining is for short calls: their requests wait behind each other only briefly.
+const PIPELINE_MAX_NANOS: u64 = 200_000;
 /// Calls at least this long are not waited for by polling: their answers are far off, and
 /// polling would only take time from the workers sharing the cores.
 pub(super) const LONG_CALL_NANOS: u64 = 1_000_000;
+/// Requests waiting behind one that runs this many times longer than its calls took so far
+/// (and at least [`TAKE_BACK_AFTER`]) are taken back, for another worker.
+const TAKE_BACK_FACTOR: u32 = 4;
+const TAKE_BACK_AFTER: Duration = Duration::from_millis(1);
+/// After a worker failed to start, the first wait before the next try; it doubles up to
+/// [`START_BACKOFF_MAX`].
+const START_BACKOFF: Duration = Duration::from_millis(50);
+const START_BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// Workers that die before they start a request that was sent to them, in a row, after which
+/// the request is blamed: a request that kills its worker before it runs is still its fault.
+const DEATHS_BEFORE_START: u32 = 3;
 
-/// The loop of one driver thread: one worker process, and the requests sent to it in order.
-pub(super) fn drive(queue: &Receiver<Request>, idle: &AtomicUsize) {
-    let mut driver = Driver {
-        worker: WorkerHandle::start().ok(),
-        buffer: Vec::new(),
-        sent: VecDeque::new(),
-        sent_bytes: 0,
-        backlog: VecDeque::new(),
-        idle,
-        per_call: None,
-    };
-    while driver.fill(queue) {
-        driver.receive_one();
-    }
-    // The pool is gone: close the worker's socket (it exits) and reap it, leaving no zombie.
-    if let Some(worker) = driver.worker.take() {
-        worker.end(false);
+/// What the drivers of one pool share.
+pub(super) struct Drivers {
+    pub(super) queue: RequestQueue,
+    /// The number of worker processes the pool aims for.
+    workers: usize,
+    /// Drivers waiting for a request: while one does, nobody pipelines.
+    idle: AtomicUsize,
+    /// Workers running (started and not yet ended).
+    live: AtomicUsize,
+    /// Whether the pool said on stderr that it could not start a worker.
+    warned: AtomicBool,
+}
+
+impl Drivers {
+    pub(super) fn new(workers: usize) -> Self {
+        Drivers {
+            queue: RequestQueue::new(),
+            workers,
+            idle: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            warned: AtomicBool::new(false),
+        }
     }
 }
 
-pub(super) struct Driver<'a> {
+/// The loop of one driver thread, until its pool is gone and every request it took is
+/// answered.
+pub(super) fn drive(drivers: &Drivers) {
+    loop {
+        let mut driver = Driver::new(drivers);
+        // A panic here is a bug of the runtime, not of a task (tasks run in the worker, and
+        // the user's `Deserialize` is caught where it runs). Dropping the driver answers its
+        // requests as cancelled and kills its worker; a new driver takes over.
+        if catch_unwind(AssertUnwindSafe(|| driver.run())).is_ok() {
+            return;
+        }
+    }
+}
+
+/// How the worker failed the request at the head of the pipe.
+enum Failure {
+    /// It died; `call` is the index (in the request) of the call it was running, where known.
+    Died {
+        exit: WorkerExit,
+        call: Option<usize>,
+    },
+    /// The call ran past its timeout, and the worker was killed.
+    TimedOut(Duration),
+    /// It broke the protocol, and was killed.
+    Malformed(Malformed),
+}
+
+/// A request written to the worker, and its number.
+struct Sent {
+    request: Request,
+    seq: u32,
+}
+
+struct Driver<'a> {
+    drivers: &'a Drivers,
     worker: Option<WorkerHandle>,
     buffer: Vec<u8>,
     /// Requests written to the worker, oldest (the one it runs) first.
-    sent: VecDeque<Request>,
+    sent: VecDeque<Sent>,
     sent_bytes: usize,
-    /// Jobs to send before taking new ones from the queue: those a dead worker never started.
+    /// Requests to send before taking new ones from the queue: those a dead worker never ran.
     backlog: VecDeque<Request>,
-    /// How many of the pool's drivers wait for work: while one does, nobody pipelines.
-    idle: &'a AtomicUsize,
     /// Nanoseconds per call in the worker's last answer; `None` before its first answer.
     per_call: Option<u64>,
+    /// Since when the request at the head of `sent` has been the worker's to run.
+    head_since: Instant,
+    /// Workers that died before starting the head request, in a row.
+    deaths_before_start: u32,
+    /// While starting a worker fails: when to try again, and the wait after that.
+    start_again: Option<(Instant, Duration)>,
 }
 
-impl Driver<'_> {
+impl<'a> Driver<'a> {
+    fn new(drivers: &'a Drivers) -> Self {
+        Driver {
+            drivers,
+            worker: None,
+            buffer: Vec::new(),
+            sent: VecDeque::new(),
+            sent_bytes: 0,
+            backlog: VecDeque::new(),
+            per_call: None,
+            head_since: Instant::now(),
+            deaths_before_start: 0,
+            start_again: None,
+        }
+    }
+
+    fn run(&mut self) {
+        // A warm worker from the start.
+        let _ = self.start_worker();
+        while self.fill() {
+            self.receive_one();
+        }
+        self.end_worker(false);
+    }
+
     /// Whether the worker's last calls were short enough to pipeline.
-    pub(super) fn short_calls(&self) -> bool {
+    fn short_calls(&self) -> bool {
         self.per_call
             .is_some_and(|nanos| nanos < PIPELINE_MAX_NANOS)
     }
 
     /// Whether they were long enough that waiting for the next answer sleeps at once.
-    pub(super) fn long_calls(&self) -> bool {
+    fn long_calls(&self) -> bool {
         self.per_call.is_some_and(|nanos| nanos >= LONG_CALL_NANOS)
     }
 
-    /// Sends jobs while the pipe has room, waiting for one if none is in flight. `false` once
-    /// the pool is gone and every job is answered.
-    pub(super) fn fill(&mut self, queue: &Receiver<Request>) -> bool {
+    /// Sends requests while the pipe has room, waiting for one if none is in flight. `false`
+    /// once the pool is gone and every request is answered.
+    fn fill(&mut self) -> bool {
         loop {
-            let job = match self.backlog.pop_front() {
-                Some(job) => job,
-                None if self.sent.is_empty() => {
-                    self.idle.fetch_add(1, Ordering::SeqCst);
-                    let mut job = Err(crossbeam_channel::RecvError);
-                    if !spin_until(|| queue.try_recv().map(|j| job = Ok(j)).is_ok()) {
-                        job = queue.recv();
-                    }
-                    self.idle.fetch_sub(1, Ordering::SeqCst);
-                    match job {
-                        Ok(job) => job,
-                        Err(_) => return false,
-                    }
-                }
-                // Leave the job to a free worker if there is one.
-                None if !self.short_calls() || self.idle.load(Ordering::SeqCst) > 0 => return true,
-                None => match queue.try_recv() {
-                    Ok(job) => job,
-                    Err(_) => return true,
-                },
-            };
-            if !self.sent.is_empty() && !self.fits(&job) {
-                self.backlog.push_front(job);
-                return true;
-            }
-            if !job.reply.start() {
-                job.fail_all(TaskError::cancelled);
-                continue;
-            }
-            self.send(job);
             if self.sent.len() >= PIPELINE_DEPTH {
                 return true;
             }
+            let request = match self.backlog.pop_front() {
+                Some(request) => request,
+                None if self.sent.is_empty() => {
+                    if self.start_again.is_some() {
+                        match self.wait_to_start_again() {
+                            Some(true) => continue,
+                            Some(false) => {}
+                            None => return false,
+                        }
+                    }
+                    match self.next_request() {
+                        Some(request) => request,
+                        None => return false,
+                    }
+                }
+                None if !self.may_pipeline() => return true,
+                None => match self.drivers.queue.try_pop() {
+                    Some(request) => request,
+                    None => return true,
+                },
+            };
+            if !self.sent.is_empty() && !self.fits(&request) {
+                self.backlog.push_front(request);
+                return true;
+            }
+            if !request.reply.start() {
+                request.fail_all(TaskError::cancelled);
+                continue;
+            }
+            self.send(request);
+            if !self.sent.is_empty() && !self.may_pipeline() {
+                return true;
+            }
         }
     }
 
-    /// Whether `job` may queue behind the requests in flight: small, and with no timeout on
-    /// either side (a timeout is measured on a request that runs alone).
-    pub(super) fn fits(&self, job: &Request) -> bool {
+    /// Waits for the next request of the pool's queue; `None` once it is closed and empty.
+    fn next_request(&self) -> Option<Request> {
+        let queue = &self.drivers.queue;
+        self.drivers.idle.fetch_add(1, Ordering::SeqCst);
+        let mut request = None;
+        if !spin_until(|| {
+            request = queue.try_pop();
+            request.is_some()
+        }) {
+            request = queue.pop();
+        }
+        self.drivers.idle.fetch_sub(1, Ordering::SeqCst);
+        request
+    }
+
+    /// Whether requests may queue behind the one the worker runs: its calls are short, no
+    /// other driver waits for work, and the worker has a shared page to take them back.
+    fn may_pipeline(&self) -> bool {
         self.short_calls()
-            && self.sent.len() < PIPELINE_DEPTH
-            && job.timeout.is_none()
-            && self.sent.front().is_some_and(|head| head.timeout.is_none())
-            && self.sent_bytes + job.frame.len() <= PIPELINE_BYTES
+            && self.drivers.idle.load(Ordering::SeqCst) == 0
+            && self
+                .worker
+                .as_ref()
+                .is_some_and(|worker| worker.claims().is_some())
     }
 
-    /// The worker, started if there is none.
-    pub(super) fn worker(&mut self) -> Result<&mut WorkerHandle, String> {
-        if self.worker.is_none() {
-            let worker = WorkerHandle::start()
-                .map_err(|e| format!("could not start a worker process: {e}"))?;
-            self.worker = Some(worker);
+    /// Whether `request` may queue behind the requests in flight: small, and with no timeout
+    /// on either side (a timeout is measured on a request that runs alone).
+    fn fits(&self, request: &Request) -> bool {
+        self.sent.len() < PIPELINE_DEPTH
+            && request.timeout.is_none()
+            && self
+                .sent
+                .front()
+                .is_some_and(|head| head.request.timeout.is_none())
+            && self.sent_bytes + request.frame.len() <= PIPELINE_BYTES
+    }
+
+    /// Starts a worker if there is none.
+    fn start_worker(&mut self) -> Result<(), StartError> {
+        if self.worker.is_some() {
+            return Ok(());
         }
-        Ok(self.worker.as_mut().expect("started above"))
+        let worker = WorkerHandle::start()?;
+        self.drivers.live.fetch_add(1, Ordering::SeqCst);
+        self.worker = Some(worker);
+        self.start_again = None;
+        Ok(())
     }
 
-    /// Ends the worker (killed if it ran late, else already gone) and says how the call it ran
-    /// failed.
-    pub(super) fn end_worker(&mut self, late: Option<Duration>) -> Failure {
-        let exit = self
-            .worker
-            .take()
-            .map_or(WorkerExit::Unknown, |worker| worker.end(late.is_some()));
-        match late {
-            Some(after) => Failure::TimedOut(after),
-            None => Failure::Died(exit),
+    /// Ends the worker, if there is one (killed first if asked), and says how it ended.
+    fn end_worker(&mut self, kill: bool) -> WorkerExit {
+        match self.worker.take() {
+            Some(mut worker) => {
+                self.drivers.live.fetch_sub(1, Ordering::SeqCst);
+                worker.end(kill)
+            }
+            None => WorkerExit::Unknown,
         }
     }
 
-    pub(super) fn send(&mut self, job: Request) {
-        let worker = match self.worker() {
-            Ok(worker) => worker,
-            Err(message) => return job.fail_all(|| TaskError::refused(message.clone())),
-        };
-        if worker.send(&job.frame).is_ok() {
-            self.sent_bytes += job.frame.len();
-            self.sent.push_back(job);
+    /// While no worker can start: waits until it is time to try again, and tries. `Some(true)`
+    /// when a worker started; `Some(false)` when the pool has no worker left, so that requests
+    /// fail rather than wait; `None` when the pool is gone.
+    fn wait_to_start_again(&mut self) -> Option<bool> {
+        let (at, backoff) = self.start_again?;
+        // Once the pool is gone, the drivers that have workers finish what is queued.
+        if self.drivers.queue.wait_closed(at) {
+            return None;
+        }
+        match self.start_worker() {
+            Ok(()) => Some(true),
+            Err(StartError::Spawn(_)) if self.drivers.live.load(Ordering::SeqCst) > 0 => {
+                let backoff = (backoff * 2).min(START_BACKOFF_MAX);
+                self.start_again = Some((Instant::now() + backoff, backoff));
+                Some(true)
+            }
+            Err(_) => {
+                self.start_again = None;
+                Some(false)
+            }
+        }
+    }
+
+    /// Writes `request` to the worker, starting one if needed; whatever fails is dealt with
+    /// here.
+    fn send(&mut self, mut request: Request) {
+        if let Err(error) = self.start_worker() {
+            return self.not_started(request, error);
+        }
+        let worker = self.worker.as_mut().expect("started above");
+        match worker.send(&mut request.frame) {
+            Ok(seq) => {
+                if self.sent.is_empty() {
+                    self.head_since = Instant::now();
+                }
+                self.sent_bytes += request.frame.len();
+                self.sent.push_back(Sent { request, seq });
+            }
+            Err(_) => {
+                // This request never reached the worker.
+                self.backlog.push_front(request);
+                self.lost_while_sending();
+            }
+        }
+    }
+
+    /// No worker could start for `request`.
+    fn not_started(&mut self, request: Request, error: StartError) {
+        let live = self.drivers.live.load(Ordering::SeqCst);
+        match error {
+            // Killed or crashed as it started: like a worker that died in the first call.
+            StartError::Died(exit) => self.settle(
+                request,
+                Failure::Died {
+                    exit,
+                    call: Some(0),
+                },
+            ),
+            StartError::Spawn(error) if live > 0 => {
+                if !self.drivers.warned.swap(true, Ordering::SeqCst) {
+                    eprintln!(
+                        "parallel: could not start a worker process ({error}); the process pool \
+                         goes on with {live} of its {} workers",
+                        self.drivers.workers
+                    );
+                }
+                // Another worker runs it, while this driver waits to try again.
+                self.drivers.queue.push_front(request);
+                let backoff = self
+                    .start_again
+                    .map_or(START_BACKOFF, |(_, backoff)| backoff);
+                self.start_again = Some((Instant::now() + backoff, backoff));
+            }
+            StartError::Spawn(error) => {
+                let message = format!("could not start a worker process: {error}");
+                let error: Arc<dyn std::error::Error + Send + Sync> = Arc::new(error);
+                request.fail_all(|| {
+                    TaskError::refused(message.clone()).with_source(Arc::clone(&error))
+                });
+            }
+            StartError::TimedOut => request.fail_all(|| {
+                TaskError::refused("a new worker process did not become ready within 30 s")
+            }),
+            StartError::Malformed(malformed) => {
+                request.fail_all(|| TaskError::protocol(malformed.to_string()));
+            }
+            StartError::Unsupported => request.fail_all(|| {
+                TaskError::refused("the process backend needs Linux, Android, FreeBSD or macOS")
+            }),
+        }
+    }
+
+    /// The worker closed its socket while a request was being written: it is gone. The
+    /// replies it wrote before it died are still in the socket, and answer the oldest
+    /// requests; the first request without a reply is the one it died in.
+    fn lost_while_sending(&mut self) {
+        let Some(worker) = self.worker.as_mut() else {
             return;
+        };
+        // Already dead, or about to be: the kill changes nothing of how it ended, and makes
+        // sure the reads below end.
+        worker.kill();
+        while !self.sent.is_empty() {
+            let Some(worker) = self.worker.as_mut() else {
+                return;
+            };
+            match worker.receive(None, false, &mut self.buffer) {
+                Ok(reply) => self.answer(reply),
+                Err(ReceiveError::Malformed(malformed)) => return self.misbehaved(malformed),
+                Err(_) => break,
+            }
         }
-        // The worker is gone, dead in the request it runs (if any): this job never started.
-        self.backlog.push_front(job);
         self.worker_failed(None);
     }
 
-    pub(super) fn receive_one(&mut self) {
-        let timeout = self.sent.front().and_then(|head| head.timeout);
+    /// Waits for the reply to the oldest request and deals with it.
+    fn receive_one(&mut self) {
+        let Some(head) = self.sent.front() else {
+            return;
+        };
+        let timeout = head.request.timeout;
+        if self.sent.len() > 1 {
+            self.take_back_if_late();
+            // Everything may have been taken back, the head too when the worker had not
+            // started it: then no reply is due.
+            if self.sent.is_empty() {
+                return;
+            }
+        }
         let poll = !self.long_calls();
         let Some(worker) = self.worker.as_mut() else {
             return;
         };
         match worker.receive(timeout, poll, &mut self.buffer) {
-            Ok(answer) => {
-                if let Answer::Done { count, nanos, .. } = answer {
-                    self.per_call = Some(nanos / u64::from(count.max(1)));
-                }
-                let job = self.sent.pop_front().expect("a reply answers a request");
-                self.sent_bytes -= job.frame.len();
-                self.settle(job, Ok(answer));
-            }
-            Err(late) => self.worker_failed(late),
+            Ok(reply) => self.answer(reply),
+            Err(ReceiveError::TimedOut) => self.worker_failed(timeout),
+            Err(ReceiveError::Gone) => self.worker_failed(None),
+            Err(ReceiveError::Malformed(malformed)) => self.misbehaved(malformed),
         }
     }
 
-    /// The worker died, or ran late and is killed: the request at the head of the pipe is the
-    /// one it ran; those behind it never started and are sent again.
-    pub(super) fn worker_failed(&mut self, late: Option<Duration>) {
-        let failure = self.end_worker(late);
+    /// Waits for the head's reply as long as its calls should take; past that, takes back the
+    /// requests behind it that the worker has not started, for the next free worker.
+    fn take_back_if_late(&mut self) {
+        let (Some(head), Some(worker)) = (self.sent.front(), self.worker.as_ref()) else {
+            return;
+        };
+        let expected = Duration::from_nanos(
+            self.per_call
+                .unwrap_or(0)
+                .saturating_mul(head.request.count as u64),
+        );
+        let deadline = self.head_since + (expected * TAKE_BACK_FACTOR).max(TAKE_BACK_AFTER);
+        if worker.wait_readable(deadline) {
+            return;
+        }
+        let Some(claims) = worker.claims() else {
+            return;
+        };
+        let last = self.sent.back().map_or(head.seq, |sent| sent.seq);
+        match claims.take_back(head.seq, last) {
+            Ok(started) => {
+                while let Some(sent) = self.sent.back() {
+                    // Requests after `started`, in wrapping sequence numbers.
+                    if sent.seq.wrapping_sub(started).wrapping_sub(1) >= last.wrapping_sub(started)
+                    {
+                        break;
+                    }
+                    let sent = self.sent.pop_back().expect("looked at above");
+                    self.sent_bytes -= sent.request.frame.len();
+                    self.drivers.queue.push_front(sent.request);
+                }
+            }
+            Err(_) => self.misbehaved(Malformed("a claim word out of range")),
+        }
+    }
+
+    /// Deals with the worker's reply to the oldest request.
+    fn answer(&mut self, reply: Reply) {
+        let Some(head) = self.sent.front() else {
+            return self.misbehaved(Malformed("a reply to no request"));
+        };
+        match reply {
+            Reply::Done {
+                seq,
+                count,
+                nanos,
+                outcomes,
+            } if seq == head.seq && count as usize == head.request.count => {
+                let buffer = std::mem::take(&mut self.buffer);
+                match Outcomes::parse(&buffer[outcomes..], count) {
+                    Ok(outcomes) => {
+                        let head = self.pop_head();
+                        self.per_call = Some(nanos / u64::from(count.max(1)));
+                        self.deaths_before_start = 0;
+                        head.done(nanos, &outcomes);
+                    }
+                    Err(malformed) => self.misbehaved(malformed),
+                }
+                self.buffer = buffer;
+            }
+            Reply::Refused { seq, message } if seq == head.seq => {
+                let head = self.pop_head();
+                head.fail_all(|| TaskError::refused(message.clone()));
+            }
+            _ => self.misbehaved(Malformed("a reply to another request")),
+        }
+    }
+
+    /// Takes the oldest request off the pipe: the next one is the worker's to run from now.
+    fn pop_head(&mut self) -> Request {
+        let head = self.sent.pop_front().expect("a reply answers a request");
+        self.sent_bytes -= head.request.frame.len();
+        self.head_since = Instant::now();
+        head.request
+    }
+
+    /// The worker died, or ran late and is killed: finds out which call was at fault, and
+    /// sends the requests it never ran again.
+    fn worker_failed(&mut self, late: Option<Duration>) {
+        let Some(head) = self.sent.front() else {
+            self.end_worker(late.is_some());
+            return;
+        };
+        // Read the page before the worker is reaped: it stays mapped until then anyway.
+        let started = self.worker.as_ref().and_then(|worker| {
+            let claims = worker.claims()?;
+            let started = claims.started(head.seq, worker.last_seq()).ok()?;
+            Some((started, claims.progress_of_dead() as usize))
+        });
+        let exit = self.end_worker(late.is_some());
+        self.per_call = None;
+        let Sent { request: head, seq } = self.sent.pop_front().expect("looked at above");
+        while let Some(sent) = self.sent.pop_back() {
+            self.backlog.push_front(sent.request);
+        }
+        self.sent_bytes = 0;
+        if let Some(after) = late {
+            return self.settle(head, Failure::TimedOut(after));
+        }
+        let call = match started {
+            // It had not started this request: it died between requests, nobody's fault.
+            Some((started, _)) if started == seq.wrapping_sub(1) => {
+                self.deaths_before_start += 1;
+                if self.deaths_before_start < DEATHS_BEFORE_START {
+                    self.backlog.push_front(head);
+                    return;
+                }
+                Some(0)
+            }
+            Some((started, call)) if started == seq && call < head.count => Some(call),
+            // It ran every call, and died before its reply got out: the results are lost.
+            _ => None,
+        };
+        self.deaths_before_start = 0;
+        self.settle(head, Failure::Died { exit, call });
+    }
+
+    /// The worker broke the protocol: it is killed and replaced, and the request it ran fails.
+    fn misbehaved(&mut self, malformed: Malformed) {
+        self.end_worker(true);
         self.per_call = None;
         let head = self.sent.pop_front();
-        while let Some(job) = self.sent.pop_back() {
-            self.backlog.push_front(job);
+        while let Some(sent) = self.sent.pop_back() {
+            self.backlog.push_front(sent.request);
         }
         self.sent_bytes = 0;
         if let Some(head) = head {
-            self.settle(head, Err(failure));
+            self.settle(head.request, Failure::Malformed(malformed));
         }
     }
 
-    /// Answers `request` with what its worker said, or deals with how the worker failed: a
-    /// batch whose worker died runs again one call at a time, to find the call that killed it.
-    pub(super) fn settle(&mut self, mut request: Request, outcome: Result<Answer, Failure>) {
-        match outcome {
-            Ok(Answer::Done {
-                count,
-                nanos,
-                start,
-            }) if count == request.count => {
-                let outcomes = std::mem::take(&mut self.buffer);
-                request.done(nanos, &outcomes[start..]);
-                self.buffer = outcomes;
+    /// Answers `request`, whose worker failed it.
+    fn settle(&mut self, request: Request, failure: Failure) {
+        match failure {
+            Failure::Died {
+                exit,
+                call: Some(at),
+            } if at < request.count => {
+                let (before, mut culprit, after) = request.split_at(at);
+                // Those after never ran; those before ran, and their results died with the
+                // worker: both run again, before anything else.
+                for part in [after, before].into_iter().flatten() {
+                    self.backlog.push_front(part);
+                }
+                if culprit.take_retry() {
+                    self.run_alone(culprit);
+                } else {
+                    culprit.fail_all(|| TaskError::worker_died(exit));
+                }
             }
-            Ok(Answer::Done { count, .. }) => {
-                let message = format!("the worker answered {count} calls of {}", request.count);
-                request.fail_all(|| TaskError::refused(message.clone()));
-            }
-            Ok(Answer::Refused(message)) => {
-                request.fail_all(|| TaskError::refused(message.clone()));
-            }
-            Err(Failure::Died(_)) if request.count > 1 => {
+            Failure::Died { .. } if request.count > 1 => {
                 for single in request.split() {
                     self.run_alone(single);
                 }
             }
-            Err(Failure::Died(_)) if request.take_retry() => self.run_alone(request),
-            Err(Failure::Died(exit)) => request.fail_all(|| TaskError::worker_died(exit)),
-            Err(Failure::TimedOut(after)) => request.fail_all(|| TaskError::timed_out(after)),
-            Err(Failure::Start(message)) => {
-                request.fail_all(|| TaskError::refused(message.clone()));
+            Failure::Died { exit, .. } => {
+                let mut request = request;
+                if request.take_retry() {
+                    self.run_alone(request);
+                } else {
+                    request.fail_all(|| TaskError::worker_died(exit));
+                }
+            }
+            Failure::TimedOut(after) => request.fail_all(|| TaskError::timed_out(after)),
+            Failure::Malformed(malformed) => {
+                request.fail_all(|| TaskError::protocol(malformed.to_string()));
             }
         }
     }
 
-    /// Runs one job with nothing else in flight (calls of a split batch, retries).
-    pub(super) fn run_alone(&mut self, job: Request) {
-        let outcome = match self.worker() {
-            Err(message) => Err(Failure::Start(message)),
-            Ok(_) => {
-                let poll = !self.long_calls();
-                let worker = self.worker.as_mut().expect("started above");
-                match worker.exchange(&job.frame, job.timeout, poll, &mut self.buffer) {
-                    Ok(answer) => Ok(answer),
-                    Err(late) => Err(self.end_worker(late)),
-                }
-            }
-        };
-        self.settle(job, outcome);
+    /// Runs one request with nothing else in flight (a retry, a call of a split batch): if
+    /// the worker dies, this request killed it.
+    fn run_alone(&mut self, request: Request) {
+        debug_assert!(
+            self.sent.is_empty(),
+            "a request runs alone on an idle worker"
+        );
+        self.send(request);
+        while !self.sent.is_empty() {
+            self.receive_one();
+        }
     }
 }
 
-pub(super) enum Failure {
-    Died(WorkerExit),
-    TimedOut(Duration),
-    Start(String),
+impl Drop for Driver<'_> {
+    /// A driver that unwound kills its worker; its requests report themselves cancelled.
+    fn drop(&mut self) {
+        self.end_worker(true);
+    }
 }

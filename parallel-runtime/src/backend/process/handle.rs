@@ -1,140 +1,277 @@
 //! The parent's end of one worker process: starting it, exchanging frames, ending it.
 
-use std::io;
+use std::ffi::OsString;
+use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::protocol::{self, Message};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+
+use super::claim::Claims;
+use super::protocol::{self, Malformed, ToParent};
 use super::worker;
 use crate::error::WorkerExit;
 use crate::spin::spin_until_readable;
 
-/// How long a new worker may take to answer before the pool gives up on it.
-pub(super) const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a new worker may take to say it is ready before the pool gives up on it.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What a worker answered to a request.
-pub(super) enum Answer {
-    Done {
-        count: u32,
-        nanos: u64,
-        start: usize,
-    },
-    Refused(String),
+/// Why a worker did not start.
+#[derive(Debug)]
+pub(super) enum StartError {
+    /// The executable could not be started at all (no processes left, no memory, ...).
+    Spawn(io::Error),
+    /// It started, and ended before it was ready: it was killed, or crashed.
+    Died(WorkerExit),
+    /// It did not say it was ready within [`START_TIMEOUT`], and was killed.
+    TimedOut,
+    /// It said something else than that it was ready.
+    Malformed(Malformed),
+    /// This platform runs no worker processes.
+    Unsupported,
 }
 
-/// A running worker process and the parent's end of its socket.
+/// A reply of the worker, read into the driver's buffer.
+pub(super) enum Reply {
+    Done {
+        seq: u32,
+        count: u32,
+        nanos: u64,
+        /// Where the outcomes start in the buffer.
+        outcomes: usize,
+    },
+    Refused {
+        seq: u32,
+        message: String,
+    },
+}
+
+/// Why no reply came.
+#[derive(Debug)]
+pub(super) enum ReceiveError {
+    /// The timeout passed.
+    TimedOut,
+    /// The worker is gone: its socket closed or failed.
+    Gone,
+    /// It sent something that is not a reply.
+    Malformed(Malformed),
+}
+
+/// A running worker process and the parent's end of its socket. Dropping it kills and reaps the
+/// process.
 pub(super) struct WorkerHandle {
     child: Child,
     stream: UnixStream,
+    claims: Option<Claims>,
     read_timeout: Option<Duration>,
+    /// The number of the last request sent; requests are numbered from 1.
+    last_seq: u32,
+    ended: bool,
 }
 
 impl WorkerHandle {
-    /// Starts the current executable as a worker and waits for its greeting.
-    pub(super) fn start() -> io::Result<WorkerHandle> {
+    /// Starts this executable as a worker and waits until it says it is ready.
+    pub(super) fn start() -> Result<WorkerHandle, StartError> {
         if !worker::HAS_ENTRY {
-            // Without the entry before `main`, a worker would run the program itself.
-            return Err(io::Error::other(
-                "the process backend needs Linux, Android, FreeBSD or macOS",
-            ));
+            return Err(StartError::Unsupported);
         }
-        let exe = std::env::current_exe()?;
-        let (ours, theirs) = UnixStream::pair()?;
-        protocol::tune(&ours);
-        let child = Command::new(exe)
-            .arg("--parallel-worker")
+        let (ours, theirs) = UnixStream::pair().map_err(StartError::Spawn)?;
+        protocol::enlarge_send_buffer(&ours);
+        let (program, arg0) = this_executable();
+        let child = Command::new(program)
+            .arg0(arg0)
+            .arg(worker::WORKER_ARG)
             .env(worker::WORKER_VAR, std::process::id().to_string())
             .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .spawn()?;
+            .spawn()
+            .map_err(StartError::Spawn)?;
         let mut worker = WorkerHandle {
             child,
             stream: ours,
+            // Without a page the pool still works: it only pipelines less.
+            claims: Claims::create().ok(),
             read_timeout: None,
+            last_seq: 0,
+            ended: false,
         };
-        worker.set_read_timeout(Some(START_TIMEOUT))?;
-        let mut buffer = Vec::new();
-        match protocol::read(&mut worker.stream, &mut buffer) {
-            Ok(Some(Message::Hello)) => Ok(worker),
-            _ => {
-                worker.end(true);
-                Err(io::Error::other(
-                    "the executable did not start as a worker: is `parallel` linked into it?",
-                ))
+        match worker.greet() {
+            Ok(()) => Ok(worker),
+            Err(error) => {
+                // A worker whose socket closed is exiting: the kill changes nothing of how it
+                // ended, and `wait` never blocks on one that is not.
+                let exit = worker.end(true);
+                Err(match error {
+                    StartError::Died(_) => StartError::Died(exit),
+                    other => other,
+                })
             }
         }
     }
 
-    pub(super) fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        if self.read_timeout != timeout {
-            self.stream.set_read_timeout(timeout)?;
-            self.read_timeout = timeout;
+    /// Sends the setup frame (with the shared page) and waits for the worker's greeting.
+    fn greet(&mut self) -> Result<(), StartError> {
+        let sent = match &self.claims {
+            Some(claims) => {
+                let fds = [claims.fd()];
+                let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+                let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
+                control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds));
+                rustix::net::sendmsg(
+                    &self.stream,
+                    &[IoSlice::new(&protocol::SETUP_FRAME)],
+                    &mut control,
+                    rustix::net::SendFlags::NOSIGNAL,
+                )
+                .map(|sent| sent == protocol::SETUP_FRAME.len())
+            }
+            None => rustix::net::send(
+                &self.stream,
+                &protocol::SETUP_FRAME,
+                rustix::net::SendFlags::NOSIGNAL,
+            )
+            .map(|sent| sent == protocol::SETUP_FRAME.len()),
+        };
+        // A worker gone already (killed as it started) closed its end: its exit says why.
+        if !sent.unwrap_or(false) {
+            return Err(StartError::Died(WorkerExit::Unknown));
         }
-        Ok(())
+        let mut buffer = Vec::new();
+        match self.receive_frame(Some(START_TIMEOUT), false, &mut buffer) {
+            Ok(()) => match protocol::decode_to_parent(&buffer) {
+                Ok(ToParent::Hello) => Ok(()),
+                Ok(_) => Err(StartError::Malformed(Malformed("no greeting"))),
+                Err(malformed) => Err(StartError::Malformed(malformed)),
+            },
+            Err(ReceiveError::TimedOut) => Err(StartError::TimedOut),
+            Err(ReceiveError::Gone) => Err(StartError::Died(WorkerExit::Unknown)),
+            Err(ReceiveError::Malformed(malformed)) => Err(StartError::Malformed(malformed)),
+        }
     }
 
-    /// One request and its answer. `Err(Some(after))`: the timeout passed; `Err(None)`: the
-    /// worker is gone.
-    pub(super) fn exchange(
-        &mut self,
-        frame: &[u8],
-        timeout: Option<Duration>,
-        poll: bool,
-        buffer: &mut Vec<u8>,
-    ) -> Result<Answer, Option<Duration>> {
-        self.send(frame).map_err(|_| None)?;
-        self.receive(timeout, poll, buffer)
+    /// The worker's shared page, where the system has one.
+    pub(super) fn claims(&self) -> Option<&Claims> {
+        self.claims.as_ref()
     }
 
-    pub(super) fn send(&mut self, frame: &[u8]) -> io::Result<()> {
-        protocol::write(&mut self.stream, frame)
+    /// The number of the last request sent.
+    pub(super) fn last_seq(&self) -> u32 {
+        self.last_seq
     }
 
-    /// Reads the answer to the oldest request, polling for it first if `poll`.
-    /// `Err(Some(after))`: the timeout passed; `Err(None)`: the worker is gone.
+    /// Numbers the run frame `frame` and sends it; returns its number.
+    ///
+    /// # Errors
+    ///
+    /// When the worker's socket is closed: the worker is gone.
+    pub(super) fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+        let seq = self.last_seq.wrapping_add(1);
+        protocol::set_seq(frame, seq);
+        protocol::write_frame(&self.stream, frame)?;
+        self.last_seq = seq;
+        Ok(seq)
+    }
+
+    /// Waits until a reply can be read, or `deadline` passes; whether one can.
+    pub(super) fn wait_readable(&self, deadline: Instant) -> bool {
+        if spin_until_readable(&self.stream) {
+            return true;
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = Timespec {
+                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+                tv_nsec: left.subsec_nanos().into(),
+            };
+            let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(ready) => return ready > 0,
+                Err(rustix::io::Errno::INTR) => {}
+                // The read that follows decides.
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// Reads the reply to the oldest request, polling for it first if `poll`.
     pub(super) fn receive(
         &mut self,
         timeout: Option<Duration>,
         poll: bool,
         buffer: &mut Vec<u8>,
-    ) -> Result<Answer, Option<Duration>> {
-        self.set_read_timeout(timeout).map_err(|_| None)?;
-        if poll {
-            spin_until_readable(&self.stream);
-        }
-        let answer = match protocol::read(&mut self.stream, buffer) {
-            Ok(Some(Message::Done {
+    ) -> Result<Reply, ReceiveError> {
+        self.receive_frame(timeout, poll, buffer)?;
+        match protocol::decode_to_parent(buffer) {
+            Ok(ToParent::Done {
+                seq,
                 count,
                 nanos,
                 outcomes,
-            })) => Ok((count, nanos, outcomes.len())),
-            Ok(Some(Message::Refused(message))) => return Ok(Answer::Refused(message.to_owned())),
+            }) => Ok(Reply::Done {
+                seq,
+                count,
+                nanos,
+                outcomes,
+            }),
+            Ok(ToParent::Refused { seq, message }) => Ok(Reply::Refused {
+                seq,
+                message: message.to_owned(),
+            }),
+            Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
+            Err(malformed) => Err(ReceiveError::Malformed(malformed)),
+        }
+    }
+
+    fn receive_frame(
+        &mut self,
+        timeout: Option<Duration>,
+        poll: bool,
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), ReceiveError> {
+        if self.read_timeout != timeout {
+            self.stream
+                .set_read_timeout(timeout)
+                .map_err(|_| ReceiveError::Gone)?;
+            self.read_timeout = timeout;
+        }
+        if poll {
+            spin_until_readable(&self.stream);
+        }
+        match protocol::read_frame(&mut self.stream, buffer) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ReceiveError::Gone),
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                Err(timeout)
+                Err(ReceiveError::TimedOut)
             }
-            Ok(_) | Err(_) => Err(None),
-        };
-        let (count, nanos, outcomes) = answer?;
-        Ok(Answer::Done {
-            count,
-            nanos,
-            start: buffer.len() - outcomes,
-        })
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                Err(ReceiveError::Malformed(Malformed("a frame of length zero")))
+            }
+            Err(_) => Err(ReceiveError::Gone),
+        }
     }
 
-    /// Ends the worker (killing it first if asked) and reads how it ended.
-    pub(super) fn end(mut self, kill: bool) -> WorkerExit {
+    /// Kills the process now; its replies already in the socket can still be read.
+    pub(super) fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Ends the worker (killing it first if asked: otherwise closing its socket makes it exit)
+    /// and reads how it ended.
+    pub(super) fn end(&mut self, kill: bool) -> WorkerExit {
         if kill {
-            let _ = self.child.kill();
+            self.kill();
         }
-        drop(self.stream);
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.ended = true;
         match self.child.wait() {
             Ok(status) => match (status.code(), status.signal()) {
                 (Some(code), _) => WorkerExit::Code(code),
@@ -144,6 +281,37 @@ impl WorkerHandle {
             Err(_) => WorkerExit::Unknown,
         }
     }
+}
+
+impl Drop for WorkerHandle {
+    /// A worker left behind (its driver unwound) is killed and reaped: no orphan, no zombie.
+    fn drop(&mut self) {
+        if !self.ended {
+            self.end(true);
+        }
+    }
+}
+
+/// What to execute to start a worker, and the name it shows (`argv[0]`).
+///
+/// On Linux the parent executes its own image through `/proc/self/exe`, which keeps pointing at
+/// the file the program runs from after that file is deleted or replaced (a deploy, a rebuild):
+/// workers are always the very program that started them. Elsewhere, the path the program was
+/// started from.
+fn this_executable() -> (PathBuf, OsString) {
+    let arg0 = std::env::args_os().next();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let own = PathBuf::from("/proc/self/exe");
+        if own.exists() {
+            let arg0 = arg0.unwrap_or_else(|| own.clone().into_os_string());
+            return (own, arg0);
+        }
+    }
+    let path =
+        std::env::current_exe().unwrap_or_else(|_| PathBuf::from(arg0.clone().unwrap_or_default()));
+    let arg0 = arg0.unwrap_or_else(|| path.clone().into_os_string());
+    (path, arg0)
 }
 
 #[cfg(test)]

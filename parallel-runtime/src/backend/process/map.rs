@@ -252,7 +252,7 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
                 nanos,
                 results,
             } => {
-                self.outstanding -= count as usize;
+                self.outstanding -= count;
                 self.ready.push_back(ResultRun { first, results });
                 self.adapt(count, nanos);
             }
@@ -283,11 +283,11 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
 
     /// Sizes the next batches so that each takes about [`TARGET_BATCH_NANOS`] in a worker,
     /// while leaving work for every worker until the end of the input.
-    fn adapt(&mut self, count: u32, nanos: u64) {
+    fn adapt(&mut self, count: usize, nanos: u64) {
         if count == 0 {
             return;
         }
-        let per_call = (nanos / u64::from(count)).max(1);
+        let per_call = (nanos / count as u64).max(1);
         self.long_calls = per_call >= LONG_CALL_NANOS;
         let ideal = usize::try_from(TARGET_BATCH_NANOS / per_call).unwrap_or(MAX_BATCH);
         let remaining = self.input.size_hint().0;

@@ -15,16 +15,17 @@
 //! - `protocol`: the frames on the socket; `registry`: the link-time table of `#[parallel]`
 //!   functions; `worker`: the child's side.
 
+mod claim;
 mod driver;
 mod handle;
 mod map;
 mod pool;
 mod protocol;
+mod queue;
 pub mod registry;
 mod reply;
 mod request;
 mod results;
-#[allow(dead_code)] // wired in with the per-call encode errors
 mod serde_message;
 mod worker;
 

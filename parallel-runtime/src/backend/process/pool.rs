@@ -2,15 +2,13 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::driver::drive;
+use super::driver::{Drivers, drive};
 use super::registry::{self, Entry};
 use super::reply::TaskReply;
 use super::request::{Request, RequestBuilder};
@@ -87,8 +85,16 @@ pub struct ProcessPool {
 }
 
 struct Inner {
-    jobs: Sender<Request>,
+    drivers: Arc<Drivers>,
     workers: usize,
+}
+
+impl Drop for Inner {
+    /// The last handle is gone: the drivers finish the requests queued, end their workers and
+    /// exit.
+    fn drop(&mut self) {
+        self.drivers.queue.close();
+    }
 }
 
 /// Configures a [`ProcessPool`].
@@ -180,19 +186,22 @@ impl ProcessPool {
     }
 
     fn start(workers: usize) -> ProcessPool {
-        let (jobs, queue) = crossbeam_channel::unbounded::<Request>();
-        let idle = Arc::new(AtomicUsize::new(0));
+        let drivers = Arc::new(Drivers::new(workers));
+        let mut started = 0;
         for number in 0..workers {
-            let queue = queue.clone();
-            let idle = Arc::clone(&idle);
+            let drivers = Arc::clone(&drivers);
             let spawned = std::thread::Builder::new()
                 .name(format!("parallel-process-{number}"))
-                .spawn(move || drive(&queue, &idle));
-            // Without a driver the pool runs on the others; with none, jobs report cancelled.
-            drop(spawned);
+                .spawn(move || drive(&drivers));
+            // Without a driver the pool runs on the others.
+            started += usize::from(spawned.is_ok());
+        }
+        if started == 0 {
+            // With none, requests report cancelled rather than wait forever.
+            drivers.queue.close();
         }
         ProcessPool {
-            inner: Arc::new(Inner { jobs, workers }),
+            inner: Arc::new(Inner { drivers, workers }),
             timeout: None,
             retries: 0,
         }
@@ -269,10 +278,8 @@ impl ProcessPool {
         task
     }
 
-    pub(super) fn submit(&self, job: Request) {
-        // The pool holds the receiving side's drivers for as long as it exists; if every
-        // driver failed to start, the job comes back here and its drop reports a cancellation.
-        let _ = self.inner.jobs.send(job);
+    pub(super) fn submit(&self, request: Request) {
+        self.inner.drivers.queue.push_back(request);
     }
 }
 

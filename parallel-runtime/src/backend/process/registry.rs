@@ -13,6 +13,8 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::protocol;
+pub use super::protocol::{Calls, OutcomesBuilder};
 use crate::error::panic_message;
 
 /// One `#[parallel]` function that can run in a worker process.
@@ -24,13 +26,17 @@ pub struct Entry {
     pub name: &'static str,
     /// The type of the function item, so that the parent can find the entry from the function.
     pub type_id: fn() -> TypeId,
-    /// Runs the function on `count` postcard-encoded argument tuples read from `args`, appending
-    /// their outcomes to `out` (the layout is in the `protocol` module).
+    /// Runs the function on each call's postcard-encoded argument tuple, adding each call's
+    /// outcome to `out` (the layout is in the `protocol` module).
     pub invoke: Invoke,
 }
 
 /// See [`Entry::invoke`].
-pub type Invoke = fn(args: &[u8], count: u32, out: &mut Vec<u8>) -> Result<(), String>;
+///
+/// # Errors
+///
+/// When the function cannot run in a process at all (its types are not serde data).
+pub type Invoke = fn(calls: Calls<'_>, out: &mut OutcomesBuilder<'_>) -> Result<(), String>;
 
 /// Every `#[parallel]` function of the program that can run in a process.
 #[linkme::distributed_slice]
@@ -59,36 +65,35 @@ pub(crate) fn by_type(type_id: TypeId) -> Option<&'static Entry> {
         .copied()
 }
 
-/// The body of every [`Entry::invoke`] whose function takes and returns serde data: decodes each
-/// argument tuple, calls `f`, catches a panic, and encodes the outcome.
-///
-/// # Errors
-///
-/// When the arguments do not decode or the result does not encode.
-pub fn invoke_batch<Args, R>(
-    args: &[u8],
-    count: u32,
-    out: &mut Vec<u8>,
-    f: impl Fn(Args) -> R,
-) -> Result<(), String>
+/// The body of every [`Entry::invoke`] whose function takes and returns serde data: for each
+/// call, decodes its arguments, calls `f`, catches a panic, and encodes the value. Each call
+/// fails alone: its arguments that do not decode, its panic, or its value that does not encode.
+pub fn invoke_batch<Args, R>(calls: Calls<'_>, out: &mut OutcomesBuilder<'_>, f: impl Fn(Args) -> R)
 where
     Args: DeserializeOwned,
     R: Serialize,
 {
-    let values_start = out.len();
-    let mut failures = Vec::new();
-    // One deserializer walks the whole batch.
-    let mut decoder = postcard::Deserializer::from_bytes(args);
-    for index in 0..count {
-        let value = Args::deserialize(&mut decoder)
-            .map_err(|e| format!("could not decode the arguments: {e}"))?;
-        match catch_unwind(AssertUnwindSafe(|| f(value))) {
-            Ok(returned) => super::protocol::encode(&returned, out)
-                .map_err(|e| format!("could not encode the result: {e}"))?,
-            Err(payload) => failures.push((index, panic_message(&*payload).to_owned())),
+    for (index, args) in calls.iter().enumerate() {
+        out.starting(index);
+        let args = match protocol::decode_exact::<Args>(args) {
+            Ok(args) => args,
+            Err(message) => {
+                out.fail_arguments(index, &message);
+                continue;
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| f(args))) {
+            Ok(value) => {
+                // A `Serialize` impl may panic too: that is this call's failure.
+                if let Err(payload) =
+                    catch_unwind(AssertUnwindSafe(|| out.push_value(index, &value)))
+                {
+                    out.fail_panicked(index, panic_message(&*payload));
+                }
+            }
+            Err(payload) => out.fail_panicked(index, panic_message(&*payload)),
         }
     }
-    super::protocol::finish_outcomes(out, values_start, &failures)
 }
 
 /// Picks, at the definition of a `#[parallel]` function, the invoker for its types: the serde
@@ -111,16 +116,15 @@ impl<Args, R> Default for Invoker<Args, R> {
 
 /// The serde invoker, picked where the bounds hold.
 pub trait ViaSerde<Args, R> {
-    /// Runs `f` on a batch; see [`invoke_batch`].
+    /// Runs `f` on each call; see [`invoke_batch`].
     ///
     /// # Errors
     ///
-    /// When the arguments do not decode or the result does not encode.
+    /// Never: each call's failure is in `out`.
     fn __parallel_invoke(
         &self,
-        args: &[u8],
-        count: u32,
-        out: &mut Vec<u8>,
+        calls: Calls<'_>,
+        out: &mut OutcomesBuilder<'_>,
         f: impl Fn(Args) -> R,
     ) -> Result<(), String>;
 }
@@ -128,12 +132,12 @@ pub trait ViaSerde<Args, R> {
 impl<Args: DeserializeOwned, R: Serialize> ViaSerde<Args, R> for Invoker<Args, R> {
     fn __parallel_invoke(
         &self,
-        args: &[u8],
-        count: u32,
-        out: &mut Vec<u8>,
+        calls: Calls<'_>,
+        out: &mut OutcomesBuilder<'_>,
         f: impl Fn(Args) -> R,
     ) -> Result<(), String> {
-        invoke_batch(args, count, out, f)
+        invoke_batch(calls, out, f);
+        Ok(())
     }
 }
 
@@ -146,9 +150,8 @@ pub trait ViaNothing<Args, R> {
     /// Always.
     fn __parallel_invoke(
         &self,
-        args: &[u8],
-        count: u32,
-        out: &mut Vec<u8>,
+        calls: Calls<'_>,
+        out: &mut OutcomesBuilder<'_>,
         f: impl Fn(Args) -> R,
     ) -> Result<(), String>;
 }
@@ -156,9 +159,8 @@ pub trait ViaNothing<Args, R> {
 impl<Args, R> ViaNothing<Args, R> for &Invoker<Args, R> {
     fn __parallel_invoke(
         &self,
-        _: &[u8],
-        _: u32,
-        _: &mut Vec<u8>,
+        _: Calls<'_>,
+        _: &mut OutcomesBuilder<'_>,
         _: impl Fn(Args) -> R,
     ) -> Result<(), String> {
         Err("its arguments or result are not serde data".to_owned())

@@ -4,16 +4,17 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
+use super::protocol::Outcomes;
 use super::results::{ResultRun, Results, decode_results};
 use crate::error::TaskError;
 use crate::mailbox::Mailbox;
 use crate::task::Completer;
 
-/// Where a job's results go.
+/// Where a request's results go.
 pub(super) trait ReplyTo: Send + Sync {
     /// Calls `first..first + count` finished in `nanos` of the worker's time; `outcomes` holds
     /// what each gave. Called on the driver's thread, so that decoding is off the caller's.
-    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]);
+    fn done(&self, first: usize, count: usize, nanos: u64, outcomes: &Outcomes<'_>);
     /// Call `index` failed.
     fn failed(&self, index: usize, error: TaskError);
     /// Marks the calls as started, just before they are sent; `false` if nobody wants their
@@ -29,18 +30,18 @@ pub(super) struct TaskReply<R> {
 }
 
 impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
-    fn done(&self, first: usize, _: u32, _: u64, outcomes: &[u8]) {
-        let results = decode_results::<R>(outcomes, 1, first, None);
+    fn done(&self, first: usize, _: usize, _: u64, outcomes: &Outcomes<'_>) {
+        let results = decode_results::<R>(outcomes, first, None);
         let result = ResultRun { first, results }
             .into_iter()
             .next()
-            .map_or_else(|| Err(TaskError::refused("no result")), |(_, r)| r);
+            .map_or_else(|| Err(TaskError::cancelled()), |(_, result)| result);
         self.finish(result);
     }
 
     fn failed(&self, _: usize, error: TaskError) {
         // A spawned task has no index of its own.
-        self.finish(Err(strip_index(error)));
+        self.finish(Err(error.without_index()));
     }
 
     fn start(&self) -> bool {
@@ -66,15 +67,11 @@ impl<R> TaskReply<R> {
     }
 }
 
-pub(super) fn strip_index(error: TaskError) -> TaskError {
-    error.without_index()
-}
-
-/// What a map's jobs send back to it.
+/// What a map's requests send back to it.
 pub(super) enum Reply<R> {
     Done {
         first: usize,
-        count: u32,
+        count: usize,
         nanos: u64,
         results: Results<R>,
     },
@@ -84,14 +81,15 @@ pub(super) enum Reply<R> {
     },
 }
 
+/// Sends a map's results to its mailbox.
 pub(super) struct ChannelReply<R> {
     pub(super) replies: Arc<Mailbox<Reply<R>>>,
     pub(super) name: &'static str,
 }
 
 impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
-    fn done(&self, first: usize, count: u32, nanos: u64, outcomes: &[u8]) {
-        let results = decode_results(outcomes, count, first, Some(self.name));
+    fn done(&self, first: usize, count: usize, nanos: u64, outcomes: &Outcomes<'_>) {
+        let results = decode_results(outcomes, first, Some(self.name));
         self.replies.send(Reply::Done {
             first,
             count,

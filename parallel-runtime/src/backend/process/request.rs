@@ -1,6 +1,7 @@
 //! A request: calls of one `#[parallel]` function gathered and encoded into one frame, with
 //! where their results go.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,20 +12,21 @@ use super::registry::Entry;
 use super::reply::ReplyTo;
 use crate::error::TaskError;
 
-/// Calls of one function being gathered into a job.
+/// Calls of one function being gathered into a request.
 pub(super) struct RequestBuilder {
     entry: &'static Entry,
     first: usize,
     frame: RunFrame,
-    ends: Vec<u32>,
 }
 
 impl RequestBuilder {
+    /// A request for calls `first..` with room for one call.
     pub(super) fn new(entry: &'static Entry, first: usize) -> Self {
         Self::with_capacity(entry, first, 1, 0)
     }
 
-    /// A batch with room for `calls` calls of `bytes` bytes of arguments in all.
+    /// A request for calls `first..` with room for `calls` calls of `bytes` bytes of arguments
+    /// in all.
     pub(super) fn with_capacity(
         entry: &'static Entry,
         first: usize,
@@ -34,24 +36,15 @@ impl RequestBuilder {
         RequestBuilder {
             entry,
             first,
-            frame: RunFrame::new(entry.id, bytes),
-            ends: Vec::with_capacity(calls),
+            frame: RunFrame::new(entry.id, calls, bytes),
         }
     }
 
-    /// Adds a call; one whose arguments do not encode is left out.
+    /// Adds a call; one whose arguments do not encode is left out, and is the error.
     pub(super) fn push<T: Serialize>(&mut self, args: &T) -> Result<(), TaskError> {
-        let buffer = self.frame.buffer();
-        let mark = buffer.len();
-        if let Err(e) = protocol::encode(args, buffer) {
-            buffer.truncate(mark);
-            return Err(TaskError::refused(format!(
-                "could not encode the arguments: {e}"
-            )));
-        }
-        let end = u32::try_from(self.args_len()).unwrap_or(u32::MAX);
-        self.ends.push(end);
-        Ok(())
+        self.frame
+            .push(args)
+            .map_err(|e| TaskError::serialization(format!("could not encode the arguments: {e}")))
     }
 
     /// Bytes of arguments so far.
@@ -59,25 +52,24 @@ impl RequestBuilder {
         self.frame.args_len()
     }
 
+    /// How many calls there are.
     pub(super) fn len(&self) -> usize {
-        self.ends.len()
+        self.frame.len()
     }
 
+    /// The request, answered through `reply`.
     pub(super) fn finish(
         self,
         reply: Arc<dyn ReplyTo>,
         timeout: Option<Duration>,
         retries: u32,
     ) -> Request {
-        let count = u32::try_from(self.ends.len()).expect("batches are small");
-        let args_start = self.frame.args_start();
+        let count = self.frame.len();
         Request {
             entry: self.entry,
             first: self.first,
             count,
-            frame: self.frame.finish(count),
-            args_start,
-            ends: self.ends,
+            frame: self.frame.finish(),
             reply,
             timeout,
             retries,
@@ -86,66 +78,73 @@ impl RequestBuilder {
     }
 }
 
-/// A batch of calls of one function, ready to send.
+/// Calls `first..first + count` of one function, encoded and ready to send.
 pub(super) struct Request {
     pub(super) entry: &'static Entry,
     pub(super) first: usize,
-    pub(super) count: u32,
+    pub(super) count: usize,
     pub(super) frame: Vec<u8>,
-    pub(super) args_start: usize,
-    /// The end of each call's arguments, relative to `args_start`: how to split the batch.
-    pub(super) ends: Vec<u32>,
     pub(super) reply: Arc<dyn ReplyTo>,
+    /// How long one call may run (requests with a timeout hold one call).
     pub(super) timeout: Option<Duration>,
+    /// How many more times a call whose worker died runs again.
     pub(super) retries: u32,
-    pub(super) answered: bool,
+    answered: bool,
 }
 
 impl Request {
+    /// Fails every call with the error `error` makes.
     pub(super) fn fail_all(mut self, error: impl Fn() -> TaskError) {
         self.answered = true;
-        for index in self.first..self.first + self.count as usize {
+        for index in self.first..self.first + self.count {
             self.reply.failed(index, self.named(error(), index));
         }
     }
 
-    pub(super) fn named(&self, error: TaskError, index: usize) -> TaskError {
+    fn named(&self, error: TaskError, index: usize) -> TaskError {
         error.with_index(index).with_name(self.entry.name)
     }
 
-    /// One job per call, to find the call that killed a worker.
+    /// The calls `range` (indexes within this request) as a request of their own.
+    fn part(&self, range: Range<usize>) -> Request {
+        let calls = protocol::calls_of(&self.frame);
+        let args: Vec<&[u8]> = calls.iter().skip(range.start).take(range.len()).collect();
+        let bytes = args.iter().map(|args| args.len()).sum();
+        let mut frame = RunFrame::new(self.entry.id, args.len(), bytes);
+        for args in args {
+            frame.push_encoded(args);
+        }
+        Request {
+            entry: self.entry,
+            first: self.first + range.start,
+            count: range.len(),
+            frame: frame.finish(),
+            reply: Arc::clone(&self.reply),
+            timeout: self.timeout,
+            retries: self.retries,
+            answered: false,
+        }
+    }
+
+    /// One request per call, to find the call that killed a worker.
     pub(super) fn split(mut self) -> Vec<Request> {
         self.answered = true;
-        let args = &self.frame[self.args_start..];
-        let mut start = 0;
-        let mut singles = Vec::with_capacity(self.ends.len());
-        for (offset, &end) in self.ends.iter().enumerate() {
-            let mut frame = RunFrame::new(self.entry.id, (end - start) as usize);
-            frame
-                .buffer()
-                .extend_from_slice(&args[start as usize..end as usize]);
-            let args_start = frame.args_start();
-            singles.push(Request {
-                entry: self.entry,
-                first: self.first + offset,
-                count: 1,
-                frame: frame.finish(1),
-                args_start,
-                ends: vec![end - start],
-                reply: Arc::clone(&self.reply),
-                timeout: self.timeout,
-                retries: self.retries,
-                answered: false,
-            });
-            start = end;
-        }
-        singles
+        (0..self.count).map(|at| self.part(at..at + 1)).collect()
+    }
+
+    /// The calls before call `at`, call `at` alone, and the calls after it; empty parts are
+    /// `None`.
+    pub(super) fn split_at(mut self, at: usize) -> (Option<Request>, Request, Option<Request>) {
+        self.answered = true;
+        let before = (at > 0).then(|| self.part(0..at));
+        let after = (at + 1 < self.count).then(|| self.part(at + 1..self.count));
+        (before, self.part(at..at + 1), after)
     }
 
     /// Hands what the worker answered for every call to the request's reply.
-    pub(super) fn done(mut self, nanos: u64, outcomes: &[u8]) {
-        self.answered = true;
+    pub(super) fn done(mut self, nanos: u64, outcomes: &protocol::Outcomes<'_>) {
         self.reply.done(self.first, self.count, nanos, outcomes);
+        self.answered = true;
     }
 
     /// Takes one retry, if any is left.
@@ -157,10 +156,11 @@ impl Request {
 }
 
 impl Drop for Request {
-    /// A job dropped unanswered (its pool is gone) reports its calls as cancelled.
+    /// A request dropped unanswered (its pool is gone, or its driver failed) reports its calls
+    /// as cancelled: every call is answered once, whatever happens.
     fn drop(&mut self) {
         if !self.answered {
-            for index in self.first..self.first + self.count as usize {
+            for index in self.first..self.first + self.count {
                 let error = self.named(TaskError::cancelled(), index);
                 self.reply.failed(index, error);
             }

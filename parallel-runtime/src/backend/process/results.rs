@@ -2,68 +2,76 @@
 
 use serde::de::DeserializeOwned;
 
-use super::protocol;
-use crate::error::TaskError;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-/// Decodes the outcomes of calls `first..first + count`; errors carry `name` when given.
+use super::protocol::{self, CallFailure, FailureKind, Outcome, Outcomes};
+use crate::error::{TaskError, panic_message};
+
+/// Decodes the outcomes of calls `first..`; errors carry `name` when given.
+///
+/// Each call fails alone: a value that does not decode, or whose `Deserialize` panics, is that
+/// call's error, and the other calls keep their values.
 pub(super) fn decode_results<R: DeserializeOwned>(
-    outcomes: &[u8],
-    count: u32,
+    outcomes: &Outcomes<'_>,
     first: usize,
     name: Option<&'static str>,
 ) -> Results<R> {
-    let end = first + count as usize;
-    let named = |err: TaskError, index: usize| {
-        let err = err.with_index(index);
+    if outcomes.all_returned() {
+        // The usual request: every call returned, and the values go straight into a `Vec`.
+        let decoded = catch_unwind(AssertUnwindSafe(|| {
+            outcomes
+                .values()
+                .map(protocol::decode_exact::<R>)
+                .collect::<Result<Vec<R>, String>>()
+        }));
+        if let Ok(Ok(values)) = decoded {
+            return Results::Values(values);
+        }
+        // Some value failed: decode them again one by one, to fail only that call.
+    }
+    let named = |error: TaskError, index: usize| {
+        let error = error.with_index(index);
         match name {
-            Some(name) => err.with_name(name),
-            None => err,
+            Some(name) => error.with_name(name),
+            None => error,
         }
     };
-    let undecodable = |message: &str, from: usize| {
-        let message = format!("could not decode the result: {message}");
-        (from..end).map(move |index| Err(named(TaskError::refused(message.clone()), index)))
-    };
-    let (values, failures) = match protocol::split_outcomes(outcomes) {
-        Ok(split) => split,
-        Err(message) => return Results::Mixed(undecodable(&message, first).collect()),
-    };
-    // One deserializer walks the whole batch.
-    let mut decoder = postcard::Deserializer::from_bytes(values);
-    if failures.is_empty() {
-        // The usual batch: every call returned, and the values go straight into a `Vec`.
-        let mut values = Vec::with_capacity(count as usize);
-        for index in first..end {
-            match R::deserialize(&mut decoder) {
-                Ok(value) => values.push(value),
-                Err(e) => {
-                    let mut mixed: Vec<_> = values.into_iter().map(Ok).collect();
-                    mixed.extend(undecodable(&e.to_string(), index));
-                    return Results::Mixed(mixed);
-                }
-            }
-        }
-        return Results::Values(values);
-    }
-    let mut failures = failures.into_iter().peekable();
-    let mut mixed = Vec::with_capacity(count as usize);
-    for index in first..end {
-        if let Some((_, message)) = failures.next_if(|(at, _)| first + *at as usize == index) {
-            mixed.push(Err(named(TaskError::panicked(Box::new(message)), index)));
-            continue;
-        }
-        match R::deserialize(&mut decoder) {
-            Ok(value) => mixed.push(Ok(value)),
-            Err(e) => {
-                mixed.extend(undecodable(&e.to_string(), index));
-                break;
-            }
-        }
-    }
+    let mixed = outcomes
+        .iter()
+        .zip(first..)
+        .map(|(outcome, index)| match outcome {
+            Outcome::Value(bytes) => decode_one(bytes).map_err(|error| named(error, index)),
+            Outcome::Failed(failure) => Err(named(failure_error(failure), index)),
+        })
+        .collect();
     Results::Mixed(mixed)
 }
 
-/// The results of one job's calls, in call order.
+/// Decodes one value, catching a panic of its `Deserialize` impl.
+fn decode_one<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, TaskError> {
+    match catch_unwind(AssertUnwindSafe(|| protocol::decode_exact::<R>(bytes))) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(message)) => Err(TaskError::serialization(format!(
+            "could not decode the result: {message}"
+        ))),
+        Err(payload) => Err(TaskError::serialization(format!(
+            "could not decode the result: its `Deserialize` panicked: {}",
+            panic_message(&*payload)
+        ))),
+    }
+}
+
+/// The error of a call that failed in the worker.
+fn failure_error(failure: &CallFailure) -> TaskError {
+    match failure.kind {
+        FailureKind::Panicked => TaskError::panicked(Box::new(failure.message.clone())),
+        FailureKind::Arguments | FailureKind::Result => {
+            TaskError::serialization(failure.message.clone())
+        }
+    }
+}
+
+/// The results of one request's calls, in call order.
 pub(super) enum Results<R> {
     /// Every call returned: the usual case, kept as one `Vec`.
     Values(Vec<R>),

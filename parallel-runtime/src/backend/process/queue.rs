@@ -1,0 +1,124 @@
+//! The requests of a pool that wait for a driver.
+//!
+//! New requests join the back. Requests that a driver gives back (taken back from a busy
+//! worker, or held while no worker could start) go to the front, so that the next free driver
+//! runs them first. Once the pool is dropped the queue is closed: drivers finish what it holds
+//! and exit.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use super::request::Request;
+
+pub(super) struct RequestQueue {
+    state: Mutex<State>,
+    /// Wakes drivers waiting for a request.
+    ready: Condvar,
+    /// Wakes drivers waiting for the queue to close.
+    closing: Condvar,
+    /// The number of requests, readable without the lock: polling an empty queue never takes
+    /// it.
+    len: AtomicUsize,
+}
+
+struct State {
+    requests: VecDeque<Request>,
+    closed: bool,
+}
+
+impl RequestQueue {
+    pub(super) fn new() -> Self {
+        RequestQueue {
+            state: Mutex::new(State {
+                requests: VecDeque::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            closing: Condvar::new(),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under the lock: a poisoned lock still holds a sound queue.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a new request at the back. On a closed queue the request is dropped, which reports
+    /// its calls as cancelled.
+    pub(super) fn push_back(&self, request: Request) {
+        let mut state = self.lock();
+        if state.closed {
+            drop(state);
+            drop(request);
+            return;
+        }
+        state.requests.push_back(request);
+        self.len.store(state.requests.len(), Ordering::Release);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// Gives a request back, to run before the others.
+    pub(super) fn push_front(&self, request: Request) {
+        let mut state = self.lock();
+        state.requests.push_front(request);
+        self.len.store(state.requests.len(), Ordering::Release);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// The next request, if one waits.
+    pub(super) fn try_pop(&self) -> Option<Request> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.pop_locked(&mut self.lock())
+    }
+
+    /// The next request, waiting for one; `None` once the queue is closed and empty.
+    pub(super) fn pop(&self) -> Option<Request> {
+        let mut state = self.lock();
+        loop {
+            if let Some(request) = self.pop_locked(&mut state) {
+                return Some(request);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn pop_locked(&self, state: &mut State) -> Option<Request> {
+        let request = state.requests.pop_front();
+        self.len.store(state.requests.len(), Ordering::Release);
+        request
+    }
+
+    /// Waits until `deadline` or until the queue closes; whether it is closed.
+    pub(super) fn wait_closed(&self, deadline: Instant) -> bool {
+        let mut state = self.lock();
+        while !state.closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .closing
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Closes the queue: no new request is taken, and waiting drivers wake up.
+    pub(super) fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+        self.closing.notify_all();
+    }
+}
