@@ -6,7 +6,7 @@
 # 1. When python3 is there: makes bench/.venv and installs joblib into it (once).
 #    Without python3 (or when the venv or joblib cannot be installed), it says so and measures
 #    `parallel` alone.
-# 2. Runs `cargo run --release --example compare` (examples/compare/), which measures the
+# 2. Runs `cargo run --release -p parallel-bench --bin compare` (bench/src/), which measures the
 #    workloads with multiprocessing.Pool, ProcessPoolExecutor and joblib (bench/python/compare.py)
 #    and with `parallel`, prints one table, and writes bench/results/compare.{json,md,svg}.
 #
@@ -53,4 +53,4 @@ setup_python() {
 setup_python
 # Without a usable interpreter (said above), the runner measures `parallel` alone.
 export PYTHON=${PYTHON:-skip}
-exec cargo run --release --example compare
+exec cargo run --release -p parallel-bench --bin compare

@@ -1,6 +1,6 @@
 """The Python side of `bench/compare.sh`: the reference workloads of ../shared/bench/python,
 measured with multiprocessing.Pool, ProcessPoolExecutor and joblib (loky), printed as JSON lines
-on stdout (progress goes to stderr). The Rust runner (examples/compare) starts this once per
+on stdout (progress goes to stderr). The Rust runner (bench/src/main.rs) starts this once per
 workload, computes the figures from the raw seconds, and draws the table and the chart.
 
     python compare.py WORKLOAD        # info, overhead, startup, cpu, latency, payload or crash

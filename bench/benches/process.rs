@@ -1,6 +1,7 @@
 //! The process backend against hand-written serial code and `procspawn`, in the same run, so
 //! that the results read as ratios (issue 3, point 8). Run it with
-//! `cargo bench --bench process`; one group: `cargo bench --bench process -- process/round_trip`.
+//! `cargo bench -p parallel-bench --bench process`; one group:
+//! `cargo bench -p parallel-bench --bench process -- process/round_trip`.
 //!
 //! Groups, each with its baseline:
 //!

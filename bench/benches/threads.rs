@@ -1,5 +1,5 @@
 //! The threads backend against `std::thread::scope` for blocking work, in the same run (issue 5,
-//! point 1). Run it with `cargo bench --bench threads`.
+//! point 1). Run it with `cargo bench -p parallel-bench --bench threads`.
 //!
 //! - `threads/sleep_5ms_32x32`: 32 sleeps of 5 ms on 32 threads: `par_map!` (threads started for
 //!   the call), a warm `ThreadPool`, and a scope that spawns one thread per sleep. The ideal is

@@ -429,7 +429,8 @@ pub fn markdown(
     let _ = writeln!(out, "# `parallel` vs Python's process pools\n");
     let _ = writeln!(
         out,
-        "Written by `bash bench/compare.sh` (`cargo run --release --example compare`).\n"
+        "Written by `bash bench/compare.sh` \
+         (`cargo run --release -p parallel-bench --bin compare`).\n"
     );
     for line in machine_line(machine).lines() {
         let _ = writeln!(out, "{line}  ");

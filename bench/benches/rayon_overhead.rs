@@ -1,5 +1,6 @@
 //! What the macros cost over hand-written rayon, in the same run (issue 5, point 1). Run it with
-//! `cargo bench --bench rayon_overhead`; one group: `cargo bench --bench rayon_overhead -- join/`.
+//! `cargo bench -p parallel-bench --bench rayon_overhead`; one group:
+//! `cargo bench -p parallel-bench --bench rayon_overhead -- join/`.
 //!
 //! - `join/trivial/N`, `join/100us/N`: `par_join!` of N = 2, 4, 8 calls against the same calls
 //!   in hand-nested `rayon::join` (a balanced tree, as `par_join!` builds).

@@ -18,7 +18,8 @@ impl Python {
     /// no interpreter or it lacks joblib, or when `PYTHON=skip` (`bench/compare.sh` sets that
     /// after saying why).
     pub fn find() -> Option<Python> {
-        let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench");
+        // This package's folder is `bench/`, with `python/` and `.venv/` in it.
+        let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
         if std::env::var_os("PYTHON").is_some_and(|p| p == "skip") {
             eprintln!("PYTHON=skip: measuring `parallel` alone");
             return None;

@@ -1,6 +1,6 @@
 //! `parallel` next to Python's process pools, on this machine, in one run: `bash bench/compare.sh`
-//! (sets up Python, then runs this), or `cargo run --release --example compare` (uses
-//! `bench/.venv` when it is there, and measures `parallel` alone otherwise).
+//! (sets up Python, then runs this), or `cargo run --release -p parallel-bench --bin compare`
+//! (uses `bench/.venv` when it is there, and measures `parallel` alone otherwise).
 //!
 //! Five workloads, each measured first with Python's `multiprocessing.Pool`,
 //! `ProcessPoolExecutor` and joblib (loky) through `bench/python/compare.py`, then with
@@ -17,8 +17,8 @@
 //!
 //! It prints one table (tools by workload, with `parallel`'s ratio to the best Python tool) and
 //! writes `bench/results/compare.{json,md,svg}`. Figures are medians over several runs; knobs
-//! are environment variables (see [`Settings`]). This example lives in a folder of its own so
-//! that CI, which runs every `examples/*.rs`, does not run a minutes-long benchmark.
+//! are environment variables (see [`Settings`]). It is a binary of the `parallel-bench` package
+//! that `cargo test` does not build (`bench/Cargo.toml` says why); clippy still checks it.
 
 mod chart;
 mod python;
@@ -144,9 +144,9 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// The folder the results go to: `bench/results` at the workspace root.
+/// The folder the results go to: `bench/results`, beside this package's manifest.
 fn results_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/results")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("results")
 }
 
 fn main() {

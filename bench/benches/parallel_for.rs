@@ -1,7 +1,8 @@
 //! A `#[parallel] for` loop against the rayon code one would write by hand for it.
 //!
-//! `cargo bench --bench parallel_for`. Each group holds the hand-written rayon baseline and the
-//! marked loop, measured in the same run: read the result as the ratio of the two.
+//! `cargo bench -p parallel-bench --bench parallel_for`. Each group holds the hand-written rayon
+//! baseline and the marked loop, measured in the same run: read the result as the ratio of the
+//! two.
 
 use std::hint::black_box;
 
