@@ -94,6 +94,27 @@ impl<T> Shared<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Stores `result` and wakes whoever waits, unless the task is finished already: a task is
+    /// finished once, with its first result.
+    fn finish(&self, result: Result<T, TaskError>) {
+        let result = result.map_err(|e| self.with_name(e));
+        let waker = {
+            let mut state = self.lock();
+            match &mut *state {
+                State::Pending(waker) => {
+                    let waker = waker.take();
+                    *state = State::Done(result);
+                    waker
+                }
+                _ => return,
+            }
+        };
+        self.finished.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     fn with_name(&self, err: TaskError) -> TaskError {
         match (&self.name, err.name()) {
             (Some(name), None) => err.with_name(name.clone()),
@@ -135,24 +156,8 @@ impl<T> Completer<T> {
     }
 
     fn complete(&mut self, result: Result<T, TaskError>) {
-        let Some(shared) = self.shared.take() else {
-            return;
-        };
-        let result = result.map_err(|e| shared.with_name(e));
-        let waker = {
-            let mut state = shared.lock();
-            match std::mem::replace(&mut *state, State::Done(result)) {
-                State::Pending(waker) => waker,
-                // A task is completed once; keep the first result.
-                done => {
-                    *state = done;
-                    None
-                }
-            }
-        };
-        shared.finished.notify_all();
-        if let Some(waker) = waker {
-            waker.wake();
+        if let Some(shared) = self.shared.take() {
+            shared.finish(result);
         }
     }
 }
@@ -282,21 +287,24 @@ impl<T> Task<T> {
     }
 
     /// Asks the task not to run. Returns `true` if it had not started yet: it never will, and
-    /// joining it gives a cancelled error. A task that is already running finishes normally.
+    /// it is finished at once, as cancelled ([`is_finished`](Task::is_finished) is true, and
+    /// joining or awaiting it gives a cancelled error without waiting). A task that is already
+    /// running finishes normally, and `cancel` returns `false`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use parallel::ThreadPool;
+    /// use parallel::{ErrorKind, ThreadPool};
     ///
     /// let pool = ThreadPool::builder().workers(1).build().unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
     /// let busy = pool.spawn(move || rx.recv().ok());
     /// let queued = pool.spawn(|| 1);
-    /// queued.cancel(); // the only worker is busy, so `queued` has not started
+    /// assert!(queued.cancel()); // the only worker is busy, so `queued` has not started
+    /// assert!(queued.is_finished());
+    /// assert_eq!(queued.join().unwrap_err().kind(), &ErrorKind::Cancelled);
     /// tx.send(()).unwrap();
     /// assert!(busy.join().is_ok());
-    /// assert!(queued.join().is_err());
     /// ```
     pub fn cancel(&self) -> bool {
         // Checking `is_finished` instead would call a running task "not started".
@@ -306,7 +314,12 @@ impl<T> Task<T> {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            Ok(_) => true,
+            Ok(_) => {
+                // It will never run: finish it now. The backend's completer finds it finished
+                // and keeps this result.
+                self.shared.finish(Err(TaskError::cancelled()));
+                true
+            }
             Err(state) => state == CANCELLED,
         }
     }

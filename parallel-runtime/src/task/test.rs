@@ -94,3 +94,31 @@ fn names_are_kept_for_functions_and_dropped_for_closures() {
 fn name_of_val<F>(_: &F) -> Option<Cow<'static, str>> {
     name_of::<F>()
 }
+
+/// Python's cancelled future is done at once: so is a cancelled task, whatever its backend
+/// does with it later.
+#[test]
+fn a_cancelled_task_is_finished_at_once() {
+    let (mut task, completer) = pair::<u8>(Some("queued".into()));
+    let (tx, rx) = mpsc::channel();
+    let waker = Waker::from(Arc::new(Flag(tx)));
+    let mut cx = Context::from_waker(&waker);
+    assert!(Pin::new(&mut task).poll(&mut cx).is_pending());
+    assert!(task.cancel());
+    rx.try_recv().expect("cancel did not wake the waker");
+    assert!(task.is_finished());
+    assert!(task.wait_timeout(Duration::ZERO));
+    // The backend's later completion changes nothing.
+    completer.run(|| 1);
+    let err = task.join_timeout(Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), &ErrorKind::Cancelled);
+    assert_eq!(err.name(), Some("queued"));
+}
+
+#[test]
+fn join_returns_at_once_for_a_task_cancelled_while_queued() {
+    let (task, _completer) = pair::<u8>(None);
+    assert!(task.cancel());
+    // The completer is alive and never runs: `join` must not wait for it.
+    assert_eq!(task.join().unwrap_err().kind(), &ErrorKind::Cancelled);
+}
