@@ -185,3 +185,62 @@ fn par_join_on_threads_runs_blocking_expressions_at_once() {
     assert_eq!(seen.threads.lock().unwrap().len(), 3);
     assert_eq!(seen.on_rayon.load(Ordering::SeqCst), 0);
 }
+
+/// The system refuses new threads (a container's `pids.max`, a full thread table): a call on
+/// `threads` still runs, on the caller's thread, instead of panicking in the library.
+#[test]
+fn a_call_runs_when_the_system_refuses_threads() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_without_threads",
+            "--ignored",
+            "--nocapture",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("threads were refused"), "{stdout}");
+}
+
+#[test]
+#[ignore = "run by a_call_runs_when_the_system_refuses_threads, as a child process"]
+fn child_without_threads() {
+    use parallel::{par_join, parallel};
+
+    #[parallel]
+    fn sum_in_loop(n: u64) -> u64 {
+        let mut total = 0;
+        #[parallel(backend = threads, workers = 3)]
+        for i in 0..n {
+            total += i;
+        }
+        total
+    }
+
+    // Room for what this process has mapped and a little heap, not for a thread's stack.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmSize:"))
+        .and_then(|size| size.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let limit = rustix::process::Rlimit {
+        current: Some(kib * 1024 + (1 << 20)),
+        maximum: Some(kib * 1024 + (1 << 20)),
+    };
+    rustix::process::setrlimit(rustix::process::Resource::As, limit).unwrap();
+    assert!(
+        thread::Builder::new().spawn(|| ()).is_err(),
+        "the limit did not stop threads"
+    );
+    println!("threads were refused");
+
+    let doubled = par_map!(|x: u64| x * 2, 0..100_u64; backend = threads, workers = 4);
+    assert_eq!(doubled, (0..100).map(|x| x * 2).collect::<Vec<_>>());
+    let (a, b) = par_join!(1 + 1, "two".len(); backend = threads);
+    assert_eq!((a, b), (2, 3));
+    assert_eq!(sum_in_loop(100), 4950);
+}

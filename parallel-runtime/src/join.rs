@@ -101,7 +101,8 @@ where
 pub type ScopedJob<'scope> = Box<dyn FnOnce() + Send + 'scope>;
 
 /// Runs every job on scoped OS threads, at most `workers` at once (one thread per job where
-/// `None`), and returns when all have finished.
+/// `None`), and returns when all have finished. When the system refuses some threads, the jobs
+/// run on those it gave, and on the caller's thread if it gave none.
 ///
 /// # Panics
 ///
@@ -111,20 +112,26 @@ pub fn threads_join(workers: Option<usize>, jobs: Vec<ScopedJob<'_>>) {
     let threads = workers.unwrap_or(jobs.len()).clamp(1, jobs.len().max(1));
     let queue = Mutex::new(jobs.into_iter().enumerate());
     let first_panic = FirstPanic::default();
+    let work = || {
+        loop {
+            let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+            let Some((index, job)) = next else { return };
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
+                first_panic.record(index, payload);
+            }
+        }
+    };
     std::thread::scope(|scope| {
-        for _ in 0..threads {
-            std::thread::Builder::new()
-                .name("parallel-threads".to_owned())
-                .spawn_scoped(scope, || {
-                    loop {
-                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((index, job)) = next else { return };
-                        if let Err(payload) = catch_unwind(AssertUnwindSafe(job)) {
-                            first_panic.record(index, payload);
-                        }
-                    }
-                })
-                .expect("the system could not start a thread");
+        let started = (0..threads)
+            .filter(|_| {
+                std::thread::Builder::new()
+                    .name("parallel-threads".to_owned())
+                    .spawn_scoped(scope, work)
+                    .is_ok()
+            })
+            .count();
+        if started == 0 {
+            work();
         }
     });
     first_panic.resume();
@@ -133,7 +140,8 @@ pub fn threads_join(workers: Option<usize>, jobs: Vec<ScopedJob<'_>>) {
 /// Hands `input` out in chunks of `chunk` items to at most `workers` scoped OS threads, which
 /// call `work(chunk number, items)`. The caller reads the input lazily, a bounded number of
 /// chunks ahead, and stops reading once `keep_reading` says so. Returns when every chunk handed
-/// out has been worked on, with the number of items read. `work` catches its own panics.
+/// out has been worked on, with the number of items read. `work` catches its own panics. When
+/// the system refuses every thread, the caller works on the chunks itself.
 pub(crate) fn scoped_chunks<T: Send>(
     workers: usize,
     chunk: usize,
@@ -150,12 +158,14 @@ pub(crate) fn scoped_chunks<T: Send>(
                 work(number, items);
             }
         };
-        for _ in 0..threads {
-            std::thread::Builder::new()
-                .name("parallel-threads".to_owned())
-                .spawn_scoped(scope, worker)
-                .expect("the system could not start a thread");
-        }
+        let started = (0..threads)
+            .filter(|_| {
+                std::thread::Builder::new()
+                    .name("parallel-threads".to_owned())
+                    .spawn_scoped(scope, worker)
+                    .is_ok()
+            })
+            .count();
         let mut read = 0;
         let mut number = 0;
         while keep_reading() {
@@ -164,7 +174,9 @@ pub(crate) fn scoped_chunks<T: Send>(
                 break;
             }
             read += items.len();
-            if chunks_tx.send((number, items)).is_err() {
+            if started == 0 {
+                work(number, items);
+            } else if chunks_tx.send((number, items)).is_err() {
                 break;
             }
             number += 1;
