@@ -14,6 +14,7 @@
 //! nothing it reads there: a value out of range is the worker's failure. Elsewhere there is no
 //! page, and the parent neither pipelines nor knows which call of a batch killed its worker.
 
+use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -29,6 +30,10 @@ pub(crate) struct Claims {
     /// The start of the mapping, `PAGE` bytes long and page-aligned.
     base: std::ptr::NonNull<u8>,
     fd: OwnedFd,
+    /// The parent's side: the last take-back, as (the last request the worker had started, the
+    /// last request taken back). Until the worker claims another request, the claim word holds
+    /// the second, and the first says what the worker runs.
+    taken_back: Cell<Option<(u32, u32)>>,
 }
 
 /// A value read from the page that cannot be right.
@@ -96,7 +101,11 @@ impl Claims {
         };
         let base = std::ptr::NonNull::new(base.cast::<u8>())
             .ok_or_else(|| io::Error::other("mmap returned null"))?;
-        Ok(Claims { base, fd })
+        Ok(Claims {
+            base,
+            fd,
+            taken_back: Cell::new(None),
+        })
     }
 
     /// The page's file, to send to the worker.
@@ -141,10 +150,26 @@ impl Claims {
     ///
     /// A value outside `head - 1 ..= last`.
     pub(crate) fn started(&self, head: u32, last: u32) -> Result<u32, Untrusted> {
-        let started = self.word(CLAIM).load(Ordering::Acquire);
-        within(started, head, last)
-            .then_some(started)
-            .ok_or(Untrusted)
+        let word = self.word(CLAIM).load(Ordering::Acquire);
+        self.started_from(word, head, last)
+    }
+
+    fn started_from(&self, word: u32, head: u32, last: u32) -> Result<u32, Untrusted> {
+        if !within(word, head, last) {
+            return Err(Untrusted);
+        }
+        Ok(match self.taken_back.get() {
+            // Nothing claimed since the take-back: the worker runs what it had started then,
+            // unless that was answered, and then it has not started `head`.
+            Some((started, through)) if word == through => {
+                if within(started, head, last) {
+                    started
+                } else {
+                    head.wrapping_sub(1)
+                }
+            }
+            _ => word,
+        })
     }
 
     /// The parent's side: takes back every request after the last one the worker started, up
@@ -156,15 +181,17 @@ impl Claims {
     pub(crate) fn take_back(&self, head: u32, last: u32) -> Result<u32, Untrusted> {
         let claim = self.word(CLAIM);
         loop {
-            let started = self.started(head, last)?;
-            if started == last {
+            let word = claim.load(Ordering::Acquire);
+            let started = self.started_from(word, head, last)?;
+            if started == last || word == last {
                 return Ok(started);
             }
             // Fails only if the worker claimed one more meanwhile: at most `last - head` times.
             if claim
-                .compare_exchange(started, last, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(word, last, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
+                self.taken_back.set(Some((started, last)));
                 return Ok(started);
             }
         }

@@ -79,3 +79,20 @@ fn the_worker_maps_the_same_page() {
     // The parent cannot be made to fault: the page cannot shrink.
     assert!(rustix::fs::ftruncate(parent.fd(), 0).is_err());
 }
+
+/// After a take-back the word holds the last request taken back; the request the worker runs
+/// is still known as the one it started, so that a death in it is blamed on it.
+#[test]
+fn the_running_request_stays_started_after_a_take_back() {
+    let claims = page();
+    assert!(claims.start(1));
+    assert!(claims.start(2));
+    assert_eq!(claims.take_back(2, 5).unwrap(), 2);
+    assert_eq!(claims.started(2, 5).unwrap(), 2);
+    // Request 2 answered; 6 sent; the worker skipped 3..=5 and died before claiming 6.
+    assert_eq!(claims.started(6, 6).unwrap(), 5);
+    // It claims 6: the word speaks for itself again.
+    assert!(!claims.start(3));
+    assert!(claims.start(6));
+    assert_eq!(claims.started(6, 6).unwrap(), 6);
+}
