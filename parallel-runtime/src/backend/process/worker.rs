@@ -13,8 +13,9 @@
 //! a worker whose parent is already gone exits at once.
 //!
 //! Exit codes: 0 when the parent closes the socket; [`EXIT_SETUP`] when the worker cannot set
-//! itself up; [`EXIT_MALFORMED`] on a frame that breaks the protocol; [`EXIT_ORPHANED`] when the
-//! parent is gone. Each but the first also prints why on stderr.
+//! itself up and [`EXIT_MALFORMED`] on a frame that breaks the protocol (both say why on
+//! stderr); [`EXIT_ORPHANED`] when the parent is gone, silently: that is how workers end when
+//! their program is killed.
 
 use std::fs::File;
 use std::io::{IoSliceMut, Read, Write};
@@ -237,14 +238,14 @@ fn watch_parent(parent: u32) -> Result<(), String> {
         rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
             .map_err(|e| format!("cannot ask to die with the parent: {e}"))?;
         if std::os::unix::process::parent_id() != parent {
-            die(EXIT_ORPHANED, "the parent is gone");
+            exit(EXIT_ORPHANED);
         }
         Ok(())
     }
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     {
         if std::os::unix::process::parent_id() != parent {
-            die(EXIT_ORPHANED, "the parent is gone");
+            exit(EXIT_ORPHANED);
         }
         std::thread::Builder::new()
             .name("parallel-watchdog".to_owned())
