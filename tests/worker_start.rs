@@ -320,7 +320,7 @@ static DIE_AT_START: extern "C" fn() = die_at_start;
 // The checks.
 
 fn checks() {
-    let checks: [(&str, fn()); 7] = [
+    let checks: [(&str, fn()); 8] = [
         ("a worker never runs main", a_worker_never_runs_main),
         (
             "PARALLEL_WORKER set by a user does not make a worker",
@@ -345,6 +345,10 @@ fn checks() {
         (
             "a worker killed as it starts is a dead worker",
             a_worker_killed_as_it_starts_is_a_dead_worker,
+        ),
+        (
+            "pools built, used and dropped leave nothing behind",
+            pools_leave_nothing_behind,
         ),
     ];
     let filter: Vec<String> = std::env::args()
@@ -528,6 +532,80 @@ fn a_worker_killed_as_it_starts_is_a_dead_worker() {
     let run = Run::new("dead-start");
     let output = run.command("die-at-start").output().unwrap();
     assert!(succeeded(&output).contains("ok"));
+}
+
+#[parallel]
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// What this process holds: open descriptors, threads, children, and zombie children.
+#[derive(Debug, PartialEq)]
+struct Held {
+    descriptors: usize,
+    threads: usize,
+    children: usize,
+    zombies: usize,
+}
+
+fn held() -> Held {
+    let me = std::process::id();
+    let children: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| parent_of(pid) == Some(me))
+        .collect();
+    Held {
+        descriptors: std::fs::read_dir("/proc/self/fd").unwrap().count(),
+        threads: std::fs::read_dir("/proc/self/task").unwrap().count(),
+        children: children.len(),
+        zombies: children.iter().filter(|&&pid| is_zombie(pid)).count(),
+    }
+}
+
+/// Pools built, used and dropped, ten times over: whole maps, maps dropped half-way, calls that
+/// time out, workers that crash, tasks left unjoined. Once their drivers have finished, this
+/// process holds what it held before.
+fn pools_leave_nothing_behind() {
+    let before = held();
+    for _ in 0..10 {
+        let pool = ProcessPool::builder().workers(3).build().unwrap();
+        let squares: Vec<u64> = pool.map(square, 0..1_000).map(Result::unwrap).collect();
+        assert_eq!(squares[999], 999 * 999);
+        // Dropped half-way, with calls in flight.
+        let mut map = pool.map(square, 0..100_000).chunk(10);
+        assert_eq!(map.nth(10).unwrap().unwrap(), 100);
+        drop(map);
+        // Crashes replace workers.
+        let crashed: Vec<_> = pool.map(abort_if, [false, true, false]).collect();
+        assert!(crashed[1].is_err());
+        // A task never joined, still running when its pool is dropped.
+        let _detached = pool.spawn(sleep_ms, (20,));
+        drop(pool);
+        // A timeout kills a worker.
+        let timed = ProcessPool::builder()
+            .workers(2)
+            .timeout(Duration::from_millis(50))
+            .build()
+            .unwrap();
+        let late: Vec<_> = timed.map(sleep_ms, [1, 10_000, 1]).collect();
+        assert!(late[1].as_ref().unwrap_err().is_timeout());
+    }
+    // The drivers end their workers and exit once the pools are gone.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = held();
+        if now == before {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{now:?}, where {before:?} before"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// The processes whose environment holds `PARALLEL_TEST_MARK=mark`, other than this one.

@@ -32,3 +32,50 @@ fn a_dropped_handle_leaves_no_process() {
     // Reaped: not even a zombie is left.
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
+
+/// A number from `/proc/<pid>/<file>`: the field `key` (the first number after it).
+fn proc_field(pid: u32, file: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+/// A length prefix of 4 GiB: the worker holds what arrives, not what the prefix claims, and
+/// exits when the parent goes away mid-frame.
+#[test]
+fn a_worker_allocates_for_what_arrives_not_for_what_a_prefix_claims() {
+    let mut worker = WorkerHandle::start().expect("this test executable starts as a worker");
+    let pid = worker.child.id();
+    // The prefix, a tag, and 16 MiB of the claimed 4 GiB. The write returns once the worker
+    // has read all but what the socket buffers hold (a few MiB).
+    let mut lying = vec![0xff, 0xff, 0xff, 0xff, 1];
+    lying.resize(lying.len() + (16 << 20), 0);
+    protocol::write_frame(&worker.stream, &lying).unwrap();
+    let peak_kib = proc_field(pid, "status", "VmHWM:");
+    assert!(
+        peak_kib < 256 * 1024,
+        "the worker holds {peak_kib} KiB for 16 MiB"
+    );
+    assert_eq!(worker.end(false), WorkerExit::Code(0));
+}
+
+/// A request that claims more calls than its bytes hold is malformed: the worker exits with
+/// its code for that, at once, without running anything.
+#[test]
+fn a_worker_exits_on_a_request_with_a_lying_count() {
+    let mut worker = WorkerHandle::start().expect("this test executable starts as a worker");
+    let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
+    frame[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
+    protocol::write_frame(&worker.stream, &frame).unwrap();
+    let mut buffer = Vec::new();
+    assert!(matches!(
+        worker.receive(None, false, &mut buffer),
+        Err(ReceiveError::Gone)
+    ));
+    assert_eq!(
+        worker.end(false),
+        WorkerExit::Code(super::worker::EXIT_MALFORMED)
+    );
+}
