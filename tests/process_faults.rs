@@ -719,3 +719,32 @@ fn measure(huge: Huge) -> usize {
 fn make_huge(len: usize) -> Huge {
     Huge(len)
 }
+
+/// Writes to a pipe whose reader is gone and says what the write gave.
+#[parallel]
+fn write_to_closed_pipe(_: u8) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("true")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    child.wait().unwrap();
+    match stdin.write_all(&[0; 1 << 16]) {
+        Ok(()) => "written".to_owned(),
+        Err(e) => format!("{:?}", e.kind()),
+    }
+}
+
+/// In a worker as in any Rust program, a write to a closed pipe is an error, not a `SIGPIPE`
+/// that kills the process.
+#[test]
+fn a_broken_pipe_is_an_error_in_a_worker_as_at_home() {
+    let at_home = write_to_closed_pipe(0);
+    assert_eq!(at_home, "BrokenPipe");
+    let pool = ProcessPool::builder().workers(1).build().unwrap();
+    assert_eq!(
+        pool.spawn(write_to_closed_pipe, (0,)).join().unwrap(),
+        at_home
+    );
+}
