@@ -2,18 +2,20 @@
 //!
 //! The parent keeps one driver thread per worker. A driver takes a request (a batch of calls of
 //! one `#[parallel]` function) from the pool's queue, sends it over the worker's private socket
-//! and waits for the reply. When the worker dies instead, the driver reads its exit status, starts
-//! a new worker, and reports the failure for that call only; a batch that loses its worker is
-//! split and re-run one call at a time, so that only the call that kills its worker fails.
+//! and waits for the reply. When the worker dies instead, the driver reads its exit status and
+//! the page it shares with the worker, which says which call was running; that call fails alone,
+//! and the others run on a new worker (`driver` says exactly how each failure is answered).
 //!
 //! The files, from the public API down:
 //!
 //! - `pool`: [`ProcessPool`], its builder and `spawn`; `map`: the map iterators;
 //! - `request`: calls gathered and encoded into one request; `reply`: where results go;
 //!   `results`: decoding a request's results;
-//! - `driver`: the state machine of one driver thread; `handle`: the parent's end of one worker;
-//! - `protocol`: the frames on the socket; `registry`: the link-time table of `#[parallel]`
-//!   functions; `worker`: the child's side.
+//! - `queue`: the requests waiting for a driver; `driver`: the state machine of one driver
+//!   thread; `handle`: the parent's end of one worker;
+//! - `protocol`: the frames on the socket; `claim`: the page shared with each worker;
+//!   `serde_message`: the message of a failed `Serialize`; `registry`: the link-time table of
+//!   `#[parallel]` functions; `worker`: the child's side.
 
 mod claim;
 mod driver;
