@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::handle::{ReceiveError, Reply, StartError, WorkerHandle};
-use super::protocol::{Malformed, Outcomes};
+use super::protocol::{FrameBuffer, Malformed, Outcomes};
 use super::queue::RequestQueue;
 use super::request::Request;
 use crate::error::{TaskError, WorkerExit};
@@ -121,7 +121,7 @@ struct Sent {
 struct Driver<'a> {
     drivers: &'a Drivers,
     worker: Option<WorkerHandle>,
-    buffer: Vec<u8>,
+    buffer: FrameBuffer,
     /// Requests written to the worker, oldest (the one it runs) first.
     sent: VecDeque<Sent>,
     sent_bytes: usize,
@@ -142,7 +142,7 @@ impl<'a> Driver<'a> {
         Driver {
             drivers,
             worker: None,
-            buffer: Vec::new(),
+            buffer: FrameBuffer::default(),
             sent: VecDeque::new(),
             sent_bytes: 0,
             backlog: VecDeque::new(),
@@ -467,7 +467,7 @@ impl<'a> Driver<'a> {
                 outcomes,
             } if seq == head.seq && count as usize == head.request.count => {
                 let buffer = std::mem::take(&mut self.buffer);
-                match Outcomes::parse(&buffer[outcomes..], count) {
+                match Outcomes::parse(&buffer.frame()[outcomes..], count) {
                     Ok(outcomes) => {
                         let head = self.pop_head();
                         self.per_call = Some(nanos / u64::from(count.max(1)));

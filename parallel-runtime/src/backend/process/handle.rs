@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::claim::Claims;
-use super::protocol::{self, Malformed, ToParent};
+use super::protocol::{self, FrameBuffer, Malformed, ToParent};
 use super::worker;
 use crate::error::WorkerExit;
 use crate::spin::spin_until_readable;
@@ -140,9 +140,9 @@ impl WorkerHandle {
         if !sent.unwrap_or(false) {
             return Err(StartError::Died(WorkerExit::Unknown));
         }
-        let mut buffer = Vec::new();
+        let mut buffer = FrameBuffer::default();
         match self.receive_frame(Some(START_TIMEOUT), false, &mut buffer) {
-            Ok(()) => match protocol::decode_to_parent(&buffer) {
+            Ok(()) => match protocol::decode_to_parent(buffer.frame()) {
                 Ok(ToParent::Hello) => Ok(()),
                 Ok(_) => Err(StartError::Malformed(Malformed("no greeting"))),
                 Err(malformed) => Err(StartError::Malformed(malformed)),
@@ -202,10 +202,10 @@ impl WorkerHandle {
         &mut self,
         timeout: Option<Duration>,
         poll: bool,
-        buffer: &mut Vec<u8>,
+        buffer: &mut FrameBuffer,
     ) -> Result<Reply, ReceiveError> {
         self.receive_frame(timeout, poll, buffer)?;
-        match protocol::decode_to_parent(buffer) {
+        match protocol::decode_to_parent(buffer.frame()) {
             Ok(ToParent::Done {
                 seq,
                 count,
@@ -230,7 +230,7 @@ impl WorkerHandle {
         &mut self,
         timeout: Option<Duration>,
         poll: bool,
-        buffer: &mut Vec<u8>,
+        buffer: &mut FrameBuffer,
     ) -> Result<(), ReceiveError> {
         if self.read_timeout != timeout {
             self.stream
@@ -294,23 +294,43 @@ impl Drop for WorkerHandle {
 
 /// What to execute to start a worker, and the name it shows (`argv[0]`).
 ///
-/// On Linux the parent executes its own image through `/proc/self/exe`, which keeps pointing at
-/// the file the program runs from after that file is deleted or replaced (a deploy, a rebuild):
-/// workers are always the very program that started them. Elsewhere, the path the program was
-/// started from.
+/// Workers must be the very program that starts them, even after its file is deleted or
+/// replaced (a deploy, a rebuild). On Linux the pool opens its own image once, through
+/// `/proc/self/exe`, and keeps it open. It executes the program's path while that path still
+/// names the same file (so that tools which run the program through a loader, such as valgrind,
+/// start workers the same way), and the open file itself (`/proc/self/fd/N`) once it does not.
+/// Elsewhere, the path.
 fn this_executable() -> (PathBuf, OsString) {
     let arg0 = std::env::args_os().next();
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        let own = PathBuf::from("/proc/self/exe");
-        if own.exists() {
-            let arg0 = arg0.unwrap_or_else(|| own.clone().into_os_string());
-            return (own, arg0);
-        }
-    }
     let path =
         std::env::current_exe().unwrap_or_else(|_| PathBuf::from(arg0.clone().unwrap_or_default()));
     let arg0 = arg0.unwrap_or_else(|| path.clone().into_os_string());
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        use std::sync::OnceLock;
+
+        static OWN_IMAGE: OnceLock<Option<std::fs::File>> = OnceLock::new();
+        if let Some(image) = OWN_IMAGE
+            .get_or_init(|| std::fs::File::open("/proc/self/exe").ok())
+            .as_ref()
+        {
+            let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+                (a.dev(), a.ino()) == (b.dev(), b.ino())
+            };
+            let names_image = match (std::fs::metadata(&path), image.metadata()) {
+                (Ok(at_path), Ok(image)) => same(&at_path, &image),
+                _ => false,
+            };
+            if !names_image {
+                return (
+                    PathBuf::from(format!("/proc/self/fd/{}", image.as_raw_fd())),
+                    arg0,
+                );
+            }
+        }
+    }
     (path, arg0)
 }
 

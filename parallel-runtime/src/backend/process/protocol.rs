@@ -6,16 +6,17 @@
 //! setup     = tag 5                            parent -> worker, first; carries the fd of the
 //!                                              shared page (SCM_RIGHTS) where there is one
 //! hello     = tag 4                            worker -> parent, once it serves
-//! run       = tag 1, seq:u32le count:u32le id_len:u16le id args ends
+//! run       = tag 1, seq:u32le count:u32le id_len:u16le id args_len:u32le args lens
 //! done      = tag 2, seq:u32le count:u32le nanos:u64le outcomes
 //! refused   = tag 3, seq:u32le message (UTF-8)
 //!
 //! args      = one postcard argument tuple per call, back to back
-//! ends      = count × u32le: where each call's arguments end in `args`
-//! outcomes  = values value_ends failures values_len:u32le returned:u32le failed:u32le
-//! values    = one postcard value per call that returned, in call order
-//! value_ends= returned × u32le: where each value ends in `values`
+//! lens      = count varints: the length of each call's arguments in `args`
+//! outcomes  = values lens failures values_len:u32le lens_len:u32le returned:u32le failed:u32le
+//! values    = one postcard value per call that returned, in call order (and `lens`, one
+//!             varint per value: its length)
 //! failures  = `failed` postcard (index:u32, kind:u8, message:String), in call order
+//! varint    = an unsigned LEB128 number below 2^32 (one byte below 128)
 //! ```
 //!
 //! Every call has its own bytes, so a call whose data does not decode fails alone, and bytes a
@@ -53,11 +54,15 @@ pub(crate) const MAX_CALLS: usize = 1 << 16;
 const FRAME_HEADER: usize = 4 + 1;
 /// Bytes before a run's task id: frame header, seq, count, id length.
 const RUN_HEADER: usize = FRAME_HEADER + 4 + 4 + 2;
+/// The most bytes of a varint.
+const MAX_VARINT: usize = 5;
 /// Bytes before a done's outcomes: frame header, seq, count, nanos.
 const DONE_HEADER: usize = FRAME_HEADER + 4 + 4 + 8;
-/// Bytes of the outcomes' footer: the values' length, the returned and failed counts.
-const OUTCOMES_FOOTER: usize = 4 + 4 + 4;
-/// A reply keeps this much of the frame for its value ends and failures: values stop short of it.
+/// Bytes of the outcomes' footer: the values' and lengths' sizes, the returned and failed
+/// counts.
+const OUTCOMES_FOOTER: usize = 4 + 4 + 4 + 4;
+/// A reply keeps this much of the frame for its value lengths and failures: values stop short
+/// of it.
 const REPLY_RESERVE: usize = 64 << 20;
 /// The longest message kept for a failed call; longer ones are cut.
 const MAX_MESSAGE: usize = 64 << 10;
@@ -81,6 +86,28 @@ impl From<Malformed> for io::Error {
     }
 }
 
+/// Where frames are read. Its bytes stay initialized from one frame to the next, so that
+/// reading a frame writes only the bytes that arrive.
+#[derive(Default)]
+pub(crate) struct FrameBuffer {
+    bytes: Vec<u8>,
+    len: usize,
+}
+
+impl FrameBuffer {
+    /// The last frame read: its tag and body.
+    #[inline]
+    pub(crate) fn frame(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    /// The bytes held, for frames to come.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.bytes.capacity()
+    }
+}
+
 /// Reads one frame (its tag and body) into `buffer`; `Ok(false)` at a clean end of stream,
 /// before any byte of a frame.
 ///
@@ -91,27 +118,41 @@ impl From<Malformed> for io::Error {
 ///
 /// `InvalidData` for a length of zero; `UnexpectedEof` when the stream ends inside a frame;
 /// the stream's own errors (a read timeout is `WouldBlock` or `TimedOut`).
-pub(crate) fn read_frame(stream: &mut impl Read, buffer: &mut Vec<u8>) -> io::Result<bool> {
+pub(crate) fn read_frame(stream: &mut impl Read, buffer: &mut FrameBuffer) -> io::Result<bool> {
+    buffer.len = 0;
     let mut prefix = [0; 4];
-    loop {
-        match stream.read(&mut prefix[..1]) {
-            Ok(0) => return Ok(false),
-            Ok(_) => break,
+    let mut have = 0;
+    while have < prefix.len() {
+        match stream.read(&mut prefix[have..]) {
+            Ok(0) if have == 0 => return Ok(false),
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(read) => have += read,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    stream.read_exact(&mut prefix[1..])?;
     let len = u32::from_le_bytes(prefix) as usize;
     if len == 0 {
         return Err(Malformed("a frame of length zero").into());
     }
-    buffer.clear();
-    buffer.reserve(len.min(FIRST_READ));
-    let read = Read::take(&mut *stream, len as u64).read_to_end(buffer)?;
-    if read < len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
+    // In the usual frame, the whole body is there and one read takes it; the buffer grows
+    // only when what arrived fills it, to twice that, never past `len`.
+    let bytes = &mut buffer.bytes;
+    let mut filled = 0;
+    while filled < len {
+        if filled == bytes.len() {
+            let grown = (2 * filled).max(FIRST_READ).min(len);
+            bytes.resize(grown, 0);
+        }
+        let room = len.min(bytes.len());
+        match stream.read(&mut bytes[filled..room]) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    buffer.len = len;
     Ok(true)
 }
 
@@ -148,30 +189,135 @@ pub(crate) struct Run<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Calls<'a> {
     args: &'a [u8],
-    ends: &'a [u8],
+    lens: Lengths<'a>,
 }
 
 impl<'a> Calls<'a> {
     /// How many calls there are.
     pub fn len(&self) -> usize {
-        self.ends.len() / 4
+        self.lens.count
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.lens.count == 0
     }
 
     /// The argument bytes of each call, in call order.
+    #[inline]
     pub fn iter(self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        let args = self.args;
+        self.lens.split(self.args)
+    }
+
+    /// Decodes each call's arguments in turn: `before(context, index)` just before, then
+    /// `each(context, index, arguments)`, or `failed(context, index, message)` when they do not
+    /// decode to exactly their own bytes.
+    #[inline]
+    pub fn decode_each<T: DeserializeOwned, C: ?Sized>(
+        self,
+        context: &mut C,
+        before: impl FnMut(&mut C, usize),
+        each: impl FnMut(&mut C, usize, T),
+        failed: impl FnMut(&mut C, usize, String),
+    ) {
+        decode_each(self.args, self.lens, context, before, each, failed);
+    }
+}
+
+/// The lengths of `count` values, as varints, checked to add up to the bytes they split.
+#[derive(Clone, Copy, Debug)]
+struct Lengths<'a> {
+    varints: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Lengths<'a> {
+    /// Checks that `varints` is exactly `count` varints, adding up to `total`.
+    fn check(varints: &'a [u8], count: usize, total: usize) -> Result<Self, Malformed> {
+        if varints.len() < count || varints.len() > count.saturating_mul(MAX_VARINT) {
+            return Err(Malformed("lengths for another number of values"));
+        }
+        let mut at = 0;
+        let mut sum = 0u64;
+        for _ in 0..count {
+            let len =
+                read_varint(varints, &mut at).ok_or(Malformed("a length that is no varint"))?;
+            sum += u64::from(len);
+        }
+        if at != varints.len() {
+            return Err(Malformed("bytes after the lengths"));
+        }
+        if sum != total as u64 {
+            return Err(Malformed("lengths that do not add up"));
+        }
+        Ok(Lengths { varints, count })
+    }
+
+    /// `bytes` cut at each length.
+    #[inline]
+    fn split(self, bytes: &'a [u8]) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let mut at = 0;
         let mut start = 0;
-        self.ends.chunks_exact(4).map(move |end| {
-            let end = u32_le(end) as usize;
-            let call = &args[start..end];
-            start = end;
-            call
+        (0..self.count).map(move |_| {
+            // Checked by `check`: the varints are there and add up to `bytes`.
+            let len = read_varint(self.varints, &mut at).unwrap_or(0) as usize;
+            let value = bytes.get(start..start + len).unwrap_or_default();
+            start += len;
+            value
         })
+    }
+}
+
+/// Reads a varint below 2^32 at `at`, moving `at` past it.
+#[inline]
+fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
+    let mut value = 0u32;
+    for shift in [0, 7, 14, 21, 28] {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        if shift == 28 && byte > 0x0f {
+            return None;
+        }
+        value |= u32::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Appends `value` as a varint.
+#[inline]
+fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        bytes.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    bytes.push(value as u8);
+}
+
+/// Decodes, one after the other, the values `lens` cuts `bytes` into: each value is decoded
+/// from its own bytes only, and must take all of them.
+#[inline]
+fn decode_each<T: DeserializeOwned, C: ?Sized>(
+    bytes: &[u8],
+    lens: Lengths<'_>,
+    context: &mut C,
+    mut before: impl FnMut(&mut C, usize),
+    mut each: impl FnMut(&mut C, usize, T),
+    mut failed: impl FnMut(&mut C, usize, String),
+) {
+    for (index, value) in lens.split(bytes).enumerate() {
+        before(context, index);
+        let mut decoder = postcard::Deserializer::from_bytes(value);
+        match T::deserialize(&mut decoder) {
+            Ok(value) => match decoder.finalize() {
+                Ok([]) => each(context, index, value),
+                Ok(rest) => failed(context, index, left_over(rest.len())),
+                Err(e) => failed(context, index, e.to_string()),
+            },
+            Err(e) => failed(context, index, e.to_string()),
+        }
     }
 }
 
@@ -190,37 +336,17 @@ pub(crate) fn decode_to_worker(frame: &[u8]) -> Result<ToWorker<'_>, Malformed> 
             let id_len = body.u16()? as usize;
             let task_id = std::str::from_utf8(body.take(id_len)?)
                 .map_err(|_| Malformed("a task id that is not UTF-8"))?;
-            let rest = body.0;
-            let args_len = rest
-                .len()
-                .checked_sub(4 * count)
-                .ok_or(Malformed("fewer bytes than the calls' ends"))?;
-            let (args, ends) = rest.split_at(args_len);
-            check_ends(ends, args_len)?;
+            let args_len = body.u32()? as usize;
+            let args = body.take(args_len)?;
+            let lens = Lengths::check(body.0, count, args_len)?;
             Ok(ToWorker::Run(Run {
                 seq,
                 task_id,
-                calls: Calls { args, ends },
+                calls: Calls { args, lens },
             }))
         }
         _ => Err(Malformed("an unknown tag")),
     }
-}
-
-/// Checks that `ends` (u32le each) never decrease and that the last one is `len`.
-fn check_ends(ends: &[u8], len: usize) -> Result<(), Malformed> {
-    let mut last = 0;
-    for end in ends.chunks_exact(4) {
-        let end = u32_le(end) as usize;
-        if end < last || end > len {
-            return Err(Malformed("the ends of calls out of order"));
-        }
-        last = end;
-    }
-    if last != len {
-        return Err(Malformed("bytes after the last call"));
-    }
-    Ok(())
 }
 
 /// A message to the parent, as read from the socket.
@@ -304,7 +430,7 @@ pub(crate) struct CallFailure {
 #[derive(Debug)]
 pub(crate) struct Outcomes<'a> {
     values: &'a [u8],
-    ends: &'a [u8],
+    lens: Lengths<'a>,
     failures: Vec<CallFailure>,
 }
 
@@ -323,15 +449,15 @@ impl<'a> Outcomes<'a> {
             .split_last_chunk::<OUTCOMES_FOOTER>()
             .ok_or(Malformed("no outcomes footer"))?;
         let values_len = u32_le(&footer[..4]) as usize;
-        let returned = u32_le(&footer[4..8]);
-        let failed = u32_le(&footer[8..]);
+        let lens_len = u32_le(&footer[4..8]) as usize;
+        let returned = u32_le(&footer[8..12]);
+        let failed = u32_le(&footer[12..]);
         if u64::from(returned) + u64::from(failed) != u64::from(count) {
             return Err(Malformed("outcomes for another number of calls"));
         }
         let mut reader = Reader(body);
         let values = reader.take(values_len)?;
-        let ends = reader.take(4 * returned as usize)?;
-        check_ends(ends, values.len())?;
+        let lens = Lengths::check(reader.take(lens_len)?, returned as usize, values_len)?;
         // At most `count` failures, each of at least three bytes that arrived: bounded.
         let mut failures = Vec::new();
         let mut rest = reader.0;
@@ -356,9 +482,14 @@ impl<'a> Outcomes<'a> {
         }
         Ok(Outcomes {
             values,
-            ends,
+            lens,
             failures,
         })
+    }
+
+    /// How many calls there are.
+    pub(crate) fn len(&self) -> usize {
+        self.lens.count + self.failures.len()
     }
 
     /// Whether every call returned a value.
@@ -366,20 +497,29 @@ impl<'a> Outcomes<'a> {
         self.failures.is_empty()
     }
 
+    /// Decodes the values of the calls that returned, in call order, each checked as in
+    /// [`Calls::decode_each`]; the index is the one among them.
+    #[inline]
+    pub(crate) fn decode_values<T: DeserializeOwned, C: ?Sized>(
+        &self,
+        context: &mut C,
+        each: impl FnMut(&mut C, usize, T),
+        failed: impl FnMut(&mut C, usize, String),
+    ) {
+        decode_each(self.values, self.lens, context, |_, _| {}, each, failed);
+    }
+
     /// The encoded values of the calls that returned, in call order.
+    #[inline]
     pub(crate) fn values(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        Calls {
-            args: self.values,
-            ends: self.ends,
-        }
-        .iter()
+        self.lens.split(self.values)
     }
 
     /// What each call gave, in call order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = Outcome<'_>> + '_ {
         let mut values = self.values();
         let mut failures = self.failures.iter().peekable();
-        let count = self.ends.len() / 4 + self.failures.len();
+        let count = self.len();
         (0..count).map(move |index| {
             match failures.next_if(|failure| failure.index as usize == index) {
                 Some(failure) => Outcome::Failed(failure),
@@ -406,6 +546,8 @@ impl RunFrame {
         bytes.extend_from_slice(&[0; 8]);
         bytes.extend_from_slice(&id_len.to_le_bytes());
         bytes.extend_from_slice(task_id.as_bytes());
+        // The arguments' length, once known.
+        bytes.extend_from_slice(&[0; 4]);
         let args_start = bytes.len();
         RunFrame {
             bytes,
@@ -420,9 +562,10 @@ impl RunFrame {
     ///
     /// When `args` does not encode, or would make the frame larger than a frame can be; the
     /// frame is then as before.
+    #[inline]
     pub(crate) fn push<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EncodeError> {
-        // Room for this call's end and the frame's, whatever comes after.
-        let limit = MAX_FRAME + 4 - 4 * (self.ends.len() + 1);
+        // Room for the lengths of the calls so far and this one.
+        let limit = MAX_FRAME + 4 - MAX_VARINT * (self.ends.len() + 1);
         let mark = self.bytes.len();
         match encode_limited(args, &mut self.bytes, limit) {
             Ok(()) => {
@@ -456,8 +599,12 @@ impl RunFrame {
     /// The frame, ready to send once [`set_seq`] has numbered it.
     pub(crate) fn finish(mut self) -> Vec<u8> {
         let count = self.ends.len() as u32;
-        for end in &self.ends {
-            self.bytes.extend_from_slice(&end.to_le_bytes());
+        let args_len = (self.bytes.len() - self.args_start) as u32;
+        self.bytes[self.args_start - 4..self.args_start].copy_from_slice(&args_len.to_le_bytes());
+        let mut start = 0;
+        for &end in &self.ends {
+            push_varint(&mut self.bytes, end - start);
+            start = end;
         }
         let len = (self.bytes.len() - 4) as u32;
         self.bytes[..4].copy_from_slice(&len.to_le_bytes());
@@ -504,6 +651,7 @@ impl fmt::Display for EncodeError {
 ///
 /// When `value` does not encode (with its `Serialize` impl's own message where it gave one), or
 /// would take `buffer` past `limit`.
+#[inline]
 pub(crate) fn encode_limited<T: Serialize + ?Sized>(
     value: &T,
     buffer: &mut Vec<u8>,
@@ -517,11 +665,24 @@ pub(crate) fn encode_limited<T: Serialize + ?Sized>(
     };
     match postcard::serialize_with_flavor(value, flavor) {
         Ok(()) => Ok(()),
-        Err(_) if over => Err(EncodeError::TooLarge),
-        Err(postcard::Error::SerdeSerCustom) => Err(EncodeError::Serde(
+        Err(error) => Err(encode_error(value, error, over)),
+    }
+}
+
+/// Why `value` did not encode; out of the hot path.
+#[cold]
+#[inline(never)]
+fn encode_error<T: Serialize + ?Sized>(
+    value: &T,
+    error: postcard::Error,
+    over: bool,
+) -> EncodeError {
+    match error {
+        _ if over => EncodeError::TooLarge,
+        postcard::Error::SerdeSerCustom => EncodeError::Serde(
             serialize_error(value).unwrap_or_else(|| postcard::Error::SerdeSerCustom.to_string()),
-        )),
-        Err(e) => Err(EncodeError::Serde(e.to_string())),
+        ),
+        e => EncodeError::Serde(e.to_string()),
     }
 }
 
@@ -550,16 +711,21 @@ pub fn encode<T: serde::Serialize + ?Sized>(
 /// # Errors
 ///
 /// postcard's message when the bytes do not decode, or when bytes are left over.
+#[inline]
 pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(format!(
-            "{} bytes left over: the type's `Deserialize` does not read what its `Serialize` \
-             wrote",
-            rest.len()
-        )),
+        Ok((_, rest)) => Err(left_over(rest.len())),
         Err(e) => Err(e.to_string()),
     }
+}
+
+#[cold]
+fn left_over(bytes: usize) -> String {
+    format!(
+        "{bytes} bytes left over: the type's `Deserialize` does not read what its `Serialize` \
+         wrote"
+    )
 }
 
 /// A postcard flavor that pushes straight onto a `Vec`, up to a limit.
@@ -645,21 +811,39 @@ impl<'a> OutcomesBuilder<'a> {
     }
 
     /// Adds the value call `index` returned, or its failure to encode.
+    #[inline]
     pub fn push_value<R: Serialize + ?Sized>(&mut self, index: usize, value: &R) {
         let mark = self.bytes.len();
         match encode_limited(value, &mut self.bytes, MAX_FRAME + 4 - REPLY_RESERVE) {
             Ok(()) => self
                 .value_ends
                 .push((self.bytes.len() - DONE_HEADER) as u32),
-            Err(e) => {
-                self.bytes.truncate(mark);
-                self.fail(
-                    index,
-                    FailureKind::Result,
-                    &format!("could not encode the result: {e}"),
-                );
-            }
+            Err(e) => self.fail_result(index, mark, &e),
         }
+    }
+
+    /// Drops what call `index` wrote of its value from `mark` on, and fails it.
+    #[cold]
+    #[inline(never)]
+    fn fail_result(&mut self, index: usize, mark: usize, error: &dyn fmt::Display) {
+        self.bytes.truncate(mark);
+        self.fail(
+            index,
+            FailureKind::Result,
+            &format!("could not encode the result: {error}"),
+        );
+    }
+
+    /// Where the next value starts.
+    #[inline]
+    pub fn mark(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Drops the bytes of a value cut short from `mark` on (its `Serialize` panicked).
+    #[cold]
+    pub fn drop_from(&mut self, mark: usize) {
+        self.bytes.truncate(mark);
     }
 
     /// Adds the failure of call `index`.
@@ -695,11 +879,16 @@ impl<'a> OutcomesBuilder<'a> {
         }
         let values_len = (self.bytes.len() - DONE_HEADER) as u32;
         let returned = self.value_ends.len() as u32;
-        for end in &self.value_ends {
-            self.bytes.extend_from_slice(&end.to_le_bytes());
+        let lens_start = self.bytes.len();
+        let mut start = 0;
+        for &end in &self.value_ends {
+            push_varint(&mut self.bytes, end - start);
+            start = end;
         }
+        let lens_len = (self.bytes.len() - lens_start) as u32;
         self.bytes.extend_from_slice(&self.failures);
         self.bytes.extend_from_slice(&values_len.to_le_bytes());
+        self.bytes.extend_from_slice(&lens_len.to_le_bytes());
         self.bytes.extend_from_slice(&returned.to_le_bytes());
         self.bytes.extend_from_slice(&self.failed.to_le_bytes());
         let len = (self.bytes.len() - 4) as u32;
@@ -750,8 +939,11 @@ pub(crate) fn enlarge_send_buffer(socket: &impl std::os::fd::AsFd) {
     let _ = rustix::net::sockopt::set_socket_send_buffer_size(socket, SEND_BUFFER);
 }
 
+#[inline]
 fn u32_le(bytes: &[u8]) -> u32 {
-    u32::from_le_bytes(bytes.try_into().expect("four bytes"))
+    let mut word = [0; 4];
+    word.copy_from_slice(bytes);
+    u32::from_le_bytes(word)
 }
 
 /// Reads fixed-size fields off the front of a body, checking that they are there.

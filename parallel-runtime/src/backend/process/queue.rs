@@ -26,6 +26,9 @@ pub(super) struct RequestQueue {
 struct State {
     requests: VecDeque<Request>,
     closed: bool,
+    /// Drivers asleep in [`RequestQueue::pop`]: a new request wakes one only then (a wake-up
+    /// is a system call, and most requests find a driver polling).
+    sleeping: usize,
 }
 
 impl RequestQueue {
@@ -34,6 +37,7 @@ impl RequestQueue {
             state: Mutex::new(State {
                 requests: VecDeque::new(),
                 closed: false,
+                sleeping: 0,
             }),
             ready: Condvar::new(),
             closing: Condvar::new(),
@@ -56,18 +60,24 @@ impl RequestQueue {
             return;
         }
         state.requests.push_back(request);
+        self.added(state);
+    }
+
+    /// Publishes the new length, and wakes a sleeping driver if there is one.
+    fn added(&self, state: MutexGuard<'_, State>) {
         self.len.store(state.requests.len(), Ordering::Release);
+        let sleeping = state.sleeping > 0;
         drop(state);
-        self.ready.notify_one();
+        if sleeping {
+            self.ready.notify_one();
+        }
     }
 
     /// Gives a request back, to run before the others.
     pub(super) fn push_front(&self, request: Request) {
         let mut state = self.lock();
         state.requests.push_front(request);
-        self.len.store(state.requests.len(), Ordering::Release);
-        drop(state);
-        self.ready.notify_one();
+        self.added(state);
     }
 
     /// The next request, if one waits.
@@ -88,7 +98,9 @@ impl RequestQueue {
             if state.closed {
                 return None;
             }
+            state.sleeping += 1;
             state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+            state.sleeping -= 1;
         }
     }
 

@@ -13,7 +13,6 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::protocol;
 pub use super::protocol::{Calls, OutcomesBuilder};
 use crate::error::panic_message;
 
@@ -73,27 +72,23 @@ where
     Args: DeserializeOwned,
     R: Serialize,
 {
-    for (index, args) in calls.iter().enumerate() {
-        out.starting(index);
-        let args = match protocol::decode_exact::<Args>(args) {
-            Ok(args) => args,
-            Err(message) => {
-                out.fail_arguments(index, &message);
-                continue;
+    calls.decode_each::<Args, _>(
+        out,
+        |out, index| out.starting(index),
+        |out, index, args| {
+            let mark = out.mark();
+            // The call and the encoding of its value: a `Serialize` impl may panic too, and
+            // that is this call's failure.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+                let value = f(args);
+                out.push_value(index, &value);
+            })) {
+                out.drop_from(mark);
+                out.fail_panicked(index, panic_message(&*payload));
             }
-        };
-        match catch_unwind(AssertUnwindSafe(|| f(args))) {
-            Ok(value) => {
-                // A `Serialize` impl may panic too: that is this call's failure.
-                if let Err(payload) =
-                    catch_unwind(AssertUnwindSafe(|| out.push_value(index, &value)))
-                {
-                    out.fail_panicked(index, panic_message(&*payload));
-                }
-            }
-            Err(payload) => out.fail_panicked(index, panic_message(&*payload)),
-        }
-    }
+        },
+        |out, index, message| out.fail_arguments(index, &message),
+    );
 }
 
 /// Picks, at the definition of a `#[parallel]` function, the invoker for its types: the serde

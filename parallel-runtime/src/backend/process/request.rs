@@ -41,10 +41,9 @@ impl RequestBuilder {
     }
 
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
+    #[inline]
     pub(super) fn push<T: Serialize>(&mut self, args: &T) -> Result<(), TaskError> {
-        self.frame
-            .push(args)
-            .map_err(|e| TaskError::serialization(format!("could not encode the arguments: {e}")))
+        self.frame.push(args).map_err(arguments_error)
     }
 
     /// Bytes of arguments so far.
@@ -76,6 +75,11 @@ impl RequestBuilder {
             answered: false,
         }
     }
+}
+
+#[cold]
+fn arguments_error(error: protocol::EncodeError) -> TaskError {
+    TaskError::serialization(format!("could not encode the arguments: {error}"))
 }
 
 /// Calls `first..first + count` of one function, encoded and ready to send.

@@ -19,12 +19,16 @@ pub(super) fn decode_results<R: DeserializeOwned>(
     if outcomes.all_returned() {
         // The usual request: every call returned, and the values go straight into a `Vec`.
         let decoded = catch_unwind(AssertUnwindSafe(|| {
-            outcomes
-                .values()
-                .map(protocol::decode_exact::<R>)
-                .collect::<Result<Vec<R>, String>>()
+            let mut decoded = (Vec::with_capacity(outcomes.len()), false);
+            outcomes.decode_values::<R, _>(
+                &mut decoded,
+                |(values, _), _, value| values.push(value),
+                |(_, failed), _, _| *failed = true,
+            );
+            let (values, failed) = decoded;
+            (!failed).then_some(values)
         }));
-        if let Ok(Ok(values)) = decoded {
+        if let Ok(Some(values)) = decoded {
             return Results::Values(values);
         }
         // Some value failed: decode them again one by one, to fail only that call.

@@ -26,7 +26,7 @@ use std::process::exit;
 use std::time::Instant;
 
 use super::claim::Claims;
-use super::protocol::{self, OutcomesBuilder, Run, ToWorker};
+use super::protocol::{self, FrameBuffer, OutcomesBuilder, Run, ToWorker};
 use super::registry;
 use crate::spin::spin_until_readable;
 
@@ -115,7 +115,7 @@ fn serve(parent: u32) -> ! {
     if protocol::write_frame(&stream, &protocol::HELLO_FRAME).is_err() {
         exit(0);
     }
-    let mut input = Vec::new();
+    let mut input = FrameBuffer::default();
     let mut output = Vec::new();
     loop {
         // The next request often follows the last reply closely: poll before sleeping.
@@ -130,7 +130,7 @@ fn serve(parent: u32) -> ! {
             // The parent died mid-frame.
             Err(_) => exit(0),
         }
-        let run = match protocol::decode_to_worker(&input) {
+        let run = match protocol::decode_to_worker(input.frame()) {
             Ok(ToWorker::Run(run)) => run,
             Ok(ToWorker::Setup) => die(EXIT_MALFORMED, "a second setup frame"),
             Err(malformed) => die(EXIT_MALFORMED, &malformed.to_string()),

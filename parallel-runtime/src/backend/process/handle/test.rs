@@ -7,7 +7,7 @@ fn a_worker_refuses_an_unknown_task() {
     let mut worker = WorkerHandle::start().expect("this test executable starts as a worker");
     let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
     let seq = worker.send(&mut frame).unwrap();
-    let mut buffer = Vec::new();
+    let mut buffer = protocol::FrameBuffer::default();
     match worker.receive(None, true, &mut buffer) {
         Ok(Reply::Refused {
             seq: answered,
@@ -69,7 +69,7 @@ fn a_worker_exits_on_a_request_with_a_lying_count() {
     let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
     frame[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
     protocol::write_frame(&worker.stream, &frame).unwrap();
-    let mut buffer = Vec::new();
+    let mut buffer = protocol::FrameBuffer::default();
     assert!(matches!(
         worker.receive(None, false, &mut buffer),
         Err(ReceiveError::Gone)

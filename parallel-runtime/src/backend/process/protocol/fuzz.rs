@@ -228,22 +228,22 @@ fn mutate(random: &mut Random, mut bytes: Vec<u8>) -> Vec<u8> {
     bytes
 }
 
-/// Everything both sides do with bytes from the socket; returns the decoded frame's tag and
-/// body bytes when the frame was read.
-fn read_and_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut buffer = Vec::new();
-    let read = read_frame(&mut &input[..], &mut buffer);
+/// Everything both sides do with bytes from the socket, reading into `buffer` as a driver or
+/// a worker does, frame after frame; returns the frame's tag and body when it was read.
+fn read_and_decode(input: &[u8], buffer: &mut FrameBuffer) -> Option<Vec<u8>> {
+    let held = buffer.held();
+    let read = read_frame(&mut &input[..], buffer);
     // Growth follows what arrived, never what the prefix claims.
     assert!(
-        buffer.capacity() <= (2 * input.len()).max(FIRST_READ),
-        "a buffer of {} for {} bytes",
-        buffer.capacity(),
+        buffer.held() <= held.max(2 * input.len()).max(FIRST_READ),
+        "a buffer of {} after {held}, for {} bytes",
+        buffer.held(),
         input.len()
     );
     if !matches!(read, Ok(true)) {
         return None;
     }
-    let frame = &buffer[..];
+    let frame = buffer.frame();
     // The worker's side.
     if let Ok(ToWorker::Run(run)) = decode_to_worker(frame) {
         assert!(run.calls.len() <= MAX_CALLS);
@@ -271,16 +271,17 @@ fn read_and_decode(input: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    Some(buffer)
+    Some(frame.to_vec())
 }
 
 /// Decodes a valid frame and checks it gives what was encoded.
 fn check_valid(bytes: &[u8], expected: &Valid) {
-    let mut buffer = Vec::new();
-    assert!(read_frame(&mut &bytes[..], &mut buffer).unwrap());
+    let mut frame = FrameBuffer::default();
+    assert!(read_frame(&mut &bytes[..], &mut frame).unwrap());
+    let buffer = frame.frame();
     match expected {
         Valid::Run { seq, id, calls } => {
-            let Ok(ToWorker::Run(run)) = decode_to_worker(&buffer) else {
+            let Ok(ToWorker::Run(run)) = decode_to_worker(buffer) else {
                 panic!("a valid run frame was rejected")
             };
             assert_eq!((run.seq, run.task_id), (*seq, id.as_str()));
@@ -301,7 +302,7 @@ fn check_valid(bytes: &[u8], expected: &Valid) {
                 count,
                 nanos: got_nanos,
                 outcomes: start,
-            }) = decode_to_parent(&buffer)
+            }) = decode_to_parent(buffer)
             else {
                 panic!("a valid done frame was rejected")
             };
@@ -322,15 +323,15 @@ fn check_valid(bytes: &[u8], expected: &Valid) {
                 }
             }
         }
-        Valid::Refused { seq, message } => match decode_to_parent(&buffer) {
+        Valid::Refused { seq, message } => match decode_to_parent(buffer) {
             Ok(ToParent::Refused {
                 seq: got,
                 message: text,
             }) => assert_eq!((got, text), (*seq, message.as_str())),
             other => panic!("{other:?}"),
         },
-        Valid::Hello => assert!(matches!(decode_to_parent(&buffer), Ok(ToParent::Hello))),
-        Valid::Setup => assert!(matches!(decode_to_worker(&buffer), Ok(ToWorker::Setup))),
+        Valid::Hello => assert!(matches!(decode_to_parent(buffer), Ok(ToParent::Hello))),
+        Valid::Setup => assert!(matches!(decode_to_worker(buffer), Ok(ToWorker::Setup))),
     }
 }
 
@@ -339,6 +340,7 @@ fn a_million_frames_are_decoded_or_rejected_within_bounds() {
     const FRAMES: usize = 1_000_000;
     let mut random = Random(0x5eed_1234_abcd_0001);
     let (mut valid_frames, mut rejected, mut read) = (0, 0, 0);
+    let mut buffer = FrameBuffer::default();
     for n in 0..FRAMES {
         let (bytes, expected) = valid(&mut random);
         // One frame in eight goes as it is; the rest broken.
@@ -349,7 +351,7 @@ fn a_million_frames_are_decoded_or_rejected_within_bounds() {
         } else {
             mutate(&mut random, bytes)
         };
-        let largest = largest_allocation(|| match read_and_decode(&input) {
+        let largest = largest_allocation(|| match read_and_decode(&input, &mut buffer) {
             Some(_) => read += 1,
             None => rejected += 1,
         });
