@@ -208,20 +208,6 @@ impl<'a> Calls<'a> {
     pub fn iter(self) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.lens.split(self.args)
     }
-
-    /// Decodes each call's arguments in turn: `before(context, index)` just before, then
-    /// `each(context, index, arguments)`, or `failed(context, index, message)` when they do not
-    /// decode to exactly their own bytes.
-    #[inline]
-    pub fn decode_each<T: DeserializeOwned, C: ?Sized>(
-        self,
-        context: &mut C,
-        before: impl FnMut(&mut C, usize),
-        each: impl FnMut(&mut C, usize, T),
-        failed: impl FnMut(&mut C, usize, String),
-    ) {
-        decode_each(self.args, self.lens, context, before, each, failed);
-    }
 }
 
 /// The lengths of `count` values, as varints, checked to add up to the bytes they split.
@@ -721,7 +707,7 @@ pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Strin
 }
 
 #[cold]
-fn left_over(bytes: usize) -> String {
+pub(crate) fn left_over(bytes: usize) -> String {
     format!(
         "{bytes} bytes left over: the type's `Deserialize` does not read what its `Serialize` \
          wrote"

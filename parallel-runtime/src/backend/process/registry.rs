@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::protocol;
 pub use super::protocol::{Calls, OutcomesBuilder};
 use crate::error::panic_message;
 
@@ -72,23 +73,37 @@ where
     Args: DeserializeOwned,
     R: Serialize,
 {
-    calls.decode_each::<Args, _>(
-        out,
-        |out, index| out.starting(index),
-        |out, index, args| {
-            let mark = out.mark();
-            // The call and the encoding of its value: a `Serialize` impl may panic too, and
-            // that is this call's failure.
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
-                let value = f(args);
-                out.push_value(index, &value);
-            })) {
-                out.drop_from(mark);
-                out.fail_panicked(index, panic_message(&*payload));
+    for (index, args) in calls.iter().enumerate() {
+        out.starting(index);
+        let mut decoder = postcard::Deserializer::from_bytes(args);
+        let args = match Args::deserialize(&mut decoder) {
+            Ok(args) => match decoder.finalize() {
+                Ok([]) => args,
+                Ok(rest) => {
+                    out.fail_arguments(index, &protocol::left_over(rest.len()));
+                    continue;
+                }
+                Err(e) => {
+                    out.fail_arguments(index, &e.to_string());
+                    continue;
+                }
+            },
+            Err(e) => {
+                out.fail_arguments(index, &e.to_string());
+                continue;
             }
-        },
-        |out, index, message| out.fail_arguments(index, &message),
-    );
+        };
+        let mark = out.mark();
+        // The call and the encoding of its value: a `Serialize` impl may panic too, and that is
+        // this call's failure.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
+            let value = f(args);
+            out.push_value(index, &value);
+        })) {
+            out.drop_from(mark);
+            out.fail_panicked(index, panic_message(&*payload));
+        }
+    }
 }
 
 /// Picks, at the definition of a `#[parallel]` function, the invoker for its types: the serde

@@ -191,7 +191,10 @@ fn set_up(parent: u32) -> Result<UnixStream, String> {
         .map_err(|e| format!("cannot take the socket: {e}"))?;
     let null = File::open("/dev/null").map_err(|e| format!("cannot open /dev/null: {e}"))?;
     rustix::stdio::dup2_stdin(&null).map_err(|e| format!("cannot replace stdin: {e}"))?;
-    Ok(UnixStream::from(socket))
+    let stream = UnixStream::from(socket);
+    // A large reply goes out in one write, instead of waking the parent for every 200 KiB.
+    protocol::enlarge_send_buffer(&stream);
+    Ok(stream)
 }
 
 /// Reads the parent's setup frame, and maps the shared page it carries, if any.
