@@ -12,14 +12,14 @@
 //! - `request`: calls gathered and encoded into one request; `reply`: where results go;
 //!   `results`: decoding a request's results;
 //! - `queue`: the requests waiting for a driver; `driver`: the state machine of one driver
-//!   thread; `handle`: the parent's end of one worker;
+//!   thread; `transport`: how a driver talks to its worker (the seam), and `transport::socket`,
+//!   a worker process and a private socket pair to it;
 //! - `protocol`: the frames on the socket; `claim`: the page shared with each worker;
 //!   `serde_message`: the message of a failed `Serialize`; `registry`: the link-time table of
 //!   `#[parallel]` functions; `worker`: the child's side.
 
 mod claim;
 mod driver;
-mod handle;
 mod map;
 mod pool;
 mod protocol;
@@ -29,6 +29,7 @@ mod reply;
 mod request;
 mod results;
 mod serde_message;
+mod transport;
 mod worker;
 
 pub use map::{ProcessMap, ProcessMapUnordered};

@@ -12,6 +12,7 @@ use super::driver::{Drivers, drive};
 use super::registry::{self, Entry};
 use super::reply::TaskReply;
 use super::request::{Request, RequestBuilder};
+use super::transport::socket::SocketTransport;
 use crate::config::{Workers, available_cores};
 use crate::error::{ConfigError, TaskError};
 use crate::task::{self, Task};
@@ -192,7 +193,7 @@ impl ProcessPool {
             let drivers = Arc::clone(&drivers);
             let spawned = std::thread::Builder::new()
                 .name(format!("parallel-process-{number}"))
-                .spawn(move || drive(&drivers));
+                .spawn(move || drive::<SocketTransport>(&drivers));
             // Without a driver the pool runs on the others.
             started += usize::from(spawned.is_ok());
         }

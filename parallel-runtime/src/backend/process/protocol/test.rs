@@ -1,3 +1,4 @@
+use super::codec::encode_limited;
 use super::*;
 
 fn read_one(bytes: &[u8]) -> io::Result<Option<Vec<u8>>> {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::ser::Error as _;
 
-use super::super::protocol::encode;
+use super::super::protocol::codec::encode;
 
 /// postcard's error for `value`, through the encoder the process backend uses.
 fn postcard_error<T: Serialize + ?Sized>(value: &T) -> Option<postcard::Error> {

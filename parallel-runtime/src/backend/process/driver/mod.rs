@@ -26,14 +26,15 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::handle::{ReceiveError, Reply, StartError, WorkerHandle};
+mod failure;
+
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
 use super::queue::RequestQueue;
 use super::request::Request;
+use super::transport::{ReceiveError, Reply, StartError, Transport};
 use crate::error::{TaskError, WorkerExit};
 use crate::spin::spin_until;
 
@@ -56,10 +57,6 @@ const TAKE_BACK_AFTER: Duration = Duration::from_millis(1);
 /// [`START_BACKOFF_MAX`].
 const START_BACKOFF: Duration = Duration::from_millis(50);
 const START_BACKOFF_MAX: Duration = Duration::from_secs(2);
-/// Workers that die before they start a request that was sent to them, in a row, after which
-/// the request is blamed: a request that kills its worker before it runs is still its fault.
-const DEATHS_BEFORE_START: u32 = 3;
-
 /// What the drivers of one pool share.
 pub(super) struct Drivers {
     pub(super) queue: RequestQueue,
@@ -87,9 +84,9 @@ impl Drivers {
 
 /// The loop of one driver thread, until its pool is gone and every request it took is
 /// answered.
-pub(super) fn drive(drivers: &Drivers) {
+pub(super) fn drive<T: Transport>(drivers: &Drivers) {
     loop {
-        let mut driver = Driver::new(drivers);
+        let mut driver = Driver::<T>::new(drivers);
         // A panic here is a bug of the runtime, not of a task (tasks run in the worker, and
         // the user's `Deserialize` is caught where it runs). Dropping the driver answers its
         // requests as cancelled and kills its worker; a new driver takes over.
@@ -99,28 +96,15 @@ pub(super) fn drive(drivers: &Drivers) {
     }
 }
 
-/// How the worker failed the request at the head of the pipe.
-enum Failure {
-    /// It died; `call` is the index (in the request) of the call it was running, where known.
-    Died {
-        exit: WorkerExit,
-        call: Option<usize>,
-    },
-    /// The call ran past its timeout, and the worker was killed.
-    TimedOut(Duration),
-    /// It broke the protocol, and was killed.
-    Malformed(Malformed),
-}
-
 /// A request written to the worker, and its number.
 struct Sent {
     request: Request,
     seq: u32,
 }
 
-struct Driver<'a> {
+struct Driver<'a, T: Transport> {
     drivers: &'a Drivers,
-    worker: Option<WorkerHandle>,
+    worker: Option<T>,
     buffer: FrameBuffer,
     /// Requests written to the worker, oldest (the one it runs) first.
     sent: VecDeque<Sent>,
@@ -137,7 +121,7 @@ struct Driver<'a> {
     start_again: Option<(Instant, Duration)>,
 }
 
-impl<'a> Driver<'a> {
+impl<'a, T: Transport> Driver<'a, T> {
     fn new(drivers: &'a Drivers) -> Self {
         Driver {
             drivers,
@@ -259,7 +243,7 @@ impl<'a> Driver<'a> {
         if self.worker.is_some() {
             return Ok(());
         }
-        let worker = WorkerHandle::start()?;
+        let worker = T::start()?;
         self.drivers.live.fetch_add(1, Ordering::SeqCst);
         self.worker = Some(worker);
         self.start_again = None;
@@ -321,75 +305,6 @@ impl<'a> Driver<'a> {
                 self.lost_while_sending();
             }
         }
-    }
-
-    /// No worker could start for `request`.
-    fn not_started(&mut self, request: Request, error: StartError) {
-        let live = self.drivers.live.load(Ordering::SeqCst);
-        match error {
-            // Killed or crashed as it started: like a worker that died in the first call.
-            StartError::Died(exit) => self.settle(
-                request,
-                Failure::Died {
-                    exit,
-                    call: Some(0),
-                },
-            ),
-            StartError::Spawn(error) if live > 0 => {
-                if !self.drivers.warned.swap(true, Ordering::SeqCst) {
-                    eprintln!(
-                        "parallel: could not start a worker process ({error}); the process pool \
-                         goes on with {live} of its {} workers",
-                        self.drivers.workers
-                    );
-                }
-                // Another worker runs it, while this driver waits to try again.
-                self.drivers.queue.push_front(request);
-                let backoff = self
-                    .start_again
-                    .map_or(START_BACKOFF, |(_, backoff)| backoff);
-                self.start_again = Some((Instant::now() + backoff, backoff));
-            }
-            StartError::Spawn(error) => {
-                let message = format!("could not start a worker process: {error}");
-                let error: Arc<dyn std::error::Error + Send + Sync> = Arc::new(error);
-                request.fail_all(|| {
-                    TaskError::refused(message.clone()).with_source(Arc::clone(&error))
-                });
-            }
-            StartError::TimedOut => request.fail_all(|| {
-                TaskError::refused("a new worker process did not become ready within 30 s")
-            }),
-            StartError::Malformed(malformed) => {
-                request.fail_all(|| TaskError::protocol(malformed.to_string()));
-            }
-            StartError::Unsupported => request.fail_all(|| {
-                TaskError::refused("the process backend needs Linux, Android, FreeBSD or macOS")
-            }),
-        }
-    }
-
-    /// The worker closed its socket while a request was being written: it is gone. The
-    /// replies it wrote before it died are still in the socket, and answer the oldest
-    /// requests; the first request without a reply is the one it died in.
-    fn lost_while_sending(&mut self) {
-        let Some(worker) = self.worker.as_mut() else {
-            return;
-        };
-        // Already dead, or about to be: the kill changes nothing of how it ended, and makes
-        // sure the reads below end.
-        worker.kill();
-        while !self.sent.is_empty() {
-            let Some(worker) = self.worker.as_mut() else {
-                return;
-            };
-            match worker.receive(None, false, &mut self.buffer) {
-                Ok(reply) => self.answer(reply),
-                Err(ReceiveError::Malformed(malformed)) => return self.misbehaved(malformed),
-                Err(_) => break,
-            }
-        }
-        self.worker_failed(None);
     }
 
     /// Waits for the reply to the oldest request and deals with it.
@@ -493,116 +408,9 @@ impl<'a> Driver<'a> {
         self.head_since = Instant::now();
         head.request
     }
-
-    /// The worker died, or ran late and is killed: finds out which call was at fault, and
-    /// sends the requests it never ran again.
-    fn worker_failed(&mut self, late: Option<Duration>) {
-        let Some(head) = self.sent.front() else {
-            self.end_worker(late.is_some());
-            return;
-        };
-        // Read the page before the worker is reaped: it stays mapped until then anyway.
-        let started = self.worker.as_ref().and_then(|worker| {
-            let claims = worker.claims()?;
-            let started = claims.started(head.seq, worker.last_seq()).ok()?;
-            Some((started, claims.progress_of_dead() as usize))
-        });
-        let exit = self.end_worker(late.is_some());
-        self.per_call = None;
-        let Sent { request: head, seq } = self.sent.pop_front().expect("looked at above");
-        while let Some(sent) = self.sent.pop_back() {
-            self.backlog.push_front(sent.request);
-        }
-        self.sent_bytes = 0;
-        if let Some(after) = late {
-            return self.settle(head, Failure::TimedOut(after));
-        }
-        let call = match started {
-            // It had not started this request: it died between requests, nobody's fault.
-            Some((started, _)) if started == seq.wrapping_sub(1) => {
-                self.deaths_before_start += 1;
-                if self.deaths_before_start < DEATHS_BEFORE_START {
-                    self.backlog.push_front(head);
-                    return;
-                }
-                Some(0)
-            }
-            Some((started, call)) if started == seq && call < head.count => Some(call),
-            // It ran every call, and died before its reply got out: the results are lost.
-            _ => None,
-        };
-        self.deaths_before_start = 0;
-        self.settle(head, Failure::Died { exit, call });
-    }
-
-    /// The worker broke the protocol: it is killed and replaced, and the request it ran fails.
-    fn misbehaved(&mut self, malformed: Malformed) {
-        self.end_worker(true);
-        self.per_call = None;
-        let head = self.sent.pop_front();
-        while let Some(sent) = self.sent.pop_back() {
-            self.backlog.push_front(sent.request);
-        }
-        self.sent_bytes = 0;
-        if let Some(head) = head {
-            self.settle(head.request, Failure::Malformed(malformed));
-        }
-    }
-
-    /// Answers `request`, whose worker failed it.
-    fn settle(&mut self, request: Request, failure: Failure) {
-        match failure {
-            Failure::Died {
-                exit,
-                call: Some(at),
-            } if at < request.count => {
-                let (before, mut culprit, after) = request.split_at(at);
-                // Those after never ran; those before ran, and their results died with the
-                // worker: both run again, before anything else.
-                for part in [after, before].into_iter().flatten() {
-                    self.backlog.push_front(part);
-                }
-                if culprit.take_retry() {
-                    self.run_alone(culprit);
-                } else {
-                    culprit.fail_all(|| TaskError::worker_died(exit));
-                }
-            }
-            Failure::Died { .. } if request.count > 1 => {
-                for single in request.split() {
-                    self.run_alone(single);
-                }
-            }
-            Failure::Died { exit, .. } => {
-                let mut request = request;
-                if request.take_retry() {
-                    self.run_alone(request);
-                } else {
-                    request.fail_all(|| TaskError::worker_died(exit));
-                }
-            }
-            Failure::TimedOut(after) => request.fail_all(|| TaskError::timed_out(after)),
-            Failure::Malformed(malformed) => {
-                request.fail_all(|| TaskError::protocol(malformed.to_string()));
-            }
-        }
-    }
-
-    /// Runs one request with nothing else in flight (a retry, a call of a split batch): if
-    /// the worker dies, this request killed it.
-    fn run_alone(&mut self, request: Request) {
-        debug_assert!(
-            self.sent.is_empty(),
-            "a request runs alone on an idle worker"
-        );
-        self.send(request);
-        while !self.sent.is_empty() {
-            self.receive_one();
-        }
-    }
 }
 
-impl Drop for Driver<'_> {
+impl<T: Transport> Drop for Driver<'_, T> {
     /// A driver that unwound kills its worker; its requests report themselves cancelled.
     fn drop(&mut self) {
         self.end_worker(true);

@@ -1,4 +1,5 @@
-//! The parent's end of one worker process: starting it, exchanging frames, ending it.
+//! The socket transport: a worker process started from this executable, and a private socket
+//! pair to it (its stdin), with the shared page passed over the socket.
 
 use std::ffi::OsString;
 use std::io::{self, IoSlice};
@@ -12,59 +13,19 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use super::claim::Claims;
-use super::protocol::{self, FrameBuffer, Malformed, ToParent};
-use super::worker;
+use super::{ReceiveError, Reply, StartError, Transport};
+use crate::backend::process::claim::Claims;
+use crate::backend::process::protocol::{self, FrameBuffer, Malformed, ToParent};
+use crate::backend::process::worker;
 use crate::error::WorkerExit;
 use crate::spin::spin_until_readable;
 
 /// How long a new worker may take to say it is ready before the pool gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Why a worker did not start.
-#[derive(Debug)]
-pub(super) enum StartError {
-    /// The executable could not be started at all (no processes left, no memory, ...).
-    Spawn(io::Error),
-    /// It started, and ended before it was ready: it was killed, or crashed.
-    Died(WorkerExit),
-    /// It did not say it was ready within [`START_TIMEOUT`], and was killed.
-    TimedOut,
-    /// It said something else than that it was ready.
-    Malformed(Malformed),
-    /// This platform runs no worker processes.
-    Unsupported,
-}
-
-/// A reply of the worker, read into the driver's buffer.
-pub(super) enum Reply {
-    Done {
-        seq: u32,
-        count: u32,
-        nanos: u64,
-        /// Where the outcomes start in the buffer.
-        outcomes: usize,
-    },
-    Refused {
-        seq: u32,
-        message: String,
-    },
-}
-
-/// Why no reply came.
-#[derive(Debug)]
-pub(super) enum ReceiveError {
-    /// The timeout passed.
-    TimedOut,
-    /// The worker is gone: its socket closed or failed.
-    Gone,
-    /// It sent something that is not a reply.
-    Malformed(Malformed),
-}
-
 /// A running worker process and the parent's end of its socket. Dropping it kills and reaps the
 /// process.
-pub(super) struct WorkerHandle {
+pub(in crate::backend::process) struct SocketTransport {
     child: Child,
     stream: UnixStream,
     claims: Option<Claims>,
@@ -74,9 +35,9 @@ pub(super) struct WorkerHandle {
     ended: bool,
 }
 
-impl WorkerHandle {
+impl Transport for SocketTransport {
     /// Starts this executable as a worker and waits until it says it is ready.
-    pub(super) fn start() -> Result<WorkerHandle, StartError> {
+    fn start() -> Result<SocketTransport, StartError> {
         if !worker::HAS_ENTRY {
             return Err(StartError::Unsupported);
         }
@@ -90,7 +51,7 @@ impl WorkerHandle {
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .spawn()
             .map_err(StartError::Spawn)?;
-        let mut worker = WorkerHandle {
+        let mut worker = SocketTransport {
             child,
             stream: ours,
             // Without a page the pool still works: it only pipelines less.
@@ -113,6 +74,104 @@ impl WorkerHandle {
         }
     }
 
+    /// The worker's shared page, where the system has one.
+    fn claims(&self) -> Option<&Claims> {
+        self.claims.as_ref()
+    }
+
+    /// The number of the last request sent.
+    fn last_seq(&self) -> u32 {
+        self.last_seq
+    }
+
+    /// Numbers the run frame `frame` and sends it; returns its number.
+    ///
+    /// # Errors
+    ///
+    /// When the worker's socket is closed: the worker is gone.
+    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+        let seq = self.last_seq.wrapping_add(1);
+        protocol::set_seq(frame, seq);
+        protocol::write_frame(&self.stream, frame)?;
+        self.last_seq = seq;
+        Ok(seq)
+    }
+
+    /// Reads the reply to the oldest request, polling for it first if `poll`.
+    fn receive(
+        &mut self,
+        timeout: Option<Duration>,
+        poll: bool,
+        buffer: &mut FrameBuffer,
+    ) -> Result<Reply, ReceiveError> {
+        self.receive_frame(timeout, poll, buffer)?;
+        match protocol::decode_to_parent(buffer.frame()) {
+            Ok(ToParent::Done {
+                seq,
+                count,
+                nanos,
+                outcomes,
+            }) => Ok(Reply::Done {
+                seq,
+                count,
+                nanos,
+                outcomes,
+            }),
+            Ok(ToParent::Refused { seq, message }) => Ok(Reply::Refused {
+                seq,
+                message: message.to_owned(),
+            }),
+            Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
+            Err(malformed) => Err(ReceiveError::Malformed(malformed)),
+        }
+    }
+
+    /// Waits until a reply can be read, or `deadline` passes; whether one can.
+    fn wait_readable(&self, deadline: Instant) -> bool {
+        if spin_until_readable(&self.stream) {
+            return true;
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = Timespec {
+                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
+                tv_nsec: left.subsec_nanos().into(),
+            };
+            let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
+            match poll(&mut fds, Some(&timeout)) {
+                Ok(ready) => return ready > 0,
+                Err(rustix::io::Errno::INTR) => {}
+                // The read that follows decides.
+                Err(_) => return true,
+            }
+        }
+    }
+
+    /// Kills the process now; its replies already in the socket can still be read.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    /// Ends the worker (killing it first if asked: otherwise closing its socket makes it exit)
+    /// and reads how it ended.
+    fn end(&mut self, kill: bool) -> WorkerExit {
+        if kill {
+            self.kill();
+        }
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.ended = true;
+        match self.child.wait() {
+            Ok(status) => match (status.code(), status.signal()) {
+                (Some(code), _) => WorkerExit::Code(code),
+                (None, Some(signal)) => WorkerExit::Signal(signal),
+                (None, None) => WorkerExit::Unknown,
+            },
+            Err(_) => WorkerExit::Unknown,
+        }
+    }
+}
+
+impl SocketTransport {
     /// Sends the setup frame (with the shared page) and waits for the worker's greeting.
     fn greet(&mut self) -> Result<(), StartError> {
         let sent = match &self.claims {
@@ -153,79 +212,6 @@ impl WorkerHandle {
         }
     }
 
-    /// The worker's shared page, where the system has one.
-    pub(super) fn claims(&self) -> Option<&Claims> {
-        self.claims.as_ref()
-    }
-
-    /// The number of the last request sent.
-    pub(super) fn last_seq(&self) -> u32 {
-        self.last_seq
-    }
-
-    /// Numbers the run frame `frame` and sends it; returns its number.
-    ///
-    /// # Errors
-    ///
-    /// When the worker's socket is closed: the worker is gone.
-    pub(super) fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
-        let seq = self.last_seq.wrapping_add(1);
-        protocol::set_seq(frame, seq);
-        protocol::write_frame(&self.stream, frame)?;
-        self.last_seq = seq;
-        Ok(seq)
-    }
-
-    /// Waits until a reply can be read, or `deadline` passes; whether one can.
-    pub(super) fn wait_readable(&self, deadline: Instant) -> bool {
-        if spin_until_readable(&self.stream) {
-            return true;
-        }
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let timeout = Timespec {
-                tv_sec: left.as_secs().try_into().unwrap_or(i64::MAX),
-                tv_nsec: left.subsec_nanos().into(),
-            };
-            let mut fds = [PollFd::new(&self.stream, PollFlags::IN)];
-            match poll(&mut fds, Some(&timeout)) {
-                Ok(ready) => return ready > 0,
-                Err(rustix::io::Errno::INTR) => {}
-                // The read that follows decides.
-                Err(_) => return true,
-            }
-        }
-    }
-
-    /// Reads the reply to the oldest request, polling for it first if `poll`.
-    pub(super) fn receive(
-        &mut self,
-        timeout: Option<Duration>,
-        poll: bool,
-        buffer: &mut FrameBuffer,
-    ) -> Result<Reply, ReceiveError> {
-        self.receive_frame(timeout, poll, buffer)?;
-        match protocol::decode_to_parent(buffer.frame()) {
-            Ok(ToParent::Done {
-                seq,
-                count,
-                nanos,
-                outcomes,
-            }) => Ok(Reply::Done {
-                seq,
-                count,
-                nanos,
-                outcomes,
-            }),
-            Ok(ToParent::Refused { seq, message }) => Ok(Reply::Refused {
-                seq,
-                message: message.to_owned(),
-            }),
-            Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
-            Err(malformed) => Err(ReceiveError::Malformed(malformed)),
-        }
-    }
-
     fn receive_frame(
         &mut self,
         timeout: Option<Duration>,
@@ -258,32 +244,9 @@ impl WorkerHandle {
             Err(_) => Err(ReceiveError::Gone),
         }
     }
-
-    /// Kills the process now; its replies already in the socket can still be read.
-    pub(super) fn kill(&mut self) {
-        let _ = self.child.kill();
-    }
-
-    /// Ends the worker (killing it first if asked: otherwise closing its socket makes it exit)
-    /// and reads how it ended.
-    pub(super) fn end(&mut self, kill: bool) -> WorkerExit {
-        if kill {
-            self.kill();
-        }
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
-        self.ended = true;
-        match self.child.wait() {
-            Ok(status) => match (status.code(), status.signal()) {
-                (Some(code), _) => WorkerExit::Code(code),
-                (None, Some(signal)) => WorkerExit::Signal(signal),
-                (None, None) => WorkerExit::Unknown,
-            },
-            Err(_) => WorkerExit::Unknown,
-        }
-    }
 }
 
-impl Drop for WorkerHandle {
+impl Drop for SocketTransport {
     /// A worker left behind (its driver unwound) is killed and reaped: no orphan, no zombie.
     fn drop(&mut self) {
         if !self.ended {

@@ -1,0 +1,172 @@
+//! Requests, parent to worker: building a run frame in place, and reading one back.
+
+use serde::Serialize;
+
+use super::codec::{EncodeError, encode_limited};
+use super::frame::{Lengths, Reader, push_varint};
+use super::{FRAME_HEADER, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, SETUP};
+
+/// A message to a worker, as read from the socket.
+#[derive(Debug)]
+pub(crate) enum ToWorker<'a> {
+    Setup,
+    Run(Run<'a>),
+}
+
+/// A request to run calls of one function.
+#[derive(Debug)]
+pub(crate) struct Run<'a> {
+    pub(crate) seq: u32,
+    pub(crate) task_id: &'a str,
+    pub(crate) calls: Calls<'a>,
+}
+
+/// The argument bytes of each call of a request, checked against each other.
+#[derive(Clone, Copy, Debug)]
+pub struct Calls<'a> {
+    args: &'a [u8],
+    lens: Lengths<'a>,
+}
+
+impl<'a> Calls<'a> {
+    /// How many calls there are.
+    pub fn len(&self) -> usize {
+        self.lens.count
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.lens.count == 0
+    }
+
+    /// The argument bytes of each call, in call order.
+    #[inline]
+    pub fn iter(self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.lens.split(self.args)
+    }
+}
+
+/// Decodes a message to a worker.
+pub(crate) fn decode_to_worker(frame: &[u8]) -> Result<ToWorker<'_>, Malformed> {
+    let (&tag, body) = frame.split_first().ok_or(Malformed("no tag"))?;
+    match tag {
+        SETUP if body.is_empty() => Ok(ToWorker::Setup),
+        RUN => {
+            let mut body = Reader(body);
+            let seq = body.u32()?;
+            let count = body.u32()? as usize;
+            if count > MAX_CALLS {
+                return Err(Malformed("too many calls in a request"));
+            }
+            let id_len = body.u16()? as usize;
+            let task_id = std::str::from_utf8(body.take(id_len)?)
+                .map_err(|_| Malformed("a task id that is not UTF-8"))?;
+            let args_len = body.u32()? as usize;
+            let args = body.take(args_len)?;
+            let lens = Lengths::check(body.0, count, args_len)?;
+            Ok(ToWorker::Run(Run {
+                seq,
+                task_id,
+                calls: Calls { args, lens },
+            }))
+        }
+        _ => Err(Malformed("an unknown tag")),
+    }
+}
+
+/// A run request being built: each call's arguments are encoded in place.
+pub(crate) struct RunFrame {
+    bytes: Vec<u8>,
+    args_start: usize,
+    ends: Vec<u32>,
+}
+
+impl RunFrame {
+    /// A request for `task_id` with room for `calls` calls and `capacity` bytes of arguments.
+    pub(crate) fn new(task_id: &str, calls: usize, capacity: usize) -> Self {
+        let id_len = u16::try_from(task_id.len()).expect("task identities are short");
+        let mut bytes = Vec::with_capacity(RUN_HEADER + task_id.len() + capacity.max(64));
+        bytes.extend_from_slice(&[0; 4]);
+        bytes.push(RUN);
+        bytes.extend_from_slice(&[0; 8]);
+        bytes.extend_from_slice(&id_len.to_le_bytes());
+        bytes.extend_from_slice(task_id.as_bytes());
+        // The arguments' length, once known.
+        bytes.extend_from_slice(&[0; 4]);
+        let args_start = bytes.len();
+        RunFrame {
+            bytes,
+            args_start,
+            ends: Vec::with_capacity(calls),
+        }
+    }
+
+    /// Adds a call: the postcard encoding of `args`.
+    ///
+    /// # Errors
+    ///
+    /// When `args` does not encode, or would make the frame larger than a frame can be; the
+    /// frame is then as before.
+    #[inline]
+    pub(crate) fn push<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EncodeError> {
+        // Room for the lengths of the calls so far and this one.
+        let limit = MAX_FRAME + 4 - MAX_VARINT * (self.ends.len() + 1);
+        let mark = self.bytes.len();
+        match encode_limited(args, &mut self.bytes, limit) {
+            Ok(()) => {
+                self.ends.push((self.bytes.len() - self.args_start) as u32);
+                Ok(())
+            }
+            Err(e) => {
+                self.bytes.truncate(mark);
+                Err(e)
+            }
+        }
+    }
+
+    /// Adds a call whose arguments are already encoded (a call of another request).
+    pub(crate) fn push_encoded(&mut self, args: &[u8]) {
+        self.bytes.extend_from_slice(args);
+        self.ends.push((self.bytes.len() - self.args_start) as u32);
+    }
+
+    /// How many calls there are.
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Bytes of arguments so far.
+    #[inline]
+    pub(crate) fn args_len(&self) -> usize {
+        self.bytes.len() - self.args_start
+    }
+
+    /// The frame, ready to send once [`set_seq`] has numbered it.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let count = self.ends.len() as u32;
+        let args_len = (self.bytes.len() - self.args_start) as u32;
+        self.bytes[self.args_start - 4..self.args_start].copy_from_slice(&args_len.to_le_bytes());
+        let mut start = 0;
+        for &end in &self.ends {
+            push_varint(&mut self.bytes, end - start);
+            start = end;
+        }
+        let len = (self.bytes.len() - 4) as u32;
+        self.bytes[..4].copy_from_slice(&len.to_le_bytes());
+        self.bytes[FRAME_HEADER + 4..FRAME_HEADER + 8].copy_from_slice(&count.to_le_bytes());
+        self.bytes
+    }
+}
+
+/// The argument bytes of each call of a finished run frame, for splitting it.
+pub(crate) fn calls_of(frame: &[u8]) -> Calls<'_> {
+    match decode_to_worker(&frame[4..]) {
+        Ok(ToWorker::Run(run)) => run.calls,
+        _ => unreachable!("a run frame built by `RunFrame` decodes"),
+    }
+}
+
+/// Numbers a run frame: the worker's reply carries the same number.
+pub(crate) fn set_seq(frame: &mut [u8], seq: u32) {
+    frame[FRAME_HEADER..FRAME_HEADER + 4].copy_from_slice(&seq.to_le_bytes());
+}
