@@ -263,5 +263,11 @@ pub(crate) fn options_from(
     })
 }
 
+/// How many dedicated threads run at once by default: Python's `ThreadPoolExecutor` default,
+/// `min(32, cores + 4)`.
+pub(crate) fn default_thread_workers() -> usize {
+    (available_cores() + 4).min(32)
+}
+
 #[cfg(test)]
 mod test;

@@ -27,39 +27,41 @@
 
 #![deny(missing_docs)]
 
-pub mod backend;
+// Primitives: nothing here imports from the layers below them in this list.
 mod config;
 mod error;
-mod join;
-mod loops;
-mod macro_map;
-#[cfg(unix)]
-mod macro_process;
-#[cfg(unix)]
-mod mailbox;
-mod map;
-#[cfg(unix)]
-mod order;
 mod progress;
-#[cfg(unix)]
-mod spin;
 mod task;
+#[cfg(unix)]
+mod wait;
 
+// Backends, and where a call runs.
+mod backend;
+mod order;
+mod plan;
+
+// The public API over the pools.
+mod as_completed;
+mod join;
+mod map;
+
+// What only the code the macros generate calls.
 #[doc(hidden)]
 pub mod __private;
 
+pub use as_completed::{AsCompleted, as_completed};
 #[cfg(unix)]
 pub use backend::process::{
     ProcessFn, ProcessMap, ProcessMapUnordered, ProcessPool, ProcessPoolBuilder,
 };
-pub use backend::rayon::{RayonPool, RayonPoolBuilder};
 pub use backend::threads::{ThreadPool, ThreadPoolBuilder};
+pub use backend::work_stealing::{RayonPool, RayonPoolBuilder};
 pub use config::{
     BACKEND_VAR, Backend, Options, WORKERS_VAR, Workers, available_cores, env_options,
 };
 pub use error::{ConfigError, ErrorKind, TaskError, WorkerExit};
 pub use join::join;
-pub use map::{AsCompleted, Map, MapUnordered, as_completed};
+pub use map::{Map, MapUnordered};
 pub use task::Task;
 
 /// Runs `f` in the background on the default backend and returns its handle: Python's
@@ -83,8 +85,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match join::join_plan(Options::new()) {
-        join::Plan::Threads(_) => ThreadPool::global().spawn(f),
+    match plan::plan(Options::new()) {
+        plan::Plan::Threads(_) => ThreadPool::global().spawn(f),
         // A closure cannot run in a process: `PARALLEL_BACKEND=process` leaves it on rayon.
         plan => plan.rayon_pool().spawn(f),
     }

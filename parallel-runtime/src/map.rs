@@ -1,20 +1,21 @@
 //! Maps over pools and results as they complete: lazy over the input, bounded in flight.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::iter::{Enumerate, FusedIterator};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::task::{Poll, Wake, Waker};
 
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::backend::Executor;
-use crate::config::available_cores;
+use crate::backend::threads::ThreadPool;
+use crate::backend::work_stealing::RayonPool;
 use crate::error::TaskError;
-use crate::task::{self, Task};
+use crate::order::Reorder;
+use crate::task;
 
-type Indexed<T> = (usize, Result<T, TaskError>);
+pub(crate) type Indexed<T> = (usize, Result<T, TaskError>);
 
 /// Starts one batch of items on the executor, sending their results to the sender.
 type SpawnBatch<X, T> = Box<dyn Fn(Vec<(usize, X)>, Sender<Indexed<T>>) + Send>;
@@ -321,198 +322,108 @@ impl<I: Iterator, T> Iterator for Map<I, T> {
 
 impl<I: Iterator, T> FusedIterator for Map<I, T> {}
 
-/// Yields tasks' results as they finish, as `(index, result)`: Python's
-/// `concurrent.futures.as_completed`. `index` is the task's position in `tasks`.
-///
-/// The input is read lazily, [`in_flight`](AsCompleted::in_flight) tasks at a time (256 by
-/// default), so an endless iterator that spawns as it is read works with bounded memory.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use parallel::{ThreadPool, as_completed};
-///
-/// let pool = ThreadPool::builder().workers(2).build().unwrap();
-/// let (go, wait) = std::sync::mpsc::channel::<()>();
-/// let slow = pool.spawn(move || { wait.recv().unwrap(); "slow" });
-/// let fast = pool.spawn(|| "fast");
-/// let mut done = as_completed([slow, fast]);
-/// assert_eq!(done.next().unwrap().0, 1); // the fast task, though it was second
-/// go.send(()).unwrap();
-/// assert_eq!(done.next().unwrap().1.unwrap(), "slow");
-/// assert!(done.next().is_none());
-/// ```
-pub fn as_completed<I, T>(tasks: I) -> AsCompleted<I::IntoIter, T>
-where
-    I: IntoIterator<Item = Task<T>>,
-{
-    let (wakes_tx, wakes) = crossbeam_channel::unbounded();
-    AsCompleted {
-        input: tasks.into_iter().enumerate(),
-        input_done: false,
-        limit: 256.max(2 * available_cores()),
-        watching: HashMap::new(),
-        ready: VecDeque::new(),
-        wakes_tx,
-        wakes,
-    }
-}
-
-/// The iterator [`as_completed`] returns.
-#[must_use = "iterators are lazy: nothing is read until it is iterated"]
-pub struct AsCompleted<I, T> {
-    input: Enumerate<I>,
-    input_done: bool,
-    limit: usize,
-    watching: HashMap<usize, (Task<T>, Waker)>,
-    ready: VecDeque<Indexed<T>>,
-    wakes_tx: Sender<usize>,
-    wakes: Receiver<usize>,
-}
-
-/// Wakes an [`AsCompleted`] with the index of the task that finished.
-struct IndexWaker {
-    index: usize,
-    wakes: Sender<usize>,
-}
-
-impl Wake for IndexWaker {
-    fn wake(self: Arc<Self>) {
-        let _ = self.wakes.send(self.index);
-    }
-}
-
-impl<I, T> AsCompleted<I, T> {
-    /// The most unfinished tasks read from the input at once.
-    ///
-    /// # Panics
-    ///
-    /// If `limit` is zero.
+/// The pool API's maps on rayon's pool: a map over any executor (see [`Map`]).
+impl RayonPool {
+    /// Applies `f` to every item on the pool and yields the results in input order; see
+    /// [`ThreadPool::map`](crate::ThreadPool::map).
     ///
     /// # Examples
     ///
     /// ```
-    /// use parallel::{ThreadPool, as_completed};
+    /// use parallel::RayonPool;
+    ///
+    /// let squares: Vec<u64> = RayonPool::global()
+    ///     .map(|n: u64| n * n, 0..5)
+    ///     .collect::<Result<_, _>>()
+    ///     .unwrap();
+    /// assert_eq!(squares, [0, 1, 4, 9, 16]);
+    /// ```
+    pub fn map<F, I, T>(&self, f: F, items: I) -> Map<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        Map::new(self.clone(), f, items.into_iter())
+    }
+
+    /// Like [`map`](RayonPool::map), but yields `(index, result)` as each item finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::RayonPool;
+    ///
+    /// let mut seen: Vec<usize> = RayonPool::global()
+    ///     .map_unordered(|n: u32| n + 1, [10, 20, 30])
+    ///     .map(|(index, _)| index)
+    ///     .collect();
+    /// seen.sort();
+    /// assert_eq!(seen, [0, 1, 2]);
+    /// ```
+    pub fn map_unordered<F, I, T>(&self, f: F, items: I) -> MapUnordered<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        MapUnordered::new(self.clone(), f, items.into_iter())
+    }
+}
+
+/// The pool API's maps on dedicated threads (see [`Map`]).
+impl ThreadPool {
+    /// Applies `f` to every item on the pool and yields the results in input order, each as
+    /// `Ok(value)` or the [`TaskError`](crate::TaskError) of that item. The input is read lazily,
+    /// with a bounded number of items in flight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
     ///
     /// let pool = ThreadPool::builder().workers(2).build().unwrap();
-    /// let endless = (0u64..).map(|i| pool.spawn(move || i * i));
-    /// let squares: Vec<u64> = as_completed(endless)
-    ///     .in_flight(4)
-    ///     .take(10)
-    ///     .map(|(_, r)| r.unwrap())
-    ///     .collect();
-    /// assert_eq!(squares.len(), 10);
+    /// let results: Vec<_> = pool.map(|x: u32| 100 / x, [5, 0, 10]).collect();
+    /// assert_eq!(results[0].as_ref().unwrap(), &20);
+    /// assert!(results[1].is_err()); // that item panicked; the others completed
+    /// assert_eq!(results[2].as_ref().unwrap(), &10);
     /// ```
-    pub fn in_flight(mut self, limit: usize) -> Self {
-        assert!(limit > 0, "in_flight must be at least 1");
-        self.limit = limit;
-        self
-    }
-}
-
-impl<I: Iterator<Item = Task<T>>, T> AsCompleted<I, T> {
-    fn watch(&mut self, index: usize, task: Task<T>) {
-        let waker = Waker::from(Arc::new(IndexWaker {
-            index,
-            wakes: self.wakes_tx.clone(),
-        }));
-        match task.poll_result(&waker) {
-            Poll::Ready(result) => self.ready.push_back((index, with_index(result, index))),
-            Poll::Pending => {
-                self.watching.insert(index, (task, waker));
-            }
-        }
+    pub fn map<F, I, T>(&self, f: F, items: I) -> Map<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        Map::new(self.clone(), f, items.into_iter())
     }
 
-    fn fill(&mut self) {
-        while !self.input_done && self.watching.len() + self.ready.len() < self.limit {
-            match self.input.next() {
-                Some((index, task)) => self.watch(index, task),
-                None => self.input_done = true,
-            }
-        }
-    }
-}
-
-impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
-    type Item = Indexed<T>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.fill();
-            if let Some(done) = self.ready.pop_front() {
-                return Some(done);
-            }
-            if self.watching.is_empty() {
-                return None;
-            }
-            let index = self
-                .wakes
-                .recv()
-                .expect("the iterator holds a sender itself");
-            if let Some((task, waker)) = self.watching.remove(&index) {
-                match task.poll_result(&waker) {
-                    Poll::Ready(result) => return Some((index, with_index(result, index))),
-                    Poll::Pending => {
-                        self.watching.insert(index, (task, waker));
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl<I: Iterator<Item = Task<T>>, T> FusedIterator for AsCompleted<I, T> {}
-
-/// Gives a task's error its position in the input of [`as_completed`].
-fn with_index<T>(result: Result<T, TaskError>, index: usize) -> Result<T, TaskError> {
-    result.map_err(|err| match err.index() {
-        Some(_) => err,
-        None => err.with_index(index),
-    })
-}
-
-/// Puts results that finish out of order back in input order: a window that starts at the next
-/// index to yield (results arrive close to their order, so the window stays short).
-pub(crate) struct Reorder<T> {
-    next: usize,
-    window: VecDeque<Option<T>>,
-    held: usize,
-}
-
-impl<T> Default for Reorder<T> {
-    fn default() -> Self {
-        Reorder {
-            next: 0,
-            window: VecDeque::new(),
-            held: 0,
-        }
-    }
-}
-
-impl<T> Reorder<T> {
-    pub(crate) fn push(&mut self, index: usize, value: T) {
-        let offset = index - self.next;
-        if offset >= self.window.len() {
-            self.window.resize_with(offset + 1, || None);
-        }
-        self.window[offset] = Some(value);
-        self.held += 1;
-    }
-
-    /// How many values wait for an earlier one.
-    pub(crate) fn held(&self) -> usize {
-        self.held
-    }
-
-    /// The next value in order, if it has arrived.
-    pub(crate) fn pop(&mut self) -> Option<T> {
-        let value = self.window.front_mut()?.take()?;
-        self.window.pop_front();
-        self.next += 1;
-        self.held -= 1;
-        Some(value)
+    /// Like [`map`](ThreadPool::map), but yields `(index, result)` as soon as each item finishes.
+    /// An endless input works: items are read only as earlier ones finish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
+    /// let firsts: Vec<u64> = pool
+    ///     .map_unordered(|n: u64| n * n, 1..) // an endless input
+    ///     .map(|(_, square)| square.unwrap())
+    ///     .take(5)
+    ///     .collect();
+    /// assert_eq!(firsts.len(), 5);
+    /// ```
+    pub fn map_unordered<F, I, T>(&self, f: F, items: I) -> MapUnordered<I::IntoIter, T>
+    where
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        T: Send + 'static,
+    {
+        MapUnordered::new(self.clone(), f, items.into_iter())
     }
 }
 

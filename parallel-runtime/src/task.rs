@@ -188,7 +188,7 @@ impl<T> Task<T> {
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
         #[cfg(unix)]
-        crate::spin::spin_until(|| self.is_finished());
+        crate::wait::spin::spin_until(|| self.is_finished());
         let mut state = self.shared.lock();
         loop {
             if let Some(result) = take_done(&mut state) {

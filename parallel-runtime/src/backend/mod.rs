@@ -1,9 +1,23 @@
-//! The pools tasks run on. Each backend module is named after what it runs on.
+//! The pools tasks run on, one module each, named after what it runs on:
+//!
+//! - `work_stealing`: rayon's work-stealing pool, for CPU-bound work ([`RayonPool`]); the
+//!   default backend, and the macros' `backend = rayon`;
+//! - `threads`: dedicated OS threads that a pool keeps, for blocking work ([`ThreadPool`]);
+//! - `scoped`: OS threads started for one macro call, whose tasks may borrow from the caller
+//!   (`backend = threads` in the macros);
+//! - `process`: worker processes that re-enter this executable, for isolation and killable
+//!   timeouts ([`ProcessPool`](crate::ProcessPool); `backend = process`).
+//!
+//! Where a call runs is decided in `crate::plan`; the maps over the pools are in `crate::map`.
+//!
+//! [`RayonPool`]: crate::RayonPool
+//! [`ThreadPool`]: crate::ThreadPool
 
 #[cfg(unix)]
-pub mod process;
-pub mod rayon;
-pub mod threads;
+pub(crate) mod process;
+pub(crate) mod scoped;
+pub(crate) mod threads;
+pub(crate) mod work_stealing;
 
 /// A job: a task, or a batch of a map, erased to one type.
 pub(crate) type Job = Box<dyn FnOnce() + Send + 'static>;

@@ -6,9 +6,8 @@ use std::sync::{Arc, OnceLock};
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::backend::{Executor, Job};
-use crate::config::{Workers, available_cores};
+use crate::config::{Workers, default_thread_workers};
 use crate::error::ConfigError;
-use crate::map::{Map, MapUnordered};
 use crate::task::{self, Task};
 
 /// A pool of dedicated OS threads, for blocking work such as file or network I/O.
@@ -90,7 +89,7 @@ impl ThreadPoolBuilder {
     pub fn build(self) -> Result<ThreadPool, ConfigError> {
         let max_threads = match self.workers {
             Some(n) => Workers::new(n)?.get(),
-            None => default_workers(),
+            None => default_thread_workers(),
         };
         let (queue, jobs) = crossbeam_channel::unbounded();
         Ok(ThreadPool {
@@ -106,11 +105,6 @@ impl ThreadPoolBuilder {
             }),
         })
     }
-}
-
-/// Python's `ThreadPoolExecutor` default: `min(32, cores + 4)`.
-pub(crate) fn default_workers() -> usize {
-    (available_cores() + 4).min(32)
 }
 
 impl ThreadPool {
@@ -162,57 +156,6 @@ impl ThreadPool {
         let (task, completer) = task::pair(task::name_of::<F>());
         self.execute(Box::new(move || completer.run(f)));
         task
-    }
-
-    /// Applies `f` to every item on the pool and yields the results in input order, each as
-    /// `Ok(value)` or the [`TaskError`](crate::TaskError) of that item. The input is read lazily,
-    /// with a bounded number of items in flight.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use parallel::ThreadPool;
-    ///
-    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
-    /// let results: Vec<_> = pool.map(|x: u32| 100 / x, [5, 0, 10]).collect();
-    /// assert_eq!(results[0].as_ref().unwrap(), &20);
-    /// assert!(results[1].is_err()); // that item panicked; the others completed
-    /// assert_eq!(results[2].as_ref().unwrap(), &10);
-    /// ```
-    pub fn map<F, I, T>(&self, f: F, items: I) -> Map<I::IntoIter, T>
-    where
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        T: Send + 'static,
-    {
-        Map::new(self.clone(), f, items.into_iter())
-    }
-
-    /// Like [`map`](ThreadPool::map), but yields `(index, result)` as soon as each item finishes.
-    /// An endless input works: items are read only as earlier ones finish.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use parallel::ThreadPool;
-    ///
-    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
-    /// let firsts: Vec<u64> = pool
-    ///     .map_unordered(|n: u64| n * n, 1..) // an endless input
-    ///     .map(|(_, square)| square.unwrap())
-    ///     .take(5)
-    ///     .collect();
-    /// assert_eq!(firsts.len(), 5);
-    /// ```
-    pub fn map_unordered<F, I, T>(&self, f: F, items: I) -> MapUnordered<I::IntoIter, T>
-    where
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        T: Send + 'static,
-    {
-        MapUnordered::new(self.clone(), f, items.into_iter())
     }
 }
 

@@ -15,9 +15,9 @@ use super::reply::{ChannelReply, Reply, ReplyTo};
 use super::request::RequestBuilder;
 use super::results::{ResultRun, ResultRunIter};
 use crate::error::TaskError;
-use crate::mailbox::Mailbox;
 use crate::order::Runs;
-use crate::spin::spin_until;
+use crate::wait::mailbox::Mailbox;
+use crate::wait::spin::spin_until;
 
 /// The compute time a batch of small calls aims for: long enough to hide a round trip.
 const TARGET_BATCH_NANOS: u64 = 2_000_000;

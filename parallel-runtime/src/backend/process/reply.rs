@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use super::protocol::Outcomes;
 use super::results::{ResultRun, Results, decode_results};
 use crate::error::TaskError;
-use crate::mailbox::Mailbox;
 use crate::task::Completer;
+use crate::wait::mailbox::Mailbox;
 
 /// Where a request's results go.
 pub(super) trait ReplyTo: Send + Sync {

@@ -28,7 +28,7 @@ use std::time::Instant;
 use super::claim::Claims;
 use super::protocol::{self, FrameBuffer, OutcomesBuilder, Run, ToWorker};
 use super::registry;
-use crate::spin::spin_until_readable;
+use crate::wait::spin::spin_until_readable;
 
 /// Whether this platform runs [`entry`] before `main`: elsewhere no worker is started.
 pub(crate) const HAS_ENTRY: bool = cfg!(any(

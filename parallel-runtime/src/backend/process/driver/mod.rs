@@ -36,7 +36,7 @@ use super::queue::RequestQueue;
 use super::request::Request;
 use super::transport::{ReceiveError, Reply, StartError, Transport};
 use crate::error::{TaskError, WorkerExit};
-use crate::spin::spin_until;
+use crate::wait::spin::spin_until;
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
 /// Pipelining hides the round trip between two small calls.

@@ -18,7 +18,7 @@ use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer, Malformed, ToParent};
 use crate::backend::process::worker;
 use crate::error::WorkerExit;
-use crate::spin::spin_until_readable;
+use crate::wait::spin::spin_until_readable;
 
 /// How long a new worker may take to say it is ready before the pool gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

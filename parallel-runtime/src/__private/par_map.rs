@@ -1,172 +1,21 @@
-//! The engine under `par_map!`: picks, at compile time, the fastest rayon path for the input and
-//! the collection for the output, then runs on the planned backend.
-//!
-//! The picks use method resolution ("autoref specialization"): the generated code calls
-//! `(&&&call).__parallel_input()`; the trait implemented for the most references wins (method
-//! resolution tries the receiver's type before dereferencing it), and an impl whose bounds do
-//! not hold is skipped.
+//! `par_map!`'s entry point: runs the map on the planned backend, the fastest rayon path for
+//! its kind of input, or scoped threads, or worker processes where the call can run there.
 
-use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
-use crate::backend::rayon::RayonPool;
-use crate::backend::threads::default_workers;
+use super::collect::Collector;
+use super::par_map_process::Route;
+use super::pick::{IndexedInput, IterInput, UnindexedInput};
+use crate::backend::scoped::{FirstPanic, scoped_chunks};
+use crate::backend::work_stealing::RayonPool;
 use crate::config::Options;
-use crate::join::{FirstPanic, Plan, join_plan, scoped_chunks};
-use crate::macro_process::Route;
+use crate::config::default_thread_workers;
+use crate::plan::{Plan, plan};
 use crate::progress::{Ticker, ticker};
-
-/// The input of a `par_map!`, held until its kind is picked.
-pub struct MapCall<I>(pub I);
-
-/// The input is one of rayon's indexed parallel iterators (ranges, `Vec`, slices): rayon splits
-/// it in place.
-#[derive(Clone, Copy, Debug)]
-pub struct IndexedInput;
-
-/// One of rayon's parallel iterators that cannot be indexed (ranges of `u64`, `i64`, `u128`):
-/// rayon splits it as it goes.
-#[derive(Clone, Copy, Debug)]
-pub struct UnindexedInput;
-
-/// Any other `IntoIterator`: its items are gathered first.
-#[derive(Clone, Copy, Debug)]
-pub struct IterInput;
-
-/// Picks [`IndexedInput`] where rayon can split the input in place.
-pub trait ViaIndexed {
-    /// The input's kind.
-    fn __parallel_input(&self) -> IndexedInput {
-        IndexedInput
-    }
-}
-
-impl<I> ViaIndexed for &&MapCall<I>
-where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item>,
-    <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
-{
-}
-
-/// Picks [`UnindexedInput`] for rayon's other parallel iterators.
-pub trait ViaUnindexed {
-    /// The input's kind.
-    fn __parallel_input(&self) -> UnindexedInput {
-        UnindexedInput
-    }
-}
-
-impl<I> ViaUnindexed for &MapCall<I> where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item>
-{
-}
-
-/// Picks [`IterInput`] for every other input.
-pub trait ViaIter {
-    /// The input's kind.
-    fn __parallel_input(&self) -> IterInput {
-        IterInput
-    }
-}
-
-impl<I> ViaIter for MapCall<I> {}
-
-/// The output type of the mapped function, carried to the collector's pick.
-pub struct OutProbe<T>(PhantomData<fn() -> T>);
-
-/// Gives a closure its parameter type from the input before anything else looks at it, and
-/// returns the probe of its output type.
-pub fn bind<F, I, T>(f: F, _items: &I) -> (F, OutProbe<T>)
-where
-    I: IntoIterator,
-    F: Fn(I::Item) -> T,
-{
-    (f, OutProbe(PhantomData))
-}
-
-/// How the results of a map become its value.
-pub trait Collector<T>: Copy + Send + Sync {
-    /// What the map returns.
-    type Output;
-    /// Whether some values stop the map, so that later items are skipped.
-    const STOPS: bool;
-    /// Whether `value` stops the map.
-    fn stops(&self, value: &T) -> bool;
-    /// The value of a map whose every item ran, in input order.
-    fn finish(self, values: Vec<T>) -> Self::Output;
-    /// The value of a map that skipped items after a stop (`None`), in input order.
-    fn finish_partial(self, values: Vec<Option<T>>) -> Self::Output;
-}
-
-/// Results collect into `Vec<T>`.
-#[derive(Clone, Copy, Debug)]
-pub struct PlainCollect;
-
-impl<T> Collector<T> for PlainCollect {
-    type Output = Vec<T>;
-    const STOPS: bool = false;
-
-    fn stops(&self, _: &T) -> bool {
-        false
-    }
-
-    fn finish(self, values: Vec<T>) -> Vec<T> {
-        values
-    }
-
-    fn finish_partial(self, values: Vec<Option<T>>) -> Vec<T> {
-        // Nothing stops a plain map, so nothing was skipped.
-        values.into_iter().flatten().collect()
-    }
-}
-
-/// `Result<U, E>` results collect into `Result<Vec<U>, E>`: the error of the earliest failing
-/// item, as `Iterator::collect` would give; items after it are skipped where they had not
-/// started.
-#[derive(Clone, Copy, Debug)]
-pub struct ResultCollect;
-
-impl<U, E> Collector<Result<U, E>> for ResultCollect {
-    type Output = Result<Vec<U>, E>;
-    const STOPS: bool = true;
-
-    fn stops(&self, value: &Result<U, E>) -> bool {
-        value.is_err()
-    }
-
-    fn finish(self, values: Vec<Result<U, E>>) -> Self::Output {
-        values.into_iter().collect()
-    }
-
-    fn finish_partial(self, values: Vec<Option<Result<U, E>>>) -> Self::Output {
-        // Every item before the earliest error ran: only later ones can be `None`.
-        values.into_iter().flatten().collect()
-    }
-}
-
-/// Picks [`ResultCollect`] for functions that return `Result`.
-pub trait ViaResult {
-    /// The collector.
-    fn __parallel_collector(&self) -> ResultCollect {
-        ResultCollect
-    }
-}
-
-impl<U, E> ViaResult for OutProbe<Result<U, E>> {}
-
-/// Picks [`PlainCollect`] for every other output.
-pub trait ViaPlain {
-    /// The collector.
-    fn __parallel_collector(&self) -> PlainCollect {
-        PlainCollect
-    }
-}
-
-impl<T> ViaPlain for &OutProbe<T> {}
 
 /// Runs a map on rayon, the best way for its kind of input.
 pub trait InputKind<I: IntoIterator>: Copy {
@@ -350,7 +199,7 @@ where
         progress: options.progress.unwrap_or(false),
         label,
     };
-    match join_plan(options) {
+    match plan(options) {
         Plan::Process(workers) => match route.run(options, workers, label, items, f, collector) {
             Ok(output) => output,
             // Not a call a process can run: rayon instead (see `LocalRoute`).
@@ -358,7 +207,7 @@ where
         },
         Plan::Rayon(pool) => kind.run_rayon(&pool, items, &f, settings, collector),
         Plan::Threads(workers) => threads_map(
-            workers.unwrap_or_else(default_workers),
+            workers.unwrap_or_else(default_thread_workers),
             items,
             &f,
             settings,

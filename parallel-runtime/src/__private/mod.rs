@@ -4,28 +4,43 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+mod collect;
+mod par_for;
+mod par_join;
+mod par_map;
+mod par_map_process;
+mod pick;
+mod proof;
+mod reduce;
+
+pub use linkme;
 pub use rayon;
 
-pub use crate::config::{Backend, Options, Workers};
-pub use crate::join::{Plan, join_plan, threads_join};
-pub use crate::loops::{
-    ForKind, LoopExit, LoopStep, Segments, Tried, TypeOf, awaited, extend_segments, fold_option,
-    merge_option, merge_segments, none, par_for, segments, tried, type_of, zero,
+pub use self::collect::{Collector, PlainCollect, ResultCollect, ViaPlain, ViaResult};
+pub use self::par_for::{ForKind, par_for};
+pub use self::par_join::{Spawn, process_spawn, raise_first};
+pub use self::par_map::map;
+pub use self::par_map_process::{
+    LocalRoute, ProcessRoute, Route, RouteProbe, ViaLocal, ViaProcess, route_probe,
 };
-pub use crate::macro_map::{
-    Collector, IndexedInput, IterInput, MapCall, OutProbe, PlainCollect, ResultCollect,
-    UnindexedInput, ViaIndexed, ViaIter, ViaPlain, ViaResult, ViaUnindexed, bind, map,
+pub use self::pick::{
+    IndexedInput, IterInput, MapCall, OutProbe, UnindexedInput, ViaIndexed, ViaIter, ViaUnindexed,
+    bind,
 };
-pub use crate::progress::{Ticker, ticker};
-
+pub use self::proof::{
+    Crosses, DataProbe, GenericTask, IsTask, NotSerde, NotTask, ParallelTask, Serde, ViaNotSerde,
+    ViaSerdeData, data_probe, items_probe, output_probe, require_crossing, require_task,
+    spawn_output_probe,
+};
+pub use self::reduce::{
+    LoopExit, LoopStep, Segments, Tried, TypeOf, awaited, extend_segments, fold_option,
+    merge_option, merge_segments, none, segments, tried, type_of, zero,
+};
 pub use crate::backend::process::registry;
-pub use crate::macro_process::{
-    Crosses, DataProbe, GenericTask, IsTask, LocalRoute, NotSerde, NotTask, ParallelTask,
-    ProcessRoute, Route, RouteProbe, Serde, ViaLocal, ViaNotSerde, ViaProcess, ViaSerdeData,
-    data_probe, items_probe, output_probe, process_pool, process_spawn, raise_first,
-    require_crossing, require_task, route_probe, spawn_output_probe,
-};
-pub use linkme;
+pub use crate::backend::scoped::threads_join;
+pub use crate::config::{Backend, Options, Workers};
+pub use crate::plan::{Plan, plan as join_plan, process_pool};
+pub use crate::progress::{Ticker, ticker};
 
 /// The `TypeId` of a function item, for the registry.
 pub fn type_id_of<F: 'static>(_: &F) -> std::any::TypeId {

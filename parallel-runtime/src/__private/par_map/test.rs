@@ -6,8 +6,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Barrier, Mutex, mpsc};
 use std::thread::{self, ThreadId};
 
+use crate::__private::LocalRoute;
+use crate::__private::{IndexedInput, IterInput, PlainCollect, ResultCollect};
 use crate::config::{Backend, Workers};
-use crate::macro_process::LocalRoute;
 
 fn on(backend: Backend, workers: i64) -> Options {
     Options {

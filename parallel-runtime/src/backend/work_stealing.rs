@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::backend::{Executor, Job};
 use crate::config::Workers;
 use crate::error::ConfigError;
-use crate::map::{Map, MapUnordered};
 use crate::task::{self, Task};
 
 /// A rayon work-stealing pool: rayon's global pool, or one of its own size.
@@ -186,54 +185,6 @@ impl RayonPool {
         let (task, completer) = task::pair(task::name_of::<F>());
         self.execute(Box::new(move || completer.run(f)));
         task
-    }
-
-    /// Applies `f` to every item on the pool and yields the results in input order; see
-    /// [`ThreadPool::map`](crate::ThreadPool::map).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use parallel::RayonPool;
-    ///
-    /// let squares: Vec<u64> = RayonPool::global()
-    ///     .map(|n: u64| n * n, 0..5)
-    ///     .collect::<Result<_, _>>()
-    ///     .unwrap();
-    /// assert_eq!(squares, [0, 1, 4, 9, 16]);
-    /// ```
-    pub fn map<F, I, T>(&self, f: F, items: I) -> Map<I::IntoIter, T>
-    where
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        T: Send + 'static,
-    {
-        Map::new(self.clone(), f, items.into_iter())
-    }
-
-    /// Like [`map`](RayonPool::map), but yields `(index, result)` as each item finishes.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use parallel::RayonPool;
-    ///
-    /// let mut seen: Vec<usize> = RayonPool::global()
-    ///     .map_unordered(|n: u32| n + 1, [10, 20, 30])
-    ///     .map(|(index, _)| index)
-    ///     .collect();
-    /// seen.sort();
-    /// assert_eq!(seen, [0, 1, 2]);
-    /// ```
-    pub fn map_unordered<F, I, T>(&self, f: F, items: I) -> MapUnordered<I::IntoIter, T>
-    where
-        F: Fn(I::Item) -> T + Send + Sync + 'static,
-        I: IntoIterator,
-        I::Item: Send + 'static,
-        T: Send + 'static,
-    {
-        MapUnordered::new(self.clone(), f, items.into_iter())
     }
 }
 

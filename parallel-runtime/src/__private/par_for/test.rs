@@ -1,4 +1,5 @@
 use super::*;
+use crate::__private::{LoopExit, LoopStep, fold_option, merge_option};
 use crate::config::Backend;
 
 fn options(backend: Backend) -> Options {

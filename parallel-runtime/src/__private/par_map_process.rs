@@ -1,0 +1,197 @@
+//! The route of a `par_map!` to the process backend, chosen at compile time, and the map in
+//! worker processes itself.
+
+use std::marker::PhantomData;
+use std::panic::resume_unwind;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::collect::Collector;
+use super::pick::MapCall;
+use super::proof::IsTask;
+use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
+use crate::config::Options;
+use crate::error::TaskError;
+use crate::order::InOrder;
+use crate::progress::ticker;
+
+/// The pick of a call's route to the process backend.
+pub struct RouteProbe<P, F, I>(Marker<(P, F, I)>);
+
+/// Carries types without owning values of them (and without their auto traits).
+type Marker<T> = PhantomData<fn() -> T>;
+
+/// Makes the probe from the call's proof, function and input.
+pub fn route_probe<P, F, I>(_: &P, _: &F, _: &MapCall<I>) -> RouteProbe<P, F, I> {
+    RouteProbe(PhantomData)
+}
+
+/// The call can run in worker processes.
+#[derive(Clone, Copy, Debug)]
+pub struct ProcessRoute;
+
+/// The call cannot run in worker processes (a closure, or data that is not serde data): when
+/// the process backend is chosen at run time, it runs on rayon instead.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalRoute;
+
+/// Picks [`ProcessRoute`] where a `#[parallel]` function's data can cross.
+pub trait ViaProcess {
+    /// The route.
+    fn __parallel_route(&self) -> ProcessRoute {
+        ProcessRoute
+    }
+}
+
+impl<F, I> ViaProcess for RouteProbe<IsTask, F, I>
+where
+    I: IntoIterator,
+    F: ProcessFn<(I::Item,)>,
+    I::Item: Serialize,
+    F::Output: DeserializeOwned + Send + 'static,
+{
+}
+
+/// Picks [`LocalRoute`] for every other call.
+pub trait ViaLocal {
+    /// The route.
+    fn __parallel_route(&self) -> LocalRoute {
+        LocalRoute
+    }
+}
+
+impl<P, F, I> ViaLocal for &RouteProbe<P, F, I> {}
+
+/// Runs a map in worker processes, where the route allows it.
+pub trait Route<I, F, T> {
+    /// The map's value, or the items and function back when this route cannot run it.
+    ///
+    /// # Errors
+    ///
+    /// The items and the function, for a call that must run elsewhere.
+    fn run<C: Collector<T>>(
+        self,
+        options: Options,
+        workers: usize,
+        label: &'static str,
+        items: I,
+        f: F,
+        collector: C,
+    ) -> Result<C::Output, (I, F)>;
+}
+
+impl<I, F, T> Route<I, F, T> for LocalRoute {
+    fn run<C: Collector<T>>(
+        self,
+        _: Options,
+        _: usize,
+        _: &'static str,
+        items: I,
+        f: F,
+        _: C,
+    ) -> Result<C::Output, (I, F)> {
+        Err((items, f))
+    }
+}
+
+impl<I, F, T> Route<I, F, T> for ProcessRoute
+where
+    I: IntoIterator,
+    F: ProcessFn<(I::Item,), Output = T>,
+    I::Item: Serialize,
+    T: DeserializeOwned + Send + 'static,
+{
+    fn run<C: Collector<T>>(
+        self,
+        options: Options,
+        workers: usize,
+        label: &'static str,
+        items: I,
+        f: F,
+        collector: C,
+    ) -> Result<C::Output, (I, F)> {
+        Ok(process_map(options, workers, label, items, f, collector))
+    }
+}
+
+/// The map in worker processes: results in input order; the earliest failure re-raised in the
+/// caller once the calls already sent have finished.
+fn process_map<I, F, C>(
+    options: Options,
+    workers: usize,
+    label: &'static str,
+    items: I,
+    f: F,
+    collector: C,
+) -> C::Output
+where
+    I: IntoIterator,
+    F: ProcessFn<(I::Item,)>,
+    I::Item: Serialize,
+    F::Output: DeserializeOwned + Send + 'static,
+    C: Collector<F::Output>,
+{
+    let pool =
+        ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0));
+    let items = items.into_iter();
+    let (low, high) = items.size_hint();
+    let ticker = ticker(
+        options.progress.unwrap_or(false),
+        (Some(low) == high).then_some(low),
+        label,
+    );
+    let mut map = pool.map_unordered(f, items);
+    if let Some(chunk) = options.chunk {
+        map = map.chunk(chunk.get());
+    }
+    let mut values = InOrder::with_capacity(low);
+    // The earliest value that stops the map, and the earliest call that failed.
+    let mut stop: Option<usize> = None;
+    let mut first_error: Option<(usize, TaskError)> = None;
+    let mut stops_at = |index: usize, map: &mut ProcessMapUnordered<_, _>| {
+        map.stop_reading();
+        stop = Some(stop.map_or(index, |stop| stop.min(index)));
+    };
+    while let Some(batch) = map.next_batch() {
+        match batch.into_values() {
+            Ok((first, batch)) => {
+                ticker.tick_by(batch.len());
+                if C::STOPS {
+                    if let Some(at) = batch.iter().position(|value| collector.stops(value)) {
+                        stops_at(first + at, &mut map);
+                    }
+                }
+                values.insert(first, batch);
+            }
+            Err(batch) => {
+                for (index, result) in batch {
+                    ticker.tick();
+                    match result {
+                        Ok(value) => {
+                            if collector.stops(&value) {
+                                stops_at(index, &mut map);
+                            }
+                            values.insert(index, vec![value]);
+                        }
+                        Err(error) => {
+                            map.stop_reading();
+                            if first_error
+                                .as_ref()
+                                .is_none_or(|(earliest, _)| index < *earliest)
+                            {
+                                first_error = Some((index, error));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, error)) = first_error {
+        resume_unwind(error.into_panic());
+    }
+    // Every call before a stop ran; calls after it that ran anyway are dropped, as a
+    // sequential `collect` would never have made them.
+    collector.finish(values.into_prefix(stop.map(|stop| stop + 1)))
+}

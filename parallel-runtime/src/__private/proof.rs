@@ -1,0 +1,121 @@
+//! Compile-time proofs for the process backend, with messages that say what to write: a
+//! function is a `#[parallel]` task, and values of a type can cross to a worker process.
+
+use std::marker::PhantomData;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::pick::MapCall;
+use crate::backend::process::ProcessFn;
+
+/// Proof, given by `#[parallel]`, that a function is registered to run in a worker process.
+#[derive(Clone, Copy, Debug)]
+pub struct IsTask;
+
+/// What the probe gives for a function without `#[parallel]`.
+#[derive(Clone, Copy, Debug)]
+pub struct NotTask;
+
+/// What the probe gives for a generic `#[parallel]` function: it has no single registry entry.
+#[derive(Clone, Copy, Debug)]
+pub struct GenericTask;
+
+/// A function that can run in a worker process.
+#[diagnostic::on_unimplemented(
+    message = "this function cannot run in a worker process",
+    label = "not a `#[parallel]` function of owned, concrete types",
+    note = "a process task is a `#[parallel]` function without generics whose arguments and result are owned serde data; add `#[parallel]` to its definition, or choose `backend = rayon` or `backend = threads`"
+)]
+pub trait ParallelTask {}
+
+impl ParallelTask for IsTask {}
+
+/// Checks that the probe found a `#[parallel]` function.
+pub fn require_task<P: ParallelTask>(_: &P) {}
+
+/// The pick of whether values of `T` can cross to a worker process and back. The pick is made
+/// by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives one
+/// error, not one per missing trait.
+pub struct DataProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
+
+impl<T: ?Sized> DataProbe<T> {
+    /// The probe for `T`.
+    pub const fn new() -> Self {
+        DataProbe(PhantomData)
+    }
+}
+
+impl<T: ?Sized> Default for DataProbe<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The probe for the type of `value`.
+pub fn data_probe<T>(_: &T) -> DataProbe<T> {
+    DataProbe::new()
+}
+
+/// The probe for the items of a map.
+pub fn items_probe<I: IntoIterator>(_: &MapCall<I>) -> DataProbe<I::Item> {
+    DataProbe::new()
+}
+
+/// The probe for what `f` returns on the items of a map.
+pub fn output_probe<I, F, R>(_: &F, _: &MapCall<I>) -> DataProbe<R>
+where
+    I: IntoIterator,
+    F: Fn(I::Item) -> R,
+{
+    DataProbe::new()
+}
+
+/// The type is serde data.
+#[derive(Clone, Copy, Debug)]
+pub struct Serde;
+
+/// The type is not serde data.
+#[derive(Clone, Copy, Debug)]
+pub struct NotSerde;
+
+/// Picks [`Serde`] for owned serde data.
+pub trait ViaSerdeData {
+    /// The pick.
+    fn __parallel_data(&self) -> Serde {
+        Serde
+    }
+}
+
+impl<T: Serialize + DeserializeOwned> ViaSerdeData for DataProbe<T> {}
+
+/// Picks [`NotSerde`] for every other type.
+pub trait ViaNotSerde {
+    /// The pick.
+    fn __parallel_data(&self) -> NotSerde {
+        NotSerde
+    }
+}
+
+impl<T: ?Sized> ViaNotSerde for &DataProbe<T> {}
+
+/// Values of `T` can cross to a worker process: implemented for [`Serde`] only.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` cannot cross to a worker process",
+    label = "not owned serde data",
+    note = "process tasks take and return owned values that implement `serde::Serialize` and `serde::Deserialize`: derive them, pass an owned value instead of a reference, or choose `backend = threads`"
+)]
+pub trait Crosses<T: ?Sized> {}
+
+impl<T: ?Sized> Crosses<T> for Serde {}
+
+/// Checks the pick for `T`.
+pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &DataProbe<T>, _: M) {}
+
+/// The probe for what `f` returns on `args`.
+pub fn spawn_output_probe<F, Args>(_: &F, _: &Args) -> DataProbe<F::Output>
+where
+    F: ProcessFn<Args>,
+{
+    DataProbe::new()
+}

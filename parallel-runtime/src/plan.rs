@@ -1,0 +1,77 @@
+//! Where a call runs: the one place the call's options, the function's defaults and the
+//! environment become a backend.
+
+use crate::backend::process::ProcessPool;
+use crate::backend::work_stealing::RayonPool;
+use crate::config::{Backend, Options, available_cores, env_options};
+
+/// Where one macro call runs, resolved from the call's options, the function's defaults and the
+/// environment.
+#[derive(Debug)]
+pub enum Plan {
+    /// On this rayon pool.
+    Rayon(RayonPool),
+    /// On scoped OS threads, at most this many at once (the macro's default where `None`).
+    Threads(Option<usize>),
+    /// In this many worker processes, for calls that can run there.
+    Process(usize),
+}
+
+impl Plan {
+    /// The rayon pool for a call that runs on rayon: the planned one, or rayon's global pool
+    /// for a call that cannot run where the plan says (closures under `PARALLEL_BACKEND=process`).
+    pub fn rayon_pool(self) -> RayonPool {
+        match self {
+            Plan::Rayon(pool) => pool,
+            Plan::Threads(_) | Plan::Process(_) => RayonPool::global(),
+        }
+    }
+}
+
+/// Resolves `options` (the call's, already merged with the function's) against the environment.
+///
+/// # Panics
+///
+/// If `PARALLEL_BACKEND` or `PARALLEL_WORKERS` is invalid, or a rayon pool cannot start; the
+/// message names the variable.
+#[track_caller]
+pub fn plan(options: Options) -> Plan {
+    // `match`, not `unwrap_or_else`: a closure would report its own line, not the caller's.
+    let env = match env_options() {
+        Ok(env) => env,
+        Err(e) => panic!("{e}"),
+    };
+    let options = options.or(env);
+    match options.backend.unwrap_or_default() {
+        Backend::Rayon => Plan::Rayon(match options.workers {
+            None => RayonPool::global(),
+            Some(workers) => match RayonPool::shared(workers.get()) {
+                Ok(pool) => pool,
+                Err(e) => panic!("{e}"),
+            },
+        }),
+        Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
+        Backend::Process => {
+            Plan::Process(options.workers.map_or_else(available_cores, |w| w.get()))
+        }
+    }
+}
+
+/// The shared process pool for a call's options and the environment.
+///
+/// # Panics
+///
+/// If `PARALLEL_WORKERS` is invalid.
+#[track_caller]
+pub fn process_pool(options: Options) -> ProcessPool {
+    let env = match env_options() {
+        Ok(env) => env,
+        Err(e) => panic!("{e}"),
+    };
+    let options = options.or(env);
+    let workers = options.workers.map_or_else(available_cores, |w| w.get());
+    ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod test;
