@@ -62,7 +62,7 @@ pub enum ErrorKind {
     /// The task could not run at all: it is not a `#[parallel]` function, or no worker process
     /// could start (the system's error is the [`source`](std::error::Error::source)).
     Refused {
-        /// Why.
+        /// Why it could not run.
         message: String,
     },
     /// The task's arguments or result could not cross between processes: they did not encode

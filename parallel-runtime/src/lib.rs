@@ -26,6 +26,7 @@
 //! ```
 
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 // Primitives: nothing here imports from the layers below them in this list.
 mod config;
@@ -45,8 +46,13 @@ mod as_completed;
 mod join;
 mod map;
 
-// What only the code the macros generate calls.
+// Type errors in runtime use, as `compile_fail` doc tests.
+#[cfg(doctest)]
+mod compile_fail;
+
+// What only the code the macros generate calls: hidden, and not an API.
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod __private;
 
 pub use as_completed::{AsCompleted, as_completed};

@@ -65,7 +65,6 @@ impl<U, E> Collector<Result<U, E>> for ResultCollect {
 
 /// Picks [`ResultCollect`] for functions that return `Result`.
 pub trait ViaResult {
-    /// The collector.
     fn __parallel_collector(&self) -> ResultCollect {
         ResultCollect
     }
@@ -75,7 +74,6 @@ impl<U, E> ViaResult for OutProbe<Result<U, E>> {}
 
 /// Picks [`PlainCollect`] for every other output.
 pub trait ViaPlain {
-    /// The collector.
     fn __parallel_collector(&self) -> PlainCollect {
         PlainCollect
     }

@@ -38,7 +38,6 @@ pub struct LocalRoute;
 
 /// Picks [`ProcessRoute`] where a `#[parallel]` function's data can cross.
 pub trait ViaProcess {
-    /// The route.
     fn __parallel_route(&self) -> ProcessRoute {
         ProcessRoute
     }
@@ -55,7 +54,6 @@ where
 
 /// Picks [`LocalRoute`] for every other call.
 pub trait ViaLocal {
-    /// The route.
     fn __parallel_route(&self) -> LocalRoute {
         LocalRoute
     }

@@ -26,7 +26,6 @@ pub struct IterInput;
 
 /// Picks [`IndexedInput`] where rayon can split the input in place.
 pub trait ViaIndexed {
-    /// The input's kind.
     fn __parallel_input(&self) -> IndexedInput {
         IndexedInput
     }
@@ -41,7 +40,6 @@ where
 
 /// Picks [`UnindexedInput`] for rayon's other parallel iterators.
 pub trait ViaUnindexed {
-    /// The input's kind.
     fn __parallel_input(&self) -> UnindexedInput {
         UnindexedInput
     }
@@ -54,7 +52,6 @@ impl<I> ViaUnindexed for &MapCall<I> where
 
 /// Picks [`IterInput`] for every other input.
 pub trait ViaIter {
-    /// The input's kind.
     fn __parallel_input(&self) -> IterInput {
         IterInput
     }

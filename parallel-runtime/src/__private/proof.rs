@@ -81,7 +81,6 @@ pub struct NotSerde;
 
 /// Picks [`Serde`] for owned serde data.
 pub trait ViaSerdeData {
-    /// The pick.
     fn __parallel_data(&self) -> Serde {
         Serde
     }
@@ -91,7 +90,6 @@ impl<T: Serialize + DeserializeOwned> ViaSerdeData for DataProbe<T> {}
 
 /// Picks [`NotSerde`] for every other type.
 pub trait ViaNotSerde {
-    /// The pick.
     fn __parallel_data(&self) -> NotSerde {
         NotSerde
     }

@@ -42,7 +42,6 @@ impl<T> Mailbox<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `item`.
     pub(crate) fn send(&self, item: T) {
         let mut state = self.lock();
         state.items.push_back(item);
@@ -54,7 +53,6 @@ impl<T> Mailbox<T> {
         }
     }
 
-    /// The oldest item, if there is one.
     pub(crate) fn try_recv(&self) -> Option<T> {
         if self.len.load(Ordering::Acquire) == 0 {
             return None;
@@ -83,31 +81,4 @@ impl<T> Mailbox<T> {
 }
 
 #[cfg(test)]
-mod test {
-    use super::Mailbox;
-    use std::sync::Arc;
-
-    #[test]
-    fn items_come_out_in_order() {
-        let mailbox = Mailbox::new();
-        assert_eq!(mailbox.try_recv(), None);
-        mailbox.send(1);
-        mailbox.send(2);
-        assert_eq!(mailbox.try_recv(), Some(1));
-        assert_eq!(mailbox.recv(), 2);
-        assert_eq!(mailbox.try_recv(), None);
-    }
-
-    #[test]
-    fn a_sleeping_receiver_wakes_for_each_item() {
-        let mailbox = Arc::new(Mailbox::new());
-        let receiver = {
-            let mailbox = Arc::clone(&mailbox);
-            std::thread::spawn(move || (0..100).map(|_| mailbox.recv()).sum::<u32>())
-        };
-        for n in 0..100 {
-            mailbox.send(n);
-        }
-        assert_eq!(receiver.join().unwrap(), 4950);
-    }
-}
+mod test;

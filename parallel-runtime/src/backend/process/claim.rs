@@ -13,6 +13,11 @@
 //! another process could open, and neither side can shrink it under the other. The parent trusts
 //! nothing it reads there: a value out of range is the worker's failure. Elsewhere there is no
 //! page, and the parent neither pipelines nor knows which call of a batch killed its worker.
+//!
+//! The mapping is this crate's one use of `unsafe` besides the worker's entry before `main`:
+//! each block says what it relies on.
+
+#![allow(unsafe_code)]
 
 use std::cell::Cell;
 use std::io;

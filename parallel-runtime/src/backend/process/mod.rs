@@ -1,4 +1,4 @@
-//! WorkerHandle processes: isolation, killable timeouts, and a pool that survives its workers.
+//! Worker processes: isolation, killable timeouts, and a pool that survives its workers.
 //!
 //! The parent keeps one driver thread per worker. A driver takes a request (a batch of calls of
 //! one `#[parallel]` function) from the pool's queue, sends it over the worker's private socket

@@ -169,9 +169,18 @@ impl ProcessPool {
     /// # Examples
     ///
     /// ```
-    /// let a = parallel::ProcessPool::shared(2);
-    /// let b = parallel::ProcessPool::shared(2);
-    /// assert!(a.same_pool(&b));
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn worker_pid(_: u8) -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let a = ProcessPool::shared(1);
+    /// let b = ProcessPool::shared(1);
+    /// // One warm worker process serves both handles.
+    /// let (first, second) = (a.spawn(worker_pid, (0,)), b.spawn(worker_pid, (0,)));
+    /// assert_eq!(first.join().unwrap(), second.join().unwrap());
     /// ```
     pub fn shared(workers: usize) -> ProcessPool {
         static POOLS: OnceLock<Mutex<HashMap<usize, ProcessPool>>> = OnceLock::new();
@@ -210,15 +219,10 @@ impl ProcessPool {
 
     /// This pool with another timeout and retry count for the tasks spawned through it.
     #[must_use]
-    pub fn configured(mut self, timeout: Option<Duration>, retries: u32) -> ProcessPool {
+    pub(crate) fn configured(mut self, timeout: Option<Duration>, retries: u32) -> ProcessPool {
         self.timeout = timeout;
         self.retries = retries;
         self
-    }
-
-    /// Whether two handles share the same workers.
-    pub fn same_pool(&self, other: &ProcessPool) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// The number of worker processes.

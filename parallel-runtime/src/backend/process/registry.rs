@@ -112,7 +112,7 @@ where
 pub struct Invoker<Args, R>(std::marker::PhantomData<fn(Args) -> R>);
 
 impl<Args, R> Invoker<Args, R> {
-    /// The probe value.
+    /// The invoker for `Args` and `R`.
     pub const fn new() -> Self {
         Invoker(std::marker::PhantomData)
     }

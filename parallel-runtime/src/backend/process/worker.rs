@@ -53,6 +53,7 @@ pub(crate) const EXIT_ORPHANED: i32 = 103;
 /// The loader calls `entry` before `main` in every program that links the runtime.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
 #[used]
+#[allow(unsafe_code)]
 // SAFETY: `.init_array` holds pointers to functions the loader calls with no arguments before
 // `main`; `entry` has the C ABI, takes no arguments (extra ones the loader passes are ignored,
 // as the C ABI allows), and does not unwind (`serve` catches every panic of a task and exits).
@@ -64,6 +65,7 @@ static ENTRY: extern "C" fn() = entry;
 /// The same for Mach-O, where the section is `__mod_init_func`.
 #[cfg(target_os = "macos")]
 #[used]
+#[allow(unsafe_code)]
 // SAFETY: as for `.init_array` above: a table of C-ABI functions the loader calls before `main`.
 #[unsafe(link_section = "__DATA,__mod_init_func,mod_init_funcs")]
 static ENTRY: extern "C" fn() = entry;
@@ -268,6 +270,7 @@ fn watch_parent(parent: u32) -> Result<(), String> {
 /// What `main` would have done: a write to a closed pipe fails with `BrokenPipe` instead of
 /// killing the process, as in every Rust program (std ignores `SIGPIPE` before `main`, which a
 /// worker never reaches).
+#[allow(unsafe_code)]
 fn ignore_sigpipe() {
     // SAFETY: `signal` with `SIG_IGN` installs no handler code; it only changes how this
     // process treats `SIGPIPE`, and runs before any thread of this process starts.

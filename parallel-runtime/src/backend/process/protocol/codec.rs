@@ -73,7 +73,7 @@ fn encode_error<T: Serialize + ?Sized>(
 /// # Errors
 ///
 /// When `value` cannot be encoded (a serializer error of its `Serialize` impl).
-pub fn encode<T: serde::Serialize + ?Sized>(
+pub(crate) fn encode<T: serde::Serialize + ?Sized>(
     value: &T,
     buffer: &mut Vec<u8>,
 ) -> Result<(), postcard::Error> {

@@ -3,6 +3,8 @@
 //! beyond the bound in the module's docs, and every frame either rejected or decoded to what its
 //! bytes say (and, for a valid frame, to what was encoded).
 
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 

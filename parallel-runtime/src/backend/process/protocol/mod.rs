@@ -30,7 +30,7 @@
 //! no block larger than `n` bytes, or serde's cautious first allocation of a sequence (1 MiB).
 //! `protocol/fuzz.rs` checks both on a million random and mutated frames.
 
-pub(super) mod codec;
+mod codec;
 mod frame;
 mod outcomes;
 mod run;

@@ -8,11 +8,9 @@ use std::path::Path;
 
 use serde::ser::Error as _;
 
-use super::super::protocol::codec::encode;
-
-/// postcard's error for `value`, through the encoder the process backend uses.
+/// postcard's error for `value`.
 fn postcard_error<T: Serialize + ?Sized>(value: &T) -> Option<postcard::Error> {
-    encode(value, &mut Vec::new()).err()
+    postcard::to_stdvec(value).err()
 }
 
 /// Asserts that postcard encodes `value` and that the sink finds no message.
