@@ -351,13 +351,20 @@ fn checks() {
             pools_leave_nothing_behind,
         ),
     ];
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|arg| !arg.starts_with('-'))
-        .collect();
+    // As libtest reads them: names to run (substrings), `--skip NAME`, other flags ignored.
+    let (mut filter, mut skip) = (Vec::new(), Vec::new());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--skip" => skip.extend(args.next()),
+            flag if flag.starts_with('-') => {}
+            name => filter.push(name.to_owned()),
+        }
+    }
     let mut ran = 0;
     for (name, check) in checks {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+        let wanted = filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+        if !wanted || skip.iter().any(|s| name.contains(s.as_str())) {
             continue;
         }
         let started = Instant::now();

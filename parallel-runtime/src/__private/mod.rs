@@ -17,7 +17,7 @@ pub use linkme;
 pub use rayon;
 
 pub use self::collect::{Collector, PlainCollect, ResultCollect, ViaPlain, ViaResult};
-pub use self::par_for::{ForKind, par_for};
+pub use self::par_for::par_for;
 pub use self::par_join::{Spawn, process_spawn, raise_first};
 pub use self::par_map::map;
 pub use self::par_map_process::{

@@ -1,38 +1,20 @@
 //! `#[parallel] for`: runs a loop's iterations on the planned backend, each worker folding a
 //! partial of every reduction, combined in input order after the loop.
 
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 
-use super::pick::{IndexedInput, IterInput, UnindexedInput};
+use super::pick::{InputKind, RayonRun};
 use super::reduce::LoopStep;
 use crate::backend::scoped::{FirstPanic, scoped_chunks};
-use crate::backend::work_stealing::RayonPool;
 use crate::config::Options;
 use crate::config::default_thread_workers;
 use crate::plan::{Plan, plan};
 use crate::progress::{Ticker, ticker};
-
-/// Runs a loop's iterations: rayon or threads, over an indexed input or any iterator.
-pub trait ForKind<I: IntoIterator>: Copy {
-    /// The rayon run, inside `pool`.
-    fn run_rayon<A, S, B, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        parts: Parts<'_, A, B, C>,
-        ticker: &Ticker,
-    ) -> Result<A, S::Exit>
-    where
-        A: Send,
-        S: LoopStep,
-        S::Exit: Send,
-        B: Fn(&mut A, I::Item) -> S + Sync,
-        C: Fn(&mut A, A) + Sync;
-}
 
 /// The pieces the macro generates for one loop.
 pub struct Parts<'a, A, B, C> {
@@ -42,76 +24,34 @@ pub struct Parts<'a, A, B, C> {
     chunk: Option<NonZeroUsize>,
 }
 
-impl<I> ForKind<I> for IndexedInput
-where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
-    <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
-{
-    fn run_rayon<A, S, B, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        parts: Parts<'_, A, B, C>,
-        ticker: &Ticker,
-    ) -> Result<A, S::Exit>
-    where
-        A: Send,
-        S: LoopStep,
-        S::Exit: Send,
-        B: Fn(&mut A, <I as IntoIterator>::Item) -> S + Sync,
-        C: Fn(&mut A, A) + Sync,
-    {
-        pool.install(|| rayon_for(items.into_par_iter(), parts, ticker))
-    }
+/// A loop on rayon, for the input's kind to run.
+struct ForRun<'a, A, S, B, C> {
+    parts: Parts<'a, A, B, C>,
+    ticker: &'a Ticker,
+    step: PhantomData<fn() -> S>,
 }
 
-impl<I> ForKind<I> for UnindexedInput
+impl<X, A, S, B, C> RayonRun<X> for ForRun<'_, A, S, B, C>
 where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
-    <I as IntoIterator>::Item: Send,
+    X: Send,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, X) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
 {
-    fn run_rayon<A, S, B, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        parts: Parts<'_, A, B, C>,
-        ticker: &Ticker,
-    ) -> Result<A, S::Exit>
-    where
-        A: Send,
-        S: LoopStep,
-        S::Exit: Send,
-        B: Fn(&mut A, <I as IntoIterator>::Item) -> S + Sync,
-        C: Fn(&mut A, A) + Sync,
-    {
-        if parts.chunk.is_some() {
-            return IterInput.run_rayon(pool, items, parts, ticker);
-        }
-        pool.install(|| fold_splits(items.into_par_iter(), parts, ticker))
-    }
-}
+    type Output = Result<A, S::Exit>;
 
-impl<I> ForKind<I> for IterInput
-where
-    I: IntoIterator,
-    I::Item: Send,
-{
-    fn run_rayon<A, S, B, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        parts: Parts<'_, A, B, C>,
-        ticker: &Ticker,
-    ) -> Result<A, S::Exit>
-    where
-        A: Send,
-        S: LoopStep,
-        S::Exit: Send,
-        B: Fn(&mut A, I::Item) -> S + Sync,
-        C: Fn(&mut A, A) + Sync,
-    {
-        let items: Vec<I::Item> = items.into_iter().collect();
-        pool.install(|| rayon_for(items.into_par_iter(), parts, ticker))
+    fn needs_index(&self) -> bool {
+        self.parts.chunk.is_some()
+    }
+
+    fn indexed<P: IndexedParallelIterator<Item = X>>(self, items: P) -> Self::Output {
+        rayon_for(items, self.parts, self.ticker)
+    }
+
+    fn unindexed<P: ParallelIterator<Item = X>>(self, items: P) -> Self::Output {
+        fold_splits(items, self.parts, self.ticker)
     }
 }
 
@@ -208,7 +148,7 @@ pub fn par_for<I, K, A, S, B, C>(
 where
     I: IntoIterator,
     I::Item: Send,
-    K: ForKind<I>,
+    K: InputKind<I>,
     A: Send,
     S: LoopStep,
     S::Exit: Send,
@@ -231,7 +171,12 @@ where
         ),
         plan => {
             let ticker = ticker(progress, None, "parallel for");
-            kind.run_rayon(&plan.rayon_pool(), items, parts, &ticker)
+            let run = ForRun {
+                parts,
+                ticker: &ticker,
+                step: PhantomData,
+            };
+            kind.run_rayon(&plan.rayon_pool(), items, run)
         }
     }
 }

@@ -1,39 +1,22 @@
 //! `par_map!`'s entry point: runs the map on the planned backend, the fastest rayon path for
 //! its kind of input, or scoped threads, or worker processes where the call can run there.
 
+use std::marker::PhantomData;
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 
 use super::collect::Collector;
 use super::par_map_process::Route;
-use super::pick::{IndexedInput, IterInput, UnindexedInput};
+use super::pick::{InputKind, RayonRun};
 use crate::backend::scoped::{FirstPanic, scoped_chunks};
 use crate::backend::work_stealing::RayonPool;
 use crate::config::Options;
 use crate::config::default_thread_workers;
 use crate::plan::{Plan, plan};
 use crate::progress::{Ticker, ticker};
-
-/// Runs a map on rayon, the best way for its kind of input.
-pub trait InputKind<I: IntoIterator>: Copy {
-    /// Maps `items` with `f` on `pool`.
-    fn run_rayon<F, T, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        f: &F,
-        settings: Settings,
-        collector: C,
-    ) -> C::Output
-    where
-        F: Fn(I::Item) -> T + Sync,
-        T: Send,
-        C: Collector<T>,
-        C::Output: Send;
-}
 
 /// The per-call settings of a map that the backends share.
 #[derive(Clone, Copy, Debug)]
@@ -43,78 +26,35 @@ pub struct Settings {
     label: &'static str,
 }
 
-impl<I> InputKind<I> for IndexedInput
-where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
-    <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
-{
-    fn run_rayon<F, T, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        f: &F,
-        settings: Settings,
-        collector: C,
-    ) -> C::Output
-    where
-        F: Fn(<I as IntoIterator>::Item) -> T + Sync,
-        T: Send,
-        C: Collector<T>,
-        C::Output: Send,
-    {
-        pool.install(|| rayon_indexed(items.into_par_iter(), f, settings, collector))
-    }
+/// A map on rayon, for the input's kind to run.
+struct MapRun<'a, F, T, C> {
+    f: &'a F,
+    settings: Settings,
+    collector: C,
+    output: PhantomData<fn() -> T>,
 }
 
-impl<I> InputKind<I> for UnindexedInput
+impl<X, T, F, C> RayonRun<X> for MapRun<'_, F, T, C>
 where
-    I: IntoIterator + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
-    <I as IntoIterator>::Item: Send,
+    X: Send,
+    T: Send,
+    F: Fn(X) -> T + Sync,
+    C: Collector<T>,
+    C::Output: Send,
 {
-    fn run_rayon<F, T, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        f: &F,
-        settings: Settings,
-        collector: C,
-    ) -> C::Output
-    where
-        F: Fn(<I as IntoIterator>::Item) -> T + Sync,
-        T: Send,
-        C: Collector<T>,
-        C::Output: Send,
-    {
-        if C::STOPS || settings.chunk.is_some() || settings.progress {
-            // Those need positions or a length: gather the items first.
-            return IterInput.run_rayon(pool, items, f, settings, collector);
-        }
+    type Output = C::Output;
+
+    fn needs_index(&self) -> bool {
+        C::STOPS || self.settings.chunk.is_some() || self.settings.progress
+    }
+
+    fn indexed<P: IndexedParallelIterator<Item = X>>(self, items: P) -> C::Output {
+        rayon_indexed(items, self.f, self.settings, self.collector)
+    }
+
+    fn unindexed<P: ParallelIterator<Item = X>>(self, items: P) -> C::Output {
         // Rayon keeps the input's order when it collects, indexed or not.
-        pool.install(|| collector.finish(items.into_par_iter().map(f).collect()))
-    }
-}
-
-impl<I> InputKind<I> for IterInput
-where
-    I: IntoIterator,
-    I::Item: Send,
-{
-    fn run_rayon<F, T, C>(
-        self,
-        pool: &RayonPool,
-        items: I,
-        f: &F,
-        settings: Settings,
-        collector: C,
-    ) -> C::Output
-    where
-        F: Fn(I::Item) -> T + Sync,
-        T: Send,
-        C: Collector<T>,
-        C::Output: Send,
-    {
-        let items: Vec<I::Item> = items.into_iter().collect();
-        pool.install(|| rayon_indexed(items.into_par_iter(), f, settings, collector))
+        self.collector.finish(items.map(self.f).collect())
     }
 }
 
@@ -203,9 +143,25 @@ where
         Plan::Process(workers) => match route.run(options, workers, label, items, f, collector) {
             Ok(output) => output,
             // Not a call a process can run: rayon instead (see `LocalRoute`).
-            Err((items, f)) => kind.run_rayon(&RayonPool::global(), items, &f, settings, collector),
+            Err((items, f)) => {
+                let run = MapRun {
+                    f: &f,
+                    settings,
+                    collector,
+                    output: PhantomData,
+                };
+                kind.run_rayon(&RayonPool::global(), items, run)
+            }
         },
-        Plan::Rayon(pool) => kind.run_rayon(&pool, items, &f, settings, collector),
+        Plan::Rayon(pool) => {
+            let run = MapRun {
+                f: &f,
+                settings,
+                collector,
+                output: PhantomData,
+            };
+            kind.run_rayon(&pool, items, run)
+        }
         Plan::Threads(workers) => threads_map(
             workers.unwrap_or_else(default_thread_workers),
             items,

@@ -5,7 +5,9 @@
 
 use std::marker::PhantomData;
 
-use rayon::iter::{IndexedParallelIterator, IntoParallelIterator};
+use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
+
+use crate::backend::work_stealing::RayonPool;
 
 /// The input of a `par_map!`, held until its kind is picked.
 pub struct MapCall<I>(pub I);
@@ -70,4 +72,62 @@ where
     F: Fn(I::Item) -> T,
 {
     (f, OutProbe(PhantomData))
+}
+
+/// A computation over the items of a parallel iterator, once the input's kind has given one: a
+/// map's, or a loop's.
+pub trait RayonRun<T: Send>: Send + Sized {
+    /// What the run gives.
+    type Output: Send;
+
+    /// Whether the run needs an indexed iterator (positions, or a length).
+    fn needs_index(&self) -> bool;
+
+    /// Runs on an indexed iterator.
+    fn indexed<P: IndexedParallelIterator<Item = T>>(self, items: P) -> Self::Output;
+
+    /// Runs on an iterator that rayon splits as it goes.
+    fn unindexed<P: ParallelIterator<Item = T>>(self, items: P) -> Self::Output;
+}
+
+/// Runs a computation on rayon, the best way for the kind of input: split in place where it is
+/// indexed, split as it goes where it is not, gathered into a `Vec` first otherwise.
+pub trait InputKind<I: IntoIterator<Item: Send>>: Copy {
+    /// Runs `run` over `items` on `pool`.
+    fn run_rayon<R: RayonRun<I::Item>>(self, pool: &RayonPool, items: I, run: R) -> R::Output;
+}
+
+impl<I> InputKind<I> for IndexedInput
+where
+    I: IntoIterator<Item: Send> + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
+    <I as IntoParallelIterator>::Iter: IndexedParallelIterator,
+{
+    fn run_rayon<R>(self, pool: &RayonPool, items: I, run: R) -> R::Output
+    where
+        R: RayonRun<<I as IntoIterator>::Item>,
+    {
+        pool.install(|| run.indexed(items.into_par_iter()))
+    }
+}
+
+impl<I> InputKind<I> for UnindexedInput
+where
+    I: IntoIterator<Item: Send> + IntoParallelIterator<Item = <I as IntoIterator>::Item> + Send,
+{
+    fn run_rayon<R>(self, pool: &RayonPool, items: I, run: R) -> R::Output
+    where
+        R: RayonRun<<I as IntoIterator>::Item>,
+    {
+        if run.needs_index() {
+            return IterInput.run_rayon(pool, items, run);
+        }
+        pool.install(|| run.unindexed(items.into_par_iter()))
+    }
+}
+
+impl<I: IntoIterator<Item: Send>> InputKind<I> for IterInput {
+    fn run_rayon<R: RayonRun<I::Item>>(self, pool: &RayonPool, items: I, run: R) -> R::Output {
+        let items: Vec<I::Item> = items.into_iter().collect();
+        pool.install(|| run.indexed(items.into_par_iter()))
+    }
 }

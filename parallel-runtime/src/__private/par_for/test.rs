@@ -1,5 +1,5 @@
 use super::*;
-use crate::__private::{LoopExit, LoopStep, fold_option, merge_option};
+use crate::__private::{IndexedInput, LoopExit, LoopStep, fold_option, merge_option};
 use crate::config::Backend;
 
 fn options(backend: Backend) -> Options {
