@@ -37,7 +37,7 @@ struct Inner {
     /// Only the pool holds senders: once every clone is dropped, the workers drain the queue
     /// and exit.
     queue: Sender<Job>,
-    workers: Arc<Shared>,
+    shared: Arc<Shared>,
 }
 
 /// What the pool and its threads share: the queue's receiving end and the thread counts, so
@@ -95,7 +95,7 @@ impl ThreadPoolBuilder {
         Ok(ThreadPool {
             inner: Arc::new(Inner {
                 queue,
-                workers: Arc::new(Shared {
+                shared: Arc::new(Shared {
                     jobs,
                     max_threads,
                     threads: AtomicUsize::new(0),
@@ -133,7 +133,7 @@ impl ThreadPool {
 
     /// The most threads this pool runs at once.
     pub fn workers(&self) -> usize {
-        self.inner.workers.max_threads
+        self.inner.shared.max_threads
     }
 
     /// Runs `f` on a thread of the pool and returns its handle (Python's `submit`).
@@ -202,23 +202,23 @@ impl Executor for ThreadPool {
     fn execute(&self, job: Job) {
         // The pool owns a receiver, so the queue is open as long as `self` exists.
         if self.inner.queue.send(job).is_ok() {
-            self.inner.workers.grow();
+            self.inner.shared.grow();
         }
     }
 
     fn workers(&self) -> usize {
-        self.inner.workers.max_threads
+        self.inner.shared.max_threads
     }
 }
 
 impl std::fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ThreadPool")
-            .field("name", &self.inner.workers.name)
-            .field("workers", &self.inner.workers.max_threads)
+            .field("name", &self.inner.shared.name)
+            .field("workers", &self.inner.shared.max_threads)
             .field(
                 "threads",
-                &self.inner.workers.threads.load(Ordering::Relaxed),
+                &self.inner.shared.threads.load(Ordering::Relaxed),
             )
             .finish()
     }

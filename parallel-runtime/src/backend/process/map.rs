@@ -89,6 +89,7 @@ impl ProcessPool {
         I::Item: Serialize,
         F::Output: DeserializeOwned + Send + 'static,
     {
+        // Only `F`'s type names the task (its registry entry); the value itself never crosses.
         let _ = f;
         let replies = Arc::new(Mailbox::new());
         let entry = entry_of::<F>();

@@ -262,6 +262,7 @@ impl ProcessPool {
         Args: Serialize,
         F::Output: DeserializeOwned + Send + 'static,
     {
+        // Only `F`'s type names the task (its registry entry); the value itself never crosses.
         let _ = f;
         let (task, completer) = task::pair(task::name_of::<F>());
         let entry = match entry_of::<F>() {
