@@ -6,7 +6,7 @@
 //! - pools per backend, each with a builder: [`RayonPool`] (work stealing, CPU-bound work) and
 //!   [`ThreadPool`] (dedicated OS threads, blocking I/O);
 //! - [`Task`]: the handle [`spawn`] returns, joined with a timeout or awaited as a `Future`;
-//! - [`ThreadPool::map`], [`ThreadPool::map_unordered`] and [`as_completed`]: results in order or
+//! - [`ThreadPool::map`], [`ThreadPool::map_unordered`] and [`as_completed()`]: results in order or
 //!   as they finish, reading the input lazily;
 //! - [`TaskError`]: which task failed, and how.
 //!

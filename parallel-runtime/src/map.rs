@@ -376,7 +376,7 @@ impl RayonPool {
 /// The pool API's maps on dedicated threads (see [`Map`]).
 impl ThreadPool {
     /// Applies `f` to every item on the pool and yields the results in input order, each as
-    /// `Ok(value)` or the [`TaskError`](crate::TaskError) of that item. The input is read lazily,
+    /// `Ok(value)` or the [`TaskError`] of that item. The input is read lazily,
     /// with a bounded number of items in flight.
     ///
     /// # Examples

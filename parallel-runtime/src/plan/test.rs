@@ -19,7 +19,7 @@ fn global_size() -> usize {
 }
 
 #[test]
-fn join_plan_picks_threads_with_the_worker_count() {
+fn plan_picks_threads_with_the_worker_count() {
     match plan(explicit(Backend::Threads, 5)) {
         Plan::Threads(workers) => assert_eq!(workers, Some(5)),
         other => panic!("expected threads, got {other:?}"),
@@ -27,7 +27,7 @@ fn join_plan_picks_threads_with_the_worker_count() {
 }
 
 #[test]
-fn join_plan_picks_a_rayon_pool_of_the_requested_size_and_shares_it() {
+fn plan_picks_a_rayon_pool_of_the_requested_size_and_shares_it() {
     let size = global_size() + 1;
     let Plan::Rayon(pool) = plan(explicit(Backend::Rayon, size as i64)) else {
         panic!("expected rayon");
@@ -52,7 +52,7 @@ fn join_plan_picks_a_rayon_pool_of_the_requested_size_and_shares_it() {
 }
 
 #[test]
-fn join_plan_uses_the_global_pool_when_its_size_is_asked_for() {
+fn plan_uses_the_global_pool_when_its_size_is_asked_for() {
     let Plan::Rayon(pool) = plan(explicit(Backend::Rayon, global_size() as i64)) else {
         panic!("expected rayon");
     };
@@ -60,7 +60,7 @@ fn join_plan_uses_the_global_pool_when_its_size_is_asked_for() {
 }
 
 #[test]
-fn join_plan_defaults_to_the_global_rayon_pool() {
+fn plan_defaults_to_the_global_rayon_pool() {
     if env_options() != Ok(Options::new()) {
         eprintln!("skipped: PARALLEL_BACKEND or PARALLEL_WORKERS is set");
         return;

@@ -4,7 +4,7 @@
 //! crossbeam's channels yield the core a few times before a receiver parks. On a machine whose
 //! cores are all busy, a yield hands the core to the other program until the next scheduler tick
 //! (4 ms on the benchmark VM), and a process map's round trip took 4 ms instead of 15 µs under
-//! two CPU-bound programs. The map polls on its own terms first ([`crate::spin`], which stops
+//! two CPU-bound programs. The map polls on its own terms first ([`crate::wait::spin`], which stops
 //! polling under load) and then waits here, on a condition variable.
 
 use std::collections::VecDeque;

@@ -24,7 +24,7 @@ pub(super) trait ReplyTo: Send + Sync {
     }
 }
 
-/// Completes one spawned [`Task`].
+/// Completes one spawned [`Task`](crate::Task).
 pub(super) struct TaskReply<R> {
     pub(super) completer: Mutex<Option<Completer<R>>>,
 }

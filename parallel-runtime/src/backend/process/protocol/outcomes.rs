@@ -162,8 +162,8 @@ impl<'a> Outcomes<'a> {
         self.failures.is_empty()
     }
 
-    /// Decodes the values of the calls that returned, in call order, each checked as in
-    /// [`Calls::decode_each`]; the index is the one among them.
+    /// Decodes the values of the calls that returned, in call order, each from exactly its own
+    /// bytes; the index is the one among them.
     #[inline]
     pub(crate) fn decode_values<T: DeserializeOwned, C: ?Sized>(
         &self,
