@@ -23,11 +23,11 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut func: ParallelFn = syn::parse2(item)?;
+    let func = syn::parse2::<ParallelFn>(item).and_then(|func| func.validate().map(|()| func));
     let args: syn::Result<Options> = options::parse_attribute(args);
     // Report a wrong item and wrong options together.
-    let args = match (func.validate(), args) {
-        (Ok(()), Ok(args)) => args,
+    let (mut func, args) = match (func, args) {
+        (Ok(func), Ok(args)) => (func, args),
         (Err(mut a), Err(b)) => {
             a.combine(b);
             return Err(a);
@@ -40,7 +40,7 @@ fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     }
     // A loop that cannot run in parallel stays sequential, its marker gone, beside its error:
     // the rest of the function still compiles.
-    let loop_errors = func.rewrite_loops(&args.runtime());
+    let loop_errors = loops::rewrite(&mut func.func.block, &func.func.sig.output, &args.runtime());
     let mut output = func.expand(&args);
     if let Some(errors) = loop_errors {
         output.extend(errors.into_compile_error());
