@@ -40,6 +40,16 @@ impl Options {
         self.krate.clone().unwrap_or_default()
     }
 
+    /// The default options under the same runtime root: what `#[parallel]` expands with when
+    /// its options are wrong, so that its callers see the function's hidden trait and registry
+    /// entry and only the mistake is reported.
+    pub(crate) fn fallback(&self) -> Options {
+        Options {
+            krate: self.krate.clone(),
+            ..Options::default()
+        }
+    }
+
     /// Whether the options name the process backend.
     pub(crate) fn is_process(&self) -> bool {
         matches!(self.backend, Some((_, BackendName::Process)))

@@ -1,6 +1,6 @@
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream};
+use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, Token, UnOp};
 
 use super::key::Key;
@@ -10,9 +10,18 @@ use crate::runtime_path::RuntimePath;
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut options = Options::default();
+        options.parse_list(input)?;
+        Ok(options)
+    }
+}
+
+impl Options {
+    /// Parses options to the end of `input`. A mistake is reported and the parse goes on with
+    /// the next option, so that several mistakes show at once; the options that parsed stay set.
+    fn parse_list(&mut self, input: ParseStream) -> syn::Result<()> {
         let mut errors: Option<syn::Error> = None;
         while !input.is_empty() {
-            let result = options.parse_one(input).and_then(|()| {
+            let result = self.parse_one(input).and_then(|()| {
                 if input.is_empty() || input.peek(Token![,]) {
                     Ok(())
                 } else {
@@ -34,7 +43,7 @@ impl Parse for Options {
         }
         match errors {
             Some(err) => Err(err),
-            None => Ok(options),
+            None => Ok(()),
         }
     }
 }
@@ -260,7 +269,12 @@ pub(crate) fn parse_after_semicolon(input: ParseStream) -> syn::Result<Options> 
     input.parse()
 }
 
-/// Punctuated options inside `#[parallel(...)]`.
-pub(crate) fn parse_attribute(args: TokenStream) -> syn::Result<Options> {
-    syn::parse2(args)
+/// The options inside `#[parallel(...)]`, and their mistakes. With a mistake, the options are
+/// `Options::fallback` of what parsed, so that the function still expands.
+pub(crate) fn parse_attribute(args: TokenStream) -> (Options, Option<syn::Error>) {
+    let mut options = Options::default();
+    match (|input: ParseStream| options.parse_list(input)).parse2(args) {
+        Ok(()) => (options, None),
+        Err(err) => (options.fallback(), Some(err)),
+    }
 }
