@@ -9,16 +9,9 @@ use crate::probe;
 use crate::respan::{require_crossing, respan};
 
 impl ParMap {
-    pub(crate) fn expand(&self) -> TokenStream {
-        let options = self.options.as_ref().ok();
-        self.expand_with(options)
-    }
-
-    pub(crate) fn expand_without_options(&self) -> TokenStream {
-        self.expand_with(None)
-    }
-
-    fn expand_with(&self, options: Option<&Options>) -> TokenStream {
+    /// The map with the options validate accepted, or with none: the fallback beside an error,
+    /// which keeps the caller's types checking.
+    pub(crate) fn expand(&self, options: Option<&Options>) -> TokenStream {
         let runtime = options.map(Options::runtime).unwrap_or_default();
         let private = runtime.private();
         let call_options = match options {
