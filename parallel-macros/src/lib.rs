@@ -1,12 +1,12 @@
 //! Procedural macros of [`parallel`](https://docs.rs/parallel): `#[parallel]`, `par_join!` and
 //! `par_map!`. Depend on `parallel`, which re-exports them with the runtime they expand to.
 
+mod blame;
 mod options;
 mod par_join;
 mod par_map;
 mod parallel;
 mod probe;
-mod respan;
 mod runtime_path;
 
 use proc_macro::TokenStream;

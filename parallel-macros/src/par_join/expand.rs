@@ -3,9 +3,9 @@ use quote::{format_ident, quote};
 use syn::Ident;
 use syn::spanned::Spanned;
 
+use crate::blame::{require_crossing, require_task};
 use crate::options::Options;
 use crate::probe;
-use crate::respan::{require_crossing, respan};
 
 use super::parse::ParJoin;
 use super::validate::{Join, ProcessCall};
@@ -130,7 +130,7 @@ fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
             .zip(&probes)
             .map(|(arg, probe)| require_crossing(quote!(#probe), &runtime, arg.span()));
         let output_check = require_crossing(quote!(#output), &runtime, func.span());
-        let require = respan(quote!(#private::require_task(&#proof);), func.span());
+        let require = require_task(&proof, &runtime, func.span());
         spawns.push(quote! {
             let (_, #proof) = #probe;
             #require

@@ -4,9 +4,9 @@ use syn::Ident;
 use syn::spanned::Spanned;
 
 use super::parse::{ParallelFn, Registration};
+use crate::blame::require_crossing;
 use crate::options::Options;
 use crate::probe;
-use crate::respan::require_crossing;
 use crate::runtime_path::RuntimePath;
 
 impl ParallelFn {

@@ -6,7 +6,7 @@ use syn::visit::{self, Visit};
 use syn::{BinOp, Expr, ExprForLoop, Ident, Item, Label, Lifetime};
 
 use super::is_marker;
-use super::reduction::{FORMS, Kind, Pick, Reduction};
+use super::reduction::{FORMS, MinMax, Reduction, ReductionKind};
 
 /// What a marked loop's body does with the variables around it, and the mistakes the walk over
 /// it found (a `break`, an unsupported mutation, …).
@@ -23,7 +23,7 @@ pub(super) struct Analysis {
 
 /// Walks the body of `for_loop` once.
 pub(super) fn analyze(for_loop: &ExprForLoop) -> Analysis {
-    let mut bound = Bound(HashSet::new());
+    let mut bound = BoundNames(HashSet::new());
     bound.visit_pat(&for_loop.pat);
     bound.visit_block(&for_loop.body);
     let bound = bound.0;
@@ -60,7 +60,7 @@ pub(super) enum Use<'e> {
     /// A reduction update of `name`; `value` is the part the body computes.
     Reduce {
         name: &'e Ident,
-        kind: Kind,
+        kind: ReductionKind,
         values: Vec<&'e Expr>,
     },
     /// A mutation of an outer variable that is not a supported reduction.
@@ -116,7 +116,7 @@ pub(super) fn classify<'e>(expr: &'e Expr, bound: &HashSet<String>) -> Use<'e> {
                     | BinOp::BitOrAssign(_)
                     | BinOp::BitXorAssign(_) => Use::Reduce {
                         name,
-                        kind: Kind::Sum(binary.op),
+                        kind: ReductionKind::Sum(binary.op),
                         values: vec![&binary.right],
                     },
                     _ => {
@@ -145,10 +145,10 @@ pub(super) fn classify<'e>(expr: &'e Expr, bound: &HashSet<String>) -> Use<'e> {
                 return Use::Other;
             }
             if single_ident(&assign.left).is_some() {
-                if let Some((pick, value)) = pick_of(name, &assign.right) {
+                if let Some((min_max, value)) = min_max_of(name, &assign.right) {
                     return Use::Reduce {
                         name,
-                        kind: Kind::Pick(pick),
+                        kind: ReductionKind::MinMax(min_max),
                         values: vec![value],
                     };
                 }
@@ -166,7 +166,7 @@ pub(super) fn classify<'e>(expr: &'e Expr, bound: &HashSet<String>) -> Use<'e> {
             {
                 Use::Reduce {
                     name,
-                    kind: Kind::Collect,
+                    kind: ReductionKind::Collect,
                     values: call.args.iter().collect(),
                 }
             }
@@ -185,24 +185,28 @@ pub(super) fn classify<'e>(expr: &'e Expr, bound: &HashSet<String>) -> Use<'e> {
     }
 }
 
-/// `x.max(e)`, `x.min(e)`, `max(x, e)`, `std::cmp::min(x, e)`: the pick and `e`.
-pub(super) fn pick_of<'e>(name: &Ident, value: &'e Expr) -> Option<(Pick, &'e Expr)> {
-    let is_pick = |ident: &Ident| ident == "max" || ident == "min";
+/// `x.max(e)`, `x.min(e)`, `max(x, e)`, `std::cmp::min(x, e)`: the min_max and `e`.
+pub(super) fn min_max_of<'e>(name: &Ident, value: &'e Expr) -> Option<(MinMax, &'e Expr)> {
+    let is_min_max = |ident: &Ident| ident == "max" || ident == "min";
     match value {
         Expr::MethodCall(call)
-            if is_pick(&call.method)
+            if is_min_max(&call.method)
                 && call.args.len() == 1
                 && single_ident(&call.receiver) == Some(name) =>
         {
-            Some((Pick::Method(call.method.clone()), &call.args[0]))
+            Some((MinMax::Method(call.method.clone()), &call.args[0]))
         }
         Expr::Call(call) if call.args.len() == 2 && single_ident(&call.args[0]) == Some(name) => {
             match &*call.func {
                 Expr::Path(path)
                     if path.qself.is_none()
-                        && path.path.segments.last().is_some_and(|s| is_pick(&s.ident)) =>
+                        && path
+                            .path
+                            .segments
+                            .last()
+                            .is_some_and(|s| is_min_max(&s.ident)) =>
                 {
-                    Some((Pick::Function(path.clone()), &call.args[1]))
+                    Some((MinMax::Function(path.clone()), &call.args[1]))
                 }
                 _ => None,
             }
@@ -212,9 +216,9 @@ pub(super) fn pick_of<'e>(name: &Ident, value: &'e Expr) -> Option<(Pick, &'e Ex
 }
 
 /// Every name the body binds (lets, patterns, closure parameters), and the loop's pattern.
-struct Bound(HashSet<String>);
+struct BoundNames(HashSet<String>);
 
-impl<'ast> Visit<'ast> for Bound {
+impl<'ast> Visit<'ast> for BoundNames {
     fn visit_pat_ident(&mut self, pat: &'ast syn::PatIdent) {
         self.0.insert(pat.ident.to_string());
         visit::visit_pat_ident(self, pat);
@@ -254,7 +258,7 @@ impl BodyWalk<'_> {
         reaches_loop(&self.nested, label)
     }
 
-    fn note_reduction(&mut self, name: &Ident, kind: Kind) {
+    fn note_reduction(&mut self, name: &Ident, kind: ReductionKind) {
         match self.reductions.iter().find(|r| r.name == *name) {
             Some(existing) if !existing.kind.same_as(&kind) => {
                 let message = format!(

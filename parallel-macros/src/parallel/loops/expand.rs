@@ -5,8 +5,8 @@ use quote::{format_ident, quote};
 use syn::visit_mut::{self, VisitMut};
 use syn::{BinOp, Expr, ExprForLoop, Ident, Item, Lifetime};
 
-use super::analyze::{Use, classify, pick_of, reaches_loop};
-use super::reduction::{Kind, Pick, Reduction};
+use super::analyze::{Use, classify, min_max_of, reaches_loop};
+use super::reduction::{MinMax, Reduction, ReductionKind};
 use super::validate::LoopPlan;
 use crate::options::Options;
 use crate::runtime_path::RuntimePath;
@@ -28,7 +28,7 @@ impl LoopPlan {
         };
         let continue_value = quote!(<#step as #private::LoopStep>::CONTINUE);
         let mut body = for_loop.body.clone();
-        Rewrite {
+        BodyRewrite {
             bound: &self.bound,
             nested: Vec::new(),
             closures: 0,
@@ -126,9 +126,9 @@ fn hygienic(name: &str) -> Ident {
 /// A partial's starting value, of the reduced variable's type `ty`.
 fn identity(reduction: &Reduction, ty: &Ident, private: &TokenStream) -> TokenStream {
     match reduction.kind {
-        Kind::Pick(_) => quote!(#private::none(#ty)),
-        Kind::Sum(_) => quote!(#private::zero(#ty)),
-        Kind::Collect => quote!(#private::segments(#ty)),
+        ReductionKind::MinMax(_) => quote!(#private::none(#ty)),
+        ReductionKind::Sum(_) => quote!(#private::zero(#ty)),
+        ReductionKind::Collect => quote!(#private::segments(#ty)),
     }
 }
 
@@ -140,13 +140,15 @@ fn combine(
     private: &TokenStream,
 ) -> TokenStream {
     match &reduction.kind {
-        Kind::Sum(BinOp::SubAssign(_)) => quote!(#left.#field += #right.#field;),
-        Kind::Sum(op) => quote!(#left.#field #op #right.#field;),
-        Kind::Pick(pick) => {
-            let choose = pick_closure(pick);
+        ReductionKind::Sum(BinOp::SubAssign(_)) => quote!(#left.#field += #right.#field;),
+        ReductionKind::Sum(op) => quote!(#left.#field #op #right.#field;),
+        ReductionKind::MinMax(min_max) => {
+            let choose = min_max_closure(min_max);
             quote!(#left.#field = #private::merge_option(#left.#field.take(), #right.#field, #choose);)
         }
-        Kind::Collect => quote!(#private::merge_segments(&mut #left.#field, #right.#field);),
+        ReductionKind::Collect => {
+            quote!(#private::merge_segments(&mut #left.#field, #right.#field);)
+        }
     }
 }
 
@@ -154,16 +156,16 @@ fn combine(
 fn apply(reduction: &Reduction, part: &Ident, private: &TokenStream) -> TokenStream {
     let name = &reduction.name;
     match &reduction.kind {
-        Kind::Sum(op) => quote!(#name #op #part;),
-        Kind::Pick(pick) => {
+        ReductionKind::Sum(op) => quote!(#name #op #part;),
+        ReductionKind::MinMax(min_max) => {
             let value = hygienic("value");
-            let picked = match pick {
-                Pick::Method(method) => quote!(#name.#method(#value)),
-                Pick::Function(path) => quote!(#path(#name, #value)),
+            let picked = match min_max {
+                MinMax::Method(method) => quote!(#name.#method(#value)),
+                MinMax::Function(path) => quote!(#path(#name, #value)),
             };
             quote!(if let ::core::option::Option::Some(#value) = #part { #name = #picked; })
         }
-        Kind::Collect => quote!(#private::extend_segments(&mut #name, #part);),
+        ReductionKind::Collect => quote!(#private::extend_segments(&mut #name, #part);),
     }
 }
 
@@ -171,13 +173,13 @@ fn apply(reduction: &Reduction, part: &Ident, private: &TokenStream) -> TokenStr
 fn binding(reduction: &Reduction, field: &syn::Index, acc: &Ident) -> TokenStream {
     let name = &reduction.name;
     match reduction.kind {
-        Kind::Collect => quote!(let #name = &mut #acc.#field.current;),
-        Kind::Sum(_) | Kind::Pick(_) => quote!(let #name = &mut #acc.#field;),
+        ReductionKind::Collect => quote!(let #name = &mut #acc.#field.current;),
+        ReductionKind::Sum(_) | ReductionKind::MinMax(_) => quote!(let #name = &mut #acc.#field;),
     }
 }
 
 /// The body rewritten: reduction updates act on the partials, and `continue` ends the closure.
-struct Rewrite<'a> {
+struct BodyRewrite<'a> {
     bound: &'a HashSet<String>,
     nested: Vec<Option<Lifetime>>,
     closures: usize,
@@ -185,7 +187,7 @@ struct Rewrite<'a> {
     continue_value: TokenStream,
 }
 
-impl Rewrite<'_> {
+impl BodyRewrite<'_> {
     fn reaches_loop(&self, label: Option<&Lifetime>) -> bool {
         reaches_loop(&self.nested, label)
     }
@@ -197,41 +199,41 @@ impl Rewrite<'_> {
         let private = &self.private;
         let tokens = match (kind, expr) {
             // Differences collect as sums: the partial of `x -= e` is `Σe`, subtracted after.
-            (Kind::Sum(BinOp::SubAssign(_)), Expr::Binary(binary)) => {
+            (ReductionKind::Sum(BinOp::SubAssign(_)), Expr::Binary(binary)) => {
                 let value = &binary.right;
                 quote!(*#name += #value)
             }
-            (Kind::Sum(op), Expr::Binary(binary)) => {
+            (ReductionKind::Sum(op), Expr::Binary(binary)) => {
                 let value = &binary.right;
                 quote!(*#name #op #value)
             }
-            (Kind::Pick(pick), Expr::Assign(assign)) => {
-                let value = match pick_of(name, &assign.right) {
+            (ReductionKind::MinMax(min_max), Expr::Assign(assign)) => {
+                let value = match min_max_of(name, &assign.right) {
                     Some((_, value)) => value,
                     None => return None,
                 };
-                let choose = pick_closure(&pick);
+                let choose = min_max_closure(&min_max);
                 quote!(#private::fold_option(#name, #value, #choose))
             }
-            (Kind::Collect, Expr::MethodCall(_)) => return None,
+            (ReductionKind::Collect, Expr::MethodCall(_)) => return None,
             _ => return None,
         };
         syn::parse2(tokens).ok()
     }
 }
 
-fn pick_closure(pick: &Pick) -> TokenStream {
+fn min_max_closure(min_max: &MinMax) -> TokenStream {
     let (a, b) = (
         Ident::new("a", Span::mixed_site()),
         Ident::new("b", Span::mixed_site()),
     );
-    match pick {
-        Pick::Method(method) => quote!(|#a, #b| #a.#method(#b)),
-        Pick::Function(path) => quote!(|#a, #b| #path(#a, #b)),
+    match min_max {
+        MinMax::Method(method) => quote!(|#a, #b| #a.#method(#b)),
+        MinMax::Function(path) => quote!(|#a, #b| #path(#a, #b)),
     }
 }
 
-impl VisitMut for Rewrite<'_> {
+impl VisitMut for BodyRewrite<'_> {
     fn visit_item_mut(&mut self, _: &mut Item) {}
 
     fn visit_expr_mut(&mut self, expr: &mut Expr) {

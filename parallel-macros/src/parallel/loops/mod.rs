@@ -35,14 +35,14 @@ pub(crate) fn rewrite(
     output: &ReturnType,
     runtime: &RuntimePath,
 ) -> Option<syn::Error> {
-    let mut rewriter = Rewriter {
+    let mut search = MarkerSearch {
         runtime,
         output,
         closures: 0,
         errors: None,
     };
-    rewriter.visit_block_mut(block);
-    rewriter.errors
+    search.visit_block_mut(block);
+    search.errors
 }
 
 /// Whether an attribute is the `#[parallel]` marker.
@@ -53,14 +53,15 @@ fn is_marker(attr: &Attribute) -> bool {
         .is_some_and(|segment| segment.ident == "parallel")
 }
 
-struct Rewriter<'a> {
+/// The walk over the function's body that finds the marked loops and rewrites each.
+struct MarkerSearch<'a> {
     runtime: &'a RuntimePath,
     output: &'a ReturnType,
     closures: usize,
     errors: Option<syn::Error>,
 }
 
-impl Rewriter<'_> {
+impl MarkerSearch<'_> {
     fn push_error(&mut self, err: syn::Error) {
         match &mut self.errors {
             Some(errors) => errors.combine(err),
@@ -69,7 +70,7 @@ impl Rewriter<'_> {
     }
 }
 
-impl VisitMut for Rewriter<'_> {
+impl VisitMut for MarkerSearch<'_> {
     /// A nested item is its own: a nested `#[parallel]` function rewrites its own loops.
     fn visit_item_mut(&mut self, _: &mut Item) {}
 
@@ -144,14 +145,14 @@ impl VisitMut for Defuse {
 fn rewrite_loop(
     marker: &Attribute,
     for_loop: &ExprForLoop,
-    rewriter: &Rewriter,
+    search: &MarkerSearch,
 ) -> syn::Result<Expr> {
     let options = validate::marker_options(marker)?;
     let runtime = options
         .krate
         .clone()
-        .unwrap_or_else(|| rewriter.runtime.clone());
+        .unwrap_or_else(|| search.runtime.clone());
     let analysis = analyze::analyze(for_loop);
-    let plan = analysis.validate(marker, rewriter.output, rewriter.closures > 0)?;
+    let plan = analysis.validate(marker, search.output, search.closures > 0)?;
     Ok(plan.expand(for_loop, &options, &runtime))
 }

@@ -12,47 +12,57 @@ pub(super) const FORMS: &str = "`x += e`, `x -= e`, `x |= e`, `x ^= e`, `x = x.m
 #[derive(Clone)]
 pub(super) struct Reduction {
     pub name: Ident,
-    pub kind: Kind,
+    pub kind: ReductionKind,
 }
 
+/// How a variable is reduced: the form of its updates in the body.
 #[derive(Clone)]
-pub(super) enum Kind {
+pub(super) enum ReductionKind {
     /// `+=`, `-=`, `|=`, `^=`: the operator the body used.
     Sum(BinOp),
     /// `x = x.max(e)` (method) or `x = max(x, e)` (function path).
-    Pick(Pick),
+    MinMax(MinMax),
     /// `x.push(e)`, `x.extend(e)`.
     Collect,
 }
 
+/// How `max` or `min` is called: as a method (`x.max(e)`), or by a path (`cmp::max(x, e)`).
 #[derive(Clone)]
-pub(super) enum Pick {
+pub(super) enum MinMax {
     Method(Ident),
     Function(syn::ExprPath),
 }
 
-impl Kind {
-    pub(super) fn same_as(&self, other: &Kind) -> bool {
+impl ReductionKind {
+    pub(super) fn same_as(&self, other: &ReductionKind) -> bool {
         match (self, other) {
-            (Kind::Sum(a), Kind::Sum(b)) => std::mem::discriminant(a) == std::mem::discriminant(b),
-            (Kind::Pick(Pick::Method(a)), Kind::Pick(Pick::Method(b))) => a == b,
-            (Kind::Pick(Pick::Function(a)), Kind::Pick(Pick::Function(b))) => {
-                a.to_token_stream().to_string() == b.to_token_stream().to_string()
+            (ReductionKind::Sum(a), ReductionKind::Sum(b)) => {
+                std::mem::discriminant(a) == std::mem::discriminant(b)
             }
-            (Kind::Collect, Kind::Collect) => true,
+            (
+                ReductionKind::MinMax(MinMax::Method(a)),
+                ReductionKind::MinMax(MinMax::Method(b)),
+            ) => a == b,
+            (
+                ReductionKind::MinMax(MinMax::Function(a)),
+                ReductionKind::MinMax(MinMax::Function(b)),
+            ) => a.to_token_stream().to_string() == b.to_token_stream().to_string(),
+            (ReductionKind::Collect, ReductionKind::Collect) => true,
             _ => false,
         }
     }
 
     pub(super) fn describe(&self, name: &Ident) -> String {
         match self {
-            Kind::Sum(op) => format!("`{name} {} …`", op.to_token_stream()),
-            Kind::Pick(Pick::Method(method)) => format!("`{name} = {name}.{method}(…)`"),
-            Kind::Pick(Pick::Function(path)) => {
+            ReductionKind::Sum(op) => format!("`{name} {} …`", op.to_token_stream()),
+            ReductionKind::MinMax(MinMax::Method(method)) => {
+                format!("`{name} = {name}.{method}(…)`")
+            }
+            ReductionKind::MinMax(MinMax::Function(path)) => {
                 let path = path.to_token_stream().to_string().replace(' ', "");
                 format!("`{name} = {path}({name}, …)`")
             }
-            Kind::Collect => format!("`{name}.push(…)` or `{name}.extend(…)`"),
+            ReductionKind::Collect => format!("`{name}.push(…)` or `{name}.extend(…)`"),
         }
     }
 }
