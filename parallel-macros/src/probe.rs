@@ -14,7 +14,6 @@ use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::{Ident, Path, PathArguments};
 
-use crate::options::is_module_path;
 use crate::runtime_path::RuntimePath;
 
 /// The method of the hidden trait of `#[parallel] fn name` that returns its options.
@@ -58,4 +57,22 @@ pub(crate) fn probe(path: &Path, runtime: &RuntimePath) -> TokenStream {
         impl __ParallelNotATask for &#private::Probe {}
         ((&#private::Probe).#defaults(), (&#private::Probe).#task())
     }}
+}
+
+/// Whether a path names a function through modules (`jobs::crunch`), so that a `use` of it can
+/// bring its `#[parallel]` defaults into scope. Paths through types (`u64::pow`, `Vec::len`) are
+/// left alone: a `use` cannot name an associated function.
+fn is_module_path(path: &Path) -> bool {
+    const PRIMITIVES: &[&str] = &[
+        "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32",
+        "i64", "i128", "isize", "f32", "f64", "Self",
+    ];
+    let parents = path.segments.len().saturating_sub(1);
+    path.segments.len() > 1
+        && path.segments.iter().take(parents).all(|segment| {
+            let name = segment.ident.unraw().to_string();
+            segment.arguments.is_none()
+                && !PRIMITIVES.contains(&name.as_str())
+                && !name.starts_with(|c: char| c.is_ascii_uppercase())
+        })
 }

@@ -1,13 +1,14 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::Ident;
 use syn::spanned::Spanned;
-use syn::{Expr, Ident};
 
+use crate::blame::{require_crossing, require_task};
 use crate::options::Options;
 use crate::probe;
-use crate::respan::{require_crossing, respan};
 
 use super::parse::ParJoin;
+use super::validate::{Join, ProcessCall};
 
 impl ParJoin {
     /// The expressions as a plain tuple: what the call means without parallelism.
@@ -18,13 +19,16 @@ impl ParJoin {
         }
     }
 
-    pub(crate) fn expand(&self) -> TokenStream {
-        let Ok(options) = &self.options else {
-            return self.sequential();
-        };
-        if options.is_process() {
-            return self.expand_process(options);
+    pub(crate) fn expand(&self, join: Join<'_>) -> TokenStream {
+        match join {
+            Join::Local(options) => self.expand_local(options),
+            Join::Process(options, calls) => expand_process(options, &calls),
         }
+    }
+
+    /// The expressions as closures, joined on rayon or on threads as the options and the
+    /// environment choose.
+    fn expand_local(&self, options: &Options) -> TokenStream {
         if let [single] = self.exprs.as_slice() {
             // Nothing to run beside it: evaluate in place, as the docs promise.
             return quote!(#single);
@@ -95,84 +99,76 @@ impl ParJoin {
     }
 }
 
-impl ParJoin {
-    /// Each call spawned in a worker process of the shared pool, its arguments evaluated here
-    /// first; then every task joined, and the first failure (in the order written) re-raised.
-    fn expand_process(&self, options: &Options) -> TokenStream {
-        let runtime = options.runtime();
-        let private = runtime.private();
-        let hygienic = |name: String| Ident::new(&name, Span::mixed_site());
-        let pool = hygienic("pool".to_owned());
-        let call_options = options.to_runtime(&runtime);
-        let mut spawns = Vec::new();
-        let mut tasks = Vec::new();
-        let mut results = Vec::new();
-        for (i, expr) in self.exprs.iter().enumerate() {
-            let Expr::Call(call) = expr else {
-                unreachable!("validate accepts only calls with `backend = process`");
-            };
-            let Expr::Path(path) = &*call.func else {
-                unreachable!("validate accepts only calls of paths with `backend = process`");
-            };
-            let (task, proof) = (hygienic(format!("task{i}")), hygienic(format!("proof{i}")));
-            let (args_var, output) = (hygienic(format!("args{i}")), hygienic(format!("output{i}")));
-            let probe = probe::probe(&path.path, &runtime);
-            let func = &call.func;
-            let values: Vec<Ident> = (0..call.args.len())
-                .map(|j| hygienic(format!("arg{i}_{j}")))
-                .collect();
-            let probes: Vec<Ident> = (0..call.args.len())
-                .map(|j| hygienic(format!("probe{i}_{j}")))
-                .collect();
-            let arg_exprs = call.args.iter();
-            // Checked after the spawn, once the call has settled the arguments' types; each
-            // argument is blamed where it is written, the result on the function.
-            let arg_checks = call
-                .args
-                .iter()
-                .zip(&probes)
-                .map(|(arg, probe)| require_crossing(quote!(#probe), &runtime, arg.span()));
-            let output_check = require_crossing(quote!(#output), &runtime, func.span());
-            let require = respan(quote!(#private::require_task(&#proof);), func.span());
-            spawns.push(quote! {
-                let (_, #proof) = #probe;
-                #require
-                #(let #values = #arg_exprs;)*
-                #(let #probes = #private::data_probe(&#values);)*
-                let #args_var = (#(#values,)*);
-                let #output = #private::spawn_output_probe(&#func, &#args_var);
-                let #task = {
-                    #[allow(unused_imports)]
-                    use #private::{ViaNotSerde as _, ViaSerdeData as _};
-                    let picks = (
-                        (&#private::data_probe(&#args_var)).__parallel_data(),
-                        (&#output).__parallel_data(),
-                    );
-                    #private::process_spawn(&#pool, #func, #args_var, picks)
-                };
-                #(#arg_checks)*
-                #output_check
-            });
-            results.push(hygienic(format!("result{i}")));
-            tasks.push(task);
-        }
-        let values: Vec<_> = (0..tasks.len())
-            .map(|i| hygienic(format!("value{i}")))
+/// Each call spawned in a worker process of the shared pool, its arguments evaluated here
+/// first; then every task joined, and the first failure (in the order written) re-raised.
+fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
+    let runtime = options.runtime();
+    let private = runtime.private();
+    let hygienic = |name: String| Ident::new(&name, Span::mixed_site());
+    let pool = hygienic("pool".to_owned());
+    let call_options = options.to_runtime(&runtime);
+    let mut spawns = Vec::new();
+    let mut tasks = Vec::new();
+    let mut results = Vec::new();
+    for (i, ProcessCall { call, path }) in calls.iter().enumerate() {
+        let (task, proof) = (hygienic(format!("task{i}")), hygienic(format!("proof{i}")));
+        let (args_var, output) = (hygienic(format!("args{i}")), hygienic(format!("output{i}")));
+        let probe = probe::probe(path, &runtime);
+        let func = &call.func;
+        let values: Vec<Ident> = (0..call.args.len())
+            .map(|j| hygienic(format!("arg{i}_{j}")))
             .collect();
-        let value = match values.as_slice() {
-            [single] => quote!(#single),
-            values => quote!((#(#values,)*)),
-        };
-        quote! {{
-            let #pool = #private::process_pool(#call_options);
-            #(#spawns)*
-            #(let #results = #tasks.join();)*
-            match (#(#results,)*) {
-                (#(::core::result::Result::Ok(#values),)*) => #value,
-                (#(#results,)*) => #private::raise_first(::std::vec![#(#results.err(),)*]),
-            }
-        }}
+        let probes: Vec<Ident> = (0..call.args.len())
+            .map(|j| hygienic(format!("probe{i}_{j}")))
+            .collect();
+        let arg_exprs = call.args.iter();
+        // Checked after the spawn, once the call has settled the arguments' types; each
+        // argument is blamed where it is written, the result on the function.
+        let arg_checks = call
+            .args
+            .iter()
+            .zip(&probes)
+            .map(|(arg, probe)| require_crossing(quote!(#probe), &runtime, arg.span()));
+        let output_check = require_crossing(quote!(#output), &runtime, func.span());
+        let require = require_task(&proof, &runtime, func.span());
+        spawns.push(quote! {
+            let (_, #proof) = #probe;
+            #require
+            #(let #values = #arg_exprs;)*
+            #(let #probes = #private::data_probe(&#values);)*
+            let #args_var = (#(#values,)*);
+            let #output = #private::spawn_output_probe(&#func, &#args_var);
+            let #task = {
+                #[allow(unused_imports)]
+                use #private::{ViaNotSerde as _, ViaSerdeData as _};
+                let picks = (
+                    (&#private::data_probe(&#args_var)).__parallel_data(),
+                    (&#output).__parallel_data(),
+                );
+                #private::process_spawn(&#pool, #func, #args_var, picks)
+            };
+            #(#arg_checks)*
+            #output_check
+        });
+        results.push(hygienic(format!("result{i}")));
+        tasks.push(task);
     }
+    let values: Vec<_> = (0..tasks.len())
+        .map(|i| hygienic(format!("value{i}")))
+        .collect();
+    let value = match values.as_slice() {
+        [single] => quote!(#single),
+        values => quote!((#(#values,)*)),
+    };
+    quote! {{
+        let #pool = #private::process_pool(#call_options);
+        #(#spawns)*
+        #(let #results = #tasks.join();)*
+        match (#(#results,)*) {
+            (#(::core::result::Result::Ok(#values),)*) => #value,
+            (#(#results,)*) => #private::raise_first(::std::vec![#(#results.err(),)*]),
+        }
+    }}
 }
 
 /// A balanced tree of `rayon::join` calls over the task closures, and the nested tuple pattern

@@ -2,6 +2,7 @@
 
 mod expand;
 mod parse;
+mod validate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -17,7 +18,7 @@ pub(crate) fn entry(input: TokenStream) -> TokenStream {
         }
     };
     match call.validate() {
-        Ok(()) => call.expand(),
+        Ok(join) => call.expand(join),
         // Keep the caller's types checking: the sequential tuple, next to the error.
         Err(err) => {
             let err = err.into_compile_error();

@@ -4,21 +4,14 @@ use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
 use super::parse::ParMap;
+use crate::blame::{require_crossing, require_task};
 use crate::options::Options;
 use crate::probe;
-use crate::respan::{require_crossing, respan};
 
 impl ParMap {
-    pub(crate) fn expand(&self) -> TokenStream {
-        let options = self.options.as_ref().ok();
-        self.expand_with(options)
-    }
-
-    pub(crate) fn expand_without_options(&self) -> TokenStream {
-        self.expand_with(None)
-    }
-
-    fn expand_with(&self, options: Option<&Options>) -> TokenStream {
+    /// The map with the options validate accepted, or with none: the fallback beside an error,
+    /// which keeps the caller's types checking.
+    pub(crate) fn expand(&self, options: Option<&Options>) -> TokenStream {
         let runtime = options.map(Options::runtime).unwrap_or_default();
         let private = runtime.private();
         let call_options = match options {
@@ -60,9 +53,9 @@ impl ParMap {
         // process, where they apply.
         let task_check = options
             .filter(|o| !o.is_process() && o.has_process_only())
-            .map(|_| respan(quote!(#private::require_task(&#proof);), f.span()));
+            .map(|_| require_task(&proof, &runtime, f.span()));
         let process_checks = options.filter(|o| o.is_process()).map(|_| {
-            let task = respan(quote!(#private::require_task(&#proof);), f.span());
+            let task = require_task(&proof, &runtime, f.span());
             let data_in = require_crossing(
                 quote!(#private::items_probe(&#call)),
                 &runtime,

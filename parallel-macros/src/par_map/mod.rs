@@ -2,6 +2,7 @@
 
 mod expand;
 mod parse;
+mod validate;
 
 use proc_macro2::TokenStream;
 
@@ -17,11 +18,11 @@ pub(crate) fn entry(input: TokenStream) -> TokenStream {
         }
     };
     match call.validate() {
-        Ok(()) => call.expand(),
+        Ok(options) => call.expand(Some(options)),
         // Keep the caller's types checking: expand without the options, next to the error.
         Err(err) => {
             let err = err.into_compile_error();
-            let fallback = call.expand_without_options();
+            let fallback = call.expand(None);
             quote::quote!({ #err #fallback })
         }
     }

@@ -81,21 +81,3 @@ fn check_function(f: &Expr) -> syn::Result<()> {
         _ => Ok(()),
     }
 }
-
-impl ParMap {
-    pub(crate) fn validate(&self) -> syn::Result<()> {
-        let options = self.options.as_ref().map_err(Clone::clone)?;
-        // A function path may run in a process by its own default or the environment: its
-        // `#[parallel]` registration is then checked at compile time (see `expand`).
-        options.reject_process_only(matches!(self.f, Expr::Path(_)))?;
-        if options.is_process() && !matches!(self.f, Expr::Path(_)) {
-            return Err(syn::Error::new_spanned(
-                &self.f,
-                "only a `#[parallel]` function can run in a worker process, not a closure or \
-                 another expression: move the code into `#[parallel] fn task(item: T) -> U` \
-                 and write `par_map!(task, items; backend = process)`",
-            ));
-        }
-        Ok(())
-    }
-}

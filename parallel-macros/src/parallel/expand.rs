@@ -1,12 +1,12 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
+use syn::Ident;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ReturnType, Type};
 
-use super::parse::ParallelFn;
+use super::parse::{ParallelFn, Registration};
+use crate::blame::require_crossing;
 use crate::options::Options;
 use crate::probe;
-use crate::respan::require_crossing;
 use crate::runtime_path::RuntimePath;
 
 impl ParallelFn {
@@ -14,9 +14,7 @@ impl ParallelFn {
     /// proof to the macros (see `probe`); and, for a function with one signature, its entry in
     /// the process registry.
     pub(crate) fn expand(&self, options: &Options) -> TokenStream {
-        let ParallelFn::Fn(func) = self else {
-            unreachable!("validate rejects every other item");
-        };
+        let func = &self.func;
         let runtime = options.runtime();
         let private = runtime.private();
         let vis = &func.vis;
@@ -25,12 +23,11 @@ impl ParallelFn {
         let task_method = probe::task_method(name);
         let defaults = options.to_runtime(&runtime);
         let doc = format!("The `#[parallel]` options of [`{name}`]: read by the macros.");
-        let registration = Registration::of(func);
-        let (proof, entry) = match &registration {
+        let (proof, entry) = match &self.registration {
             Some(registration) => (quote!(#private::IsTask), registration.entry(name, &runtime)),
             None => (quote!(#private::GenericTask), TokenStream::new()),
         };
-        let checks = match (&registration, options.is_process()) {
+        let checks = match (&self.registration, options.is_process()) {
             (Some(registration), true) => registration.checks(&runtime),
             _ => TokenStream::new(),
         };
@@ -61,34 +58,7 @@ impl ParallelFn {
     }
 }
 
-/// The types of a function that can have a registry entry: no generics, no `impl Trait`.
-pub(crate) struct Registration {
-    args: Vec<Type>,
-    output: Type,
-}
-
 impl Registration {
-    pub(crate) fn of(func: &syn::ItemFn) -> Option<Registration> {
-        let sig = &func.sig;
-        if !sig.generics.params.is_empty() || sig.unsafety.is_some() || sig.variadic.is_some() {
-            return None;
-        }
-        let args = sig
-            .inputs
-            .iter()
-            .map(|arg| match arg {
-                FnArg::Typed(typed) if is_owned(&typed.ty) => Some((*typed.ty).clone()),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()?;
-        let output = match &sig.output {
-            ReturnType::Default => syn::parse_quote!(()),
-            ReturnType::Type(_, ty) if is_owned(ty) => (**ty).clone(),
-            ReturnType::Type(..) => return None,
-        };
-        Some(Registration { args, output })
-    }
-
     /// The registry entry: a stable identity, and an invoker chosen for the function's types.
     fn entry(&self, name: &syn::Ident, runtime: &RuntimePath) -> TokenStream {
         let private = runtime.private();
@@ -154,40 +124,4 @@ impl Registration {
             };
         }
     }
-}
-
-/// Whether values of `ty` can be named and owned by a worker: no `impl Trait`, no reference, no
-/// lifetime but `'static`. (Borrowed data cannot be told apart by trait bounds at compile time,
-/// so it is excluded by its syntax.)
-fn is_owned(ty: &Type) -> bool {
-    borrow_or_impl(ty).is_none()
-}
-
-/// The first `impl Trait`, reference or non-`'static` lifetime in `ty`.
-pub(crate) fn borrow_or_impl(ty: &Type) -> Option<TokenStream> {
-    use quote::ToTokens;
-    use syn::visit::Visit;
-    struct Finder(Option<TokenStream>);
-    impl<'ast> Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, ty: &'ast syn::TypeImplTrait) {
-            self.0.get_or_insert_with(|| ty.to_token_stream());
-        }
-        fn visit_type_reference(&mut self, ty: &'ast syn::TypeReference) {
-            match &ty.lifetime {
-                Some(lifetime) if lifetime.ident == "static" => {}
-                _ => {
-                    self.0.get_or_insert_with(|| ty.to_token_stream());
-                }
-            }
-            syn::visit::visit_type_reference(self, ty);
-        }
-        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
-            if lifetime.ident != "static" {
-                self.0.get_or_insert_with(|| lifetime.to_token_stream());
-            }
-        }
-    }
-    let mut finder = Finder(None);
-    finder.visit_type(ty);
-    finder.0
 }

@@ -7,7 +7,7 @@ mod validate;
 
 use proc_macro2::TokenStream;
 
-use crate::options::{self, Options};
+use crate::options;
 use parse::ParallelFn;
 
 pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -23,27 +23,40 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let mut func: ParallelFn = syn::parse2(item)?;
-    let args: syn::Result<Options> = options::parse_attribute(args);
+    let func = syn::parse2::<ParallelFn>(item).and_then(|func| func.validate().map(|()| func));
+    let (options, options_error) = options::parse_attribute(args);
     // Report a wrong item and wrong options together.
-    let args = match (func.validate(), args) {
-        (Ok(()), Ok(args)) => args,
-        (Err(mut a), Err(b)) => {
-            a.combine(b);
-            return Err(a);
+    let mut func = match (func, &options_error) {
+        (Ok(func), _) => func,
+        (Err(mut err), Some(options_error)) => {
+            err.combine(options_error.clone());
+            return Err(err);
         }
-        (Err(err), _) | (_, Err(err)) => return Err(err),
+        (Err(err), None) => return Err(err),
     };
-    args.reject_process_only(false)?;
-    if args.is_process() {
+    let (options, options_error) = match options_error {
+        Some(err) => (options, Some(err)),
+        None => match options.reject_process_only(false) {
+            Ok(()) => (options, None),
+            Err(err) => (options.fallback(), Some(err)),
+        },
+    };
+    if options.is_process() {
         func.validate_process()?;
     }
     // A loop that cannot run in parallel stays sequential, its marker gone, beside its error:
     // the rest of the function still compiles.
-    let loop_errors = func.rewrite_loops(&args.runtime());
-    let mut output = func.expand(&args);
-    if let Some(errors) = loop_errors {
-        output.extend(errors.into_compile_error());
+    let loop_errors = loops::rewrite(
+        &mut func.func.block,
+        &func.func.sig.output,
+        &options.runtime(),
+    );
+    // With wrong options the function expands anyway, with the defaults: a caller elsewhere
+    // (`par_map!(f, xs; backend = process)`) then finds its hidden trait and registry entry,
+    // and the only error is the options' own (thiserror's `fallback.rs` does the same).
+    let mut output = func.expand(&options);
+    for err in options_error.into_iter().chain(loop_errors) {
+        output.extend(err.into_compile_error());
     }
     Ok(output)
 }

@@ -2,32 +2,19 @@ use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ItemFn};
 
-use super::expand::{Registration, borrow_or_impl};
-use super::parse::ParallelFn;
+use super::parse::{ParallelFn, borrow_or_impl};
 
 impl ParallelFn {
-    /// Checks that the item is a free function `#[parallel]` can mark.
+    /// Checks that the function is one `#[parallel]` can mark: free, and not `async`.
     pub(crate) fn validate(&self) -> syn::Result<()> {
-        let func = match self {
-            ParallelFn::Fn(func) => func,
-            ParallelFn::NotFn { kind, blame } => {
-                return Err(syn::Error::new_spanned(
-                    blame,
-                    format!("#[parallel] can only be applied to a function, not {kind}"),
-                ));
-            }
-        };
-        check_fn(func)
+        check_fn(&self.func)
     }
 }
 
 impl ParallelFn {
     /// With `backend = process`, the function needs one signature the registry can hold.
     pub(crate) fn validate_process(&self) -> syn::Result<()> {
-        let ParallelFn::Fn(func) = self else {
-            return Ok(());
-        };
-        let sig = &func.sig;
+        let sig = &self.func.sig;
         if !sig.generics.params.is_empty() {
             return Err(syn::Error::new_spanned(
                 &sig.generics,
@@ -61,7 +48,7 @@ impl ParallelFn {
                 return Err(syn::Error::new_spanned(blame, message));
             }
         }
-        debug_assert!(Registration::of(func).is_some());
+        debug_assert!(self.registration.is_some());
         Ok(())
     }
 }

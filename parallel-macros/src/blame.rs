@@ -1,7 +1,7 @@
 //! Checks that blame the user's tokens: generated code whose every token carries the location
 //! of the user's tokens, so that a failed bound is reported there and not on the whole macro.
 
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
 use quote::quote;
 
 use crate::runtime_path::RuntimePath;
@@ -27,15 +27,23 @@ pub(crate) fn respan(tokens: TokenStream, at: Span) -> TokenStream {
 
 /// A statement checking that the values a `DataProbe` expression describes can cross to a worker
 /// process, blamed on `at`: one error (`` `T` cannot cross to a worker process ``) per mistake.
-pub(crate) fn require_crossing(probe: TokenStream, runtime: &RuntimePath, at: Span) -> TokenStream {
+pub(crate) fn require_crossing(data: TokenStream, runtime: &RuntimePath, at: Span) -> TokenStream {
     let private = runtime.private();
     respan(
         quote! {{
             #[allow(unused_imports)]
             use #private::{ViaNotSerde as _, ViaSerdeData as _};
-            let probe = #probe;
+            let probe = #data;
             #private::require_crossing(&probe, (&probe).__parallel_data());
         }},
         at,
     )
+}
+
+/// A statement checking that the probe's `proof` (a variable) says the function can run in a
+/// worker process, blamed on `at`, the function's path: "this function cannot run in a worker
+/// process".
+pub(crate) fn require_task(proof: &Ident, runtime: &RuntimePath, at: Span) -> TokenStream {
+    let private = runtime.private();
+    respan(quote!(#private::require_task(&#proof);), at)
 }
