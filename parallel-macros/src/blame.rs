@@ -25,7 +25,7 @@ pub(crate) fn respan(tokens: TokenStream, at: Span) -> TokenStream {
         .collect()
 }
 
-/// A statement checking that the values a `DataProbe` expression describes can cross to a worker
+/// A statement checking that the values a `TypeOf` expression describes can cross to a worker
 /// process, blamed on `at`: one error (`` `T` cannot cross to a worker process ``) per mistake.
 pub(crate) fn require_crossing(data: TokenStream, runtime: &RuntimePath, at: Span) -> TokenStream {
     let private = runtime.private();

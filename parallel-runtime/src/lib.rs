@@ -33,6 +33,7 @@ mod config;
 mod error;
 mod progress;
 mod task;
+mod type_of;
 #[cfg(unix)]
 mod wait;
 

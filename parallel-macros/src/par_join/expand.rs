@@ -87,7 +87,7 @@ impl ParJoin {
             let #opts: #private::Options = #call_options;
             #ticker_setup
             #(#define_tasks)*
-            match #private::join_plan(#opts) {
+            match #private::plan(#opts) {
                 #private::Plan::Threads(#workers) => #on_threads,
                 // Expressions cannot run in a process unless the call says so: rayon for them.
                 #pool => {
@@ -118,8 +118,8 @@ fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
         let values: Vec<Ident> = (0..call.args.len())
             .map(|j| hygienic(format!("arg{i}_{j}")))
             .collect();
-        let probes: Vec<Ident> = (0..call.args.len())
-            .map(|j| hygienic(format!("probe{i}_{j}")))
+        let arg_types: Vec<Ident> = (0..call.args.len())
+            .map(|j| hygienic(format!("arg_type{i}_{j}")))
             .collect();
         let arg_exprs = call.args.iter();
         // Checked after the spawn, once the call has settled the arguments' types; each
@@ -127,22 +127,22 @@ fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
         let arg_checks = call
             .args
             .iter()
-            .zip(&probes)
-            .map(|(arg, probe)| require_crossing(quote!(#probe), &runtime, arg.span()));
+            .zip(&arg_types)
+            .map(|(arg, ty)| require_crossing(quote!(#ty), &runtime, arg.span()));
         let output_check = require_crossing(quote!(#output), &runtime, func.span());
         let require = require_task(&proof, &runtime, func.span());
         spawns.push(quote! {
             let (_, #proof) = #probe;
             #require
             #(let #values = #arg_exprs;)*
-            #(let #probes = #private::data_probe(&#values);)*
+            #(let #arg_types = #private::type_of(&#values);)*
             let #args_var = (#(#values,)*);
-            let #output = #private::spawn_output_probe(&#func, &#args_var);
+            let #output = #private::spawn_output_type(&#func, &#args_var);
             let #task = {
                 #[allow(unused_imports)]
                 use #private::{ViaNotSerde as _, ViaSerdeData as _};
                 let picks = (
-                    (&#private::data_probe(&#args_var)).__parallel_data(),
+                    (&#private::type_of(&#args_var)).__parallel_data(),
                     (&#output).__parallel_data(),
                 );
                 #private::process_spawn(&#pool, #func, #args_var, picks)

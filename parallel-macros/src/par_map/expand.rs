@@ -56,13 +56,10 @@ impl ParMap {
             .map(|_| require_task(&proof, &runtime, f.span()));
         let process_checks = options.filter(|o| o.is_process()).map(|_| {
             let task = require_task(&proof, &runtime, f.span());
-            let data_in = require_crossing(
-                quote!(#private::items_probe(&#call)),
-                &runtime,
-                items.span(),
-            );
+            let data_in =
+                require_crossing(quote!(#private::item_type(&#call)), &runtime, items.span());
             let data_out = require_crossing(
-                quote!(#private::output_probe(&#f_var, &#call)),
+                quote!(#private::output_type(&#f_var, &#call)),
                 &runtime,
                 f.span(),
             );
@@ -82,7 +79,7 @@ impl ParMap {
             #task_check
             let #kind = (&&&#call).__parallel_input();
             let #collector = (&#out).__parallel_collector();
-            let #route = (&#private::route_probe(&#proof, &#f_var, &#call)).__parallel_route();
+            let #route = (&#private::route_of(&#proof, &#f_var, &#call)).__parallel_route();
             #private::map(
                 #call_options.or(#defaults),
                 #label,

@@ -81,7 +81,7 @@ impl Registration {
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     #[allow(unused_imports)]
                     use #private::registry::{ViaNothing as _, ViaSerde as _};
-                    (&#private::registry::Invoker::<(#(#args,)*), #output>::new())
+                    (&#private::TypeOf::<fn((#(#args,)*)) -> #output>::new())
                         .__parallel_invoke(#calls, #out, |(#(#names,)*)| #name(#(#names),*))
                 }
 
@@ -108,13 +108,10 @@ impl Registration {
     /// they are written.
     fn checks(&self, runtime: &RuntimePath) -> TokenStream {
         let private = runtime.private();
-        let checks = self.args.iter().chain(Some(&self.output)).map(|ty| {
-            require_crossing(
-                quote!(#private::DataProbe::<#ty>::new()),
-                runtime,
-                ty.span(),
-            )
-        });
+        let checks =
+            self.args.iter().chain(Some(&self.output)).map(|ty| {
+                require_crossing(quote!(#private::TypeOf::<#ty>::new()), runtime, ty.span())
+            });
         quote! {
             const _: () = {
                 #[allow(dead_code)]

@@ -1,7 +1,7 @@
 //! How the results of a map become its value: a `Vec`, or `Result<Vec<_>, E>` for functions
 //! that return `Result`.
 
-use super::pick::OutProbe;
+use crate::type_of::TypeOf;
 
 /// How the results of a map become its value.
 pub trait Collector<T>: Copy + Send + Sync {
@@ -70,7 +70,7 @@ pub trait ViaResult {
     }
 }
 
-impl<U, E> ViaResult for OutProbe<Result<U, E>> {}
+impl<U, E> ViaResult for TypeOf<Result<U, E>> {}
 
 /// Picks [`PlainCollect`] for every other output.
 pub trait ViaPlain {
@@ -79,4 +79,4 @@ pub trait ViaPlain {
     }
 }
 
-impl<T> ViaPlain for &OutProbe<T> {}
+impl<T> ViaPlain for &TypeOf<T> {}

@@ -20,27 +20,24 @@ pub use self::collect::{Collector, PlainCollect, ResultCollect, ViaPlain, ViaRes
 pub use self::par_for::par_for;
 pub use self::par_join::{Spawn, process_spawn, raise_first};
 pub use self::par_map::map;
-pub use self::par_map_process::{
-    LocalRoute, ProcessRoute, Route, RouteProbe, ViaLocal, ViaProcess, route_probe,
-};
+pub use self::par_map_process::{LocalRoute, ProcessRoute, Route, ViaLocal, ViaProcess, route_of};
 pub use self::pick::{
-    IndexedInput, IterInput, MapCall, OutProbe, UnindexedInput, ViaIndexed, ViaIter, ViaUnindexed,
-    bind,
+    IndexedInput, IterInput, MapCall, UnindexedInput, ViaIndexed, ViaIter, ViaUnindexed, bind,
 };
 pub use self::proof::{
-    Crosses, DataProbe, GenericTask, IsTask, NotSerde, NotTask, ParallelTask, Serde, ViaNotSerde,
-    ViaSerdeData, data_probe, items_probe, output_probe, require_crossing, require_task,
-    spawn_output_probe,
+    Crosses, GenericTask, IsTask, NotSerde, NotTask, ParallelTask, Serde, ViaNotSerde,
+    ViaSerdeData, item_type, output_type, require_crossing, require_task, spawn_output_type,
 };
 pub use self::reduce::{
-    LoopExit, LoopStep, Segments, Tried, TypeOf, awaited, extend_segments, fold_option,
-    merge_option, merge_segments, none, segments, tried, type_of, zero,
+    LoopExit, LoopStep, Segments, Tried, awaited, extend_segments, fold_option, merge_option,
+    merge_segments, none, segments, tried, zero,
 };
 pub use crate::backend::process::registry;
 pub use crate::backend::scoped::threads_join;
 pub use crate::config::{Backend, Options, Workers};
-pub use crate::plan::{Plan, plan as join_plan, process_pool};
+pub use crate::plan::{Plan, plan, process_pool};
 pub use crate::progress::{Ticker, ticker};
+pub use crate::type_of::{TypeOf, type_of};
 
 /// The `TypeId` of a function item, for the registry.
 pub fn type_id_of<F: 'static>(_: &F) -> std::any::TypeId {

@@ -1,7 +1,6 @@
 //! The route of a `par_map!` to the process backend, chosen at compile time, and the map in
 //! worker processes itself.
 
-use std::marker::PhantomData;
 use std::panic::resume_unwind;
 
 use serde::Serialize;
@@ -15,16 +14,12 @@ use crate::config::Options;
 use crate::error::TaskError;
 use crate::order::InOrder;
 use crate::progress::ticker;
+use crate::type_of::TypeOf;
 
-/// The pick of a call's route to the process backend.
-pub struct RouteProbe<P, F, I>(Marker<(P, F, I)>);
-
-/// Carries types without owning values of them (and without their auto traits).
-type Marker<T> = PhantomData<fn() -> T>;
-
-/// Makes the probe from the call's proof, function and input.
-pub fn route_probe<P, F, I>(_: &P, _: &F, _: &MapCall<I>) -> RouteProbe<P, F, I> {
-    RouteProbe(PhantomData)
+/// The type that picks a call's route to the process backend: the proof that the function is
+/// a task, the function, and the input.
+pub fn route_of<P, F, I>(_: &P, _: &F, _: &MapCall<I>) -> TypeOf<(P, F, I)> {
+    TypeOf::new()
 }
 
 /// The call can run in worker processes.
@@ -43,7 +38,7 @@ pub trait ViaProcess {
     }
 }
 
-impl<F, I> ViaProcess for RouteProbe<IsTask, F, I>
+impl<F, I> ViaProcess for TypeOf<(IsTask, F, I)>
 where
     I: IntoIterator,
     F: ProcessFn<(I::Item,)>,
@@ -59,7 +54,7 @@ pub trait ViaLocal {
     }
 }
 
-impl<P, F, I> ViaLocal for &RouteProbe<P, F, I> {}
+impl<P, F, I> ViaLocal for &TypeOf<(P, F, I)> {}
 
 /// Runs a map in worker processes, where the route allows it.
 pub trait Route<I, F, T> {

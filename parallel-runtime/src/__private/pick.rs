@@ -3,11 +3,10 @@
 //! (method resolution tries the receiver's type before dereferencing it), and an impl whose
 //! bounds do not hold is skipped. Here: the kind of a map's input, and the type of its output.
 
-use std::marker::PhantomData;
-
 use rayon::iter::{IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 
 use crate::backend::work_stealing::RayonPool;
+use crate::type_of::TypeOf;
 
 /// The input of a `par_map!`, held until its kind is picked.
 pub struct MapCall<I>(pub I);
@@ -61,17 +60,14 @@ pub trait ViaIter {
 
 impl<I> ViaIter for MapCall<I> {}
 
-/// The output type of the mapped function, carried to the collector's pick.
-pub struct OutProbe<T>(PhantomData<fn() -> T>);
-
 /// Gives a closure its parameter type from the input before anything else looks at it, and
-/// returns the probe of its output type.
-pub fn bind<F, I, T>(f: F, _items: &I) -> (F, OutProbe<T>)
+/// returns its output type.
+pub fn bind<F, I, T>(f: F, _items: &I) -> (F, TypeOf<T>)
 where
     I: IntoIterator,
     F: Fn(I::Item) -> T,
 {
-    (f, OutProbe(PhantomData))
+    (f, TypeOf::new())
 }
 
 /// A computation over the items of a parallel iterator, once the input's kind has given one: a

@@ -1,13 +1,12 @@
 //! Compile-time proofs for the process backend, with messages that say what to write: a
 //! function is a `#[parallel]` task, and values of a type can cross to a worker process.
 
-use std::marker::PhantomData;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::pick::MapCall;
 use crate::backend::process::ProcessFn;
+use crate::type_of::TypeOf;
 
 /// Proof, given by `#[parallel]`, that a function is registered to run in a worker process.
 #[derive(Clone, Copy, Debug)]
@@ -34,41 +33,20 @@ impl ParallelTask for IsTask {}
 /// Checks that the probe found a `#[parallel]` function.
 pub fn require_task<P: ParallelTask>(_: &P) {}
 
-/// The pick of whether values of `T` can cross to a worker process and back. The pick is made
-/// by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives one
-/// error, not one per missing trait.
-pub struct DataProbe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
-
-impl<T: ?Sized> DataProbe<T> {
-    /// The probe for `T`.
-    pub const fn new() -> Self {
-        DataProbe(PhantomData)
-    }
+/// The type of the items of a map: whether they can cross to a worker process is picked on
+/// it, by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives
+/// one error, not one per missing trait.
+pub fn item_type<I: IntoIterator>(_: &MapCall<I>) -> TypeOf<I::Item> {
+    TypeOf::new()
 }
 
-impl<T: ?Sized> Default for DataProbe<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// The probe for the type of `value`.
-pub fn data_probe<T>(_: &T) -> DataProbe<T> {
-    DataProbe::new()
-}
-
-/// The probe for the items of a map.
-pub fn items_probe<I: IntoIterator>(_: &MapCall<I>) -> DataProbe<I::Item> {
-    DataProbe::new()
-}
-
-/// The probe for what `f` returns on the items of a map.
-pub fn output_probe<I, F, R>(_: &F, _: &MapCall<I>) -> DataProbe<R>
+/// The type of what `f` returns on the items of a map.
+pub fn output_type<I, F, R>(_: &F, _: &MapCall<I>) -> TypeOf<R>
 where
     I: IntoIterator,
     F: Fn(I::Item) -> R,
 {
-    DataProbe::new()
+    TypeOf::new()
 }
 
 /// The type is serde data.
@@ -86,7 +64,7 @@ pub trait ViaSerdeData {
     }
 }
 
-impl<T: Serialize + DeserializeOwned> ViaSerdeData for DataProbe<T> {}
+impl<T: Serialize + DeserializeOwned> ViaSerdeData for TypeOf<T> {}
 
 /// Picks [`NotSerde`] for every other type.
 pub trait ViaNotSerde {
@@ -95,7 +73,7 @@ pub trait ViaNotSerde {
     }
 }
 
-impl<T: ?Sized> ViaNotSerde for &DataProbe<T> {}
+impl<T: ?Sized> ViaNotSerde for &TypeOf<T> {}
 
 /// Values of `T` can cross to a worker process: implemented for [`Serde`] only.
 #[diagnostic::on_unimplemented(
@@ -108,12 +86,12 @@ pub trait Crosses<T: ?Sized> {}
 impl<T: ?Sized> Crosses<T> for Serde {}
 
 /// Checks the pick for `T`.
-pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &DataProbe<T>, _: M) {}
+pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &TypeOf<T>, _: M) {}
 
-/// The probe for what `f` returns on `args`.
-pub fn spawn_output_probe<F, Args>(_: &F, _: &Args) -> DataProbe<F::Output>
+/// The type of what `f` returns on `args`.
+pub fn spawn_output_type<F, Args>(_: &F, _: &Args) -> TypeOf<F::Output>
 where
     F: ProcessFn<Args>,
 {
-    DataProbe::new()
+    TypeOf::new()
 }

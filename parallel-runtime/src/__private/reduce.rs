@@ -1,8 +1,8 @@
 //! What a `#[parallel] for` loop's body returns and how its reductions combine: loop steps and
 //! exits, `?` and `.await` in the body, and the partials of each worker.
 
+use crate::type_of::TypeOf;
 use std::convert::Infallible;
-use std::marker::PhantomData;
 
 /// What one iteration's closure returns: go on, or stop the loop with an exit value.
 pub trait LoopStep {
@@ -137,22 +137,6 @@ where
         target.extend(segment);
     }
     target.extend(partial.current);
-}
-
-/// The type of a reduction variable, carried without borrowing it.
-pub struct TypeOf<T>(PhantomData<fn() -> T>);
-
-impl<T> Clone for TypeOf<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<T> Copy for TypeOf<T> {}
-
-/// The type of `value`.
-pub fn type_of<T>(_: &T) -> TypeOf<T> {
-    TypeOf(PhantomData)
 }
 
 /// The starting partial of a sum-like or collecting reduction: `T::default()`.

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use super::protocol;
 pub use super::protocol::{Calls, OutcomesBuilder};
 use crate::error::panic_message;
+use crate::type_of::TypeOf;
 
 /// One `#[parallel]` function that can run in a worker process.
 #[derive(Debug)]
@@ -106,23 +107,10 @@ where
     }
 }
 
-/// Picks, at the definition of a `#[parallel]` function, the invoker for its types: the serde
-/// one where arguments and result are serde data, else one that answers with an error (such a
-/// function is never sent to a process: the call site's bounds reject it first).
-pub struct Invoker<Args, R>(std::marker::PhantomData<fn(Args) -> R>);
-
-impl<Args, R> Invoker<Args, R> {
-    /// The invoker for `Args` and `R`.
-    pub const fn new() -> Self {
-        Invoker(std::marker::PhantomData)
-    }
-}
-
-impl<Args, R> Default for Invoker<Args, R> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+// At the definition of a `#[parallel]` function, the code `#[parallel]` generates picks the
+// invoker for its types on `TypeOf<fn(Args) -> R>`: the serde one where arguments and result
+// are serde data, else one that answers with an error (such a function is never sent to a
+// process: the call site's bounds reject it first).
 
 /// The serde invoker, picked where the bounds hold.
 pub trait ViaSerde<Args, R> {
@@ -139,7 +127,7 @@ pub trait ViaSerde<Args, R> {
     ) -> Result<(), String>;
 }
 
-impl<Args: DeserializeOwned, R: Serialize> ViaSerde<Args, R> for Invoker<Args, R> {
+impl<Args: DeserializeOwned, R: Serialize> ViaSerde<Args, R> for TypeOf<fn(Args) -> R> {
     fn __parallel_invoke(
         &self,
         calls: Calls<'_>,
@@ -166,7 +154,7 @@ pub trait ViaNothing<Args, R> {
     ) -> Result<(), String>;
 }
 
-impl<Args, R> ViaNothing<Args, R> for &Invoker<Args, R> {
+impl<Args, R> ViaNothing<Args, R> for &TypeOf<fn(Args) -> R> {
     fn __parallel_invoke(
         &self,
         _: Calls<'_>,
