@@ -2,7 +2,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::{BackendName, Options};
+use super::written::{BackendName, Options};
 use crate::runtime_path::RuntimePath;
 
 impl Options {

@@ -1,62 +1,13 @@
 //! The options every macro shares, written `key = value` or as a bare flag: `backend`,
 //! `workers`, `chunk`, `progress`, `timeout`, `retries` and `crate`. They are parsed once
-//! (`parse`, one setter per `Key`), each macro rejects the ones it cannot take (`validate`), and
-//! `expand` turns them into the runtime's `Options` value.
+//! (`parse`, one setter per `Key`) into `Options` as written (`written`), each macro rejects the
+//! ones it cannot take (`validate`), and `expand` turns them into the runtime's `Options` value.
 
 mod expand;
 mod key;
 mod parse;
 mod validate;
-
-use syn::{Expr, Ident};
-
-use crate::runtime_path::RuntimePath;
+mod written;
 
 pub(crate) use parse::{parse_after_semicolon, parse_attribute, skip_rest};
-
-/// The backends an option can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BackendName {
-    Rayon,
-    Threads,
-    Process,
-}
-
-/// Options as written, each with the tokens to blame for it.
-#[derive(Default)]
-pub(crate) struct Options {
-    pub backend: Option<(Ident, BackendName)>,
-    pub workers: Option<(Ident, Expr)>,
-    pub chunk: Option<(Ident, Expr)>,
-    pub progress: Option<(Ident, Option<Expr>)>,
-    pub timeout: Option<(Ident, Expr)>,
-    pub retries: Option<(Ident, Expr)>,
-    pub krate: Option<RuntimePath>,
-}
-
-impl Options {
-    /// The runtime root: `::parallel` unless `crate = …` says otherwise.
-    pub(crate) fn runtime(&self) -> RuntimePath {
-        self.krate.clone().unwrap_or_default()
-    }
-
-    /// The default options under the same runtime root: what `#[parallel]` expands with when
-    /// its options are wrong, so that its callers see the function's hidden trait and registry
-    /// entry and only the mistake is reported.
-    pub(crate) fn fallback(&self) -> Options {
-        Options {
-            krate: self.krate.clone(),
-            ..Options::default()
-        }
-    }
-
-    /// Whether the options name the process backend.
-    pub(crate) fn is_process(&self) -> bool {
-        matches!(self.backend, Some((_, BackendName::Process)))
-    }
-
-    /// Whether `timeout` or `retries` is set.
-    pub(crate) fn has_process_only(&self) -> bool {
-        self.timeout.is_some() || self.retries.is_some()
-    }
-}
+pub(crate) use written::Options;

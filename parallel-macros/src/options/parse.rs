@@ -4,7 +4,7 @@ use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Expr, ExprLit, ExprUnary, Ident, Lit, Token, UnOp};
 
 use super::key::Key;
-use super::{BackendName, Options};
+use super::written::{BackendName, Options};
 use crate::runtime_path::RuntimePath;
 
 impl Parse for Options {

@@ -1,4 +1,4 @@
-use super::{BackendName, Options};
+use super::written::{BackendName, Options};
 
 impl Options {
     /// Rejects `timeout` and `retries` where the call cannot run in a process: a thread cannot

@@ -2,11 +2,19 @@ use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
+use syn::Attribute;
 use syn::visit::{self, Visit};
 use syn::{BinOp, Expr, ExprForLoop, Ident, Item, Label, Lifetime};
 
-use super::is_marker;
 use super::reduction::{FORMS, MinMax, Reduction, ReductionKind};
+
+/// Whether an attribute is the `#[parallel]` marker.
+pub(super) fn is_marker(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "parallel")
+}
 
 /// What a marked loop's body does with the variables around it, and the mistakes the walk over
 /// it found (a `break`, an unsupported mutation, …).

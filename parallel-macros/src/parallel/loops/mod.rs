@@ -26,6 +26,8 @@ use proc_macro2::TokenStream;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Attribute, Block, Expr, ExprForLoop, Item, ReturnType};
 
+use analyze::is_marker;
+
 use crate::runtime_path::RuntimePath;
 
 /// Rewrites every marked loop in `block`. Loops that cannot be rewritten stay sequential, with
@@ -43,14 +45,6 @@ pub(crate) fn rewrite(
     };
     search.visit_block_mut(block);
     search.errors
-}
-
-/// Whether an attribute is the `#[parallel]` marker.
-fn is_marker(attr: &Attribute) -> bool {
-    attr.path()
-        .segments
-        .last()
-        .is_some_and(|segment| segment.ident == "parallel")
 }
 
 /// The walk over the function's body that finds the marked loops and rewrites each.

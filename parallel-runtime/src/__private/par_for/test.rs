@@ -1,5 +1,6 @@
+use super::super::pick::IndexedInput;
+use super::super::reduce::{LoopExit, LoopStep, fold_option, merge_option};
 use super::*;
-use crate::__private::{IndexedInput, LoopExit, LoopStep, fold_option, merge_option};
 use crate::config::Backend;
 
 fn options(backend: Backend) -> Options {

@@ -6,8 +6,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Barrier, Mutex, mpsc};
 use std::thread::{self, ThreadId};
 
-use crate::__private::LocalRoute;
-use crate::__private::{IndexedInput, IterInput, PlainCollect, ResultCollect};
+use super::super::collect::{PlainCollect, ResultCollect};
+use super::super::par_map_process::LocalRoute;
+use super::super::pick::{IndexedInput, IterInput};
 use crate::config::{Backend, Workers};
 
 fn on(backend: Backend, workers: i64) -> Options {

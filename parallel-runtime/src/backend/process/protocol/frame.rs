@@ -1,10 +1,61 @@
 //! Frames on a socket: reading one with allocation bounded by what arrives, writing one whole;
 //! and the fields and varint lengths inside a frame, read with their bounds checked.
 
+use std::fmt;
 use std::io::{self, Read};
 use std::os::fd::AsFd;
 
-use super::{FIRST_READ, MAX_VARINT, Malformed};
+// The grammar's tags and sizes, which the request and reply modules build and read.
+pub(super) const RUN: u8 = 1;
+pub(super) const DONE: u8 = 2;
+pub(super) const REFUSED: u8 = 3;
+pub(super) const HELLO: u8 = 4;
+pub(super) const SETUP: u8 = 5;
+
+/// The largest frame, tag and body: the length prefix is a `u32`.
+pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
+/// The most calls in one request. A worker rejects a request that claims more.
+pub(crate) const MAX_CALLS: usize = 1 << 16;
+/// Bytes of a frame before its body: the length prefix and the tag.
+pub(super) const FRAME_HEADER: usize = 4 + 1;
+/// Bytes before a run's task id: frame header, seq, count, id length.
+pub(super) const RUN_HEADER: usize = FRAME_HEADER + 4 + 4 + 2;
+/// The most bytes of a varint.
+pub(super) const MAX_VARINT: usize = 5;
+/// Bytes before a done's outcomes: frame header, seq, count, nanos.
+pub(super) const DONE_HEADER: usize = FRAME_HEADER + 4 + 4 + 8;
+/// Bytes of the outcomes' footer: the values' and lengths' sizes, the returned and failed
+/// counts.
+pub(super) const OUTCOMES_FOOTER: usize = 4 + 4 + 4 + 4;
+/// A reply keeps this much of the frame for its value lengths and failures: values stop short
+/// of it.
+pub(super) const REPLY_RESERVE: usize = 64 << 20;
+/// The longest message kept for a failed call; longer ones are cut.
+pub(super) const MAX_MESSAGE: usize = 64 << 10;
+/// How many bytes of a frame are asked for before any of it has arrived: a frame's allocation
+/// grows with the bytes that arrive, never with what its length prefix claims.
+pub(super) const FIRST_READ: usize = 64 << 10;
+
+/// What was wrong with a frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Malformed(pub(crate) &'static str);
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "malformed frame: {}", self.0)
+    }
+}
+
+impl From<Malformed> for io::Error {
+    fn from(malformed: Malformed) -> Self {
+        io::Error::new(io::ErrorKind::InvalidData, malformed.to_string())
+    }
+}
+
+/// The worker's greeting, sent once it serves.
+pub(crate) const HELLO_FRAME: [u8; 5] = [1, 0, 0, 0, HELLO];
+/// The parent's first frame.
+pub(crate) const SETUP_FRAME: [u8; 5] = [1, 0, 0, 0, SETUP];
 
 /// Where frames are read. Its bytes stay initialized from one frame to the next, so that
 /// reading a frame writes only the bytes that arrive.

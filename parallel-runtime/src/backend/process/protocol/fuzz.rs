@@ -8,6 +8,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use super::frame::*;
 use super::*;
 
 /// Counts, on the thread that asks, the largest block allocated.

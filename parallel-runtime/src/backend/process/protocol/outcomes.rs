@@ -8,10 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{encode, encode_limited, left_over};
-use super::frame::{Lengths, Reader, push_varint, u32_le};
-use super::{
-    DONE, DONE_HEADER, FRAME_HEADER, HELLO, MAX_FRAME, MAX_MESSAGE, Malformed, OUTCOMES_FOOTER,
-    REFUSED, REPLY_RESERVE,
+use super::frame::{
+    DONE, DONE_HEADER, FRAME_HEADER, HELLO, Lengths, MAX_FRAME, MAX_MESSAGE, Malformed,
+    OUTCOMES_FOOTER, REFUSED, REPLY_RESERVE, Reader, push_varint, u32_le,
 };
 
 /// A message to the parent, as read from the socket.

@@ -3,8 +3,10 @@
 use serde::Serialize;
 
 use super::codec::{EncodeError, encode_limited};
-use super::frame::{Lengths, Reader, push_varint};
-use super::{FRAME_HEADER, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, SETUP};
+use super::frame::{
+    FRAME_HEADER, Lengths, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, Reader,
+    SETUP, push_varint,
+};
 
 /// A message to a worker, as read from the socket.
 #[derive(Debug)]

@@ -1,4 +1,7 @@
 use super::codec::encode_limited;
+use std::io;
+
+use super::frame::*;
 use super::*;
 
 fn read_one(bytes: &[u8]) -> io::Result<Option<Vec<u8>>> {
