@@ -28,9 +28,11 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
-// Primitives: nothing here imports from the layers below them in this list.
+// The layers, from the bottom up: a module imports only from its own layer or the ones before.
+// Primitives.
 mod config;
 mod error;
+mod order;
 mod progress;
 mod task;
 mod type_of;
@@ -39,7 +41,6 @@ mod wait;
 
 // Backends, and where a call runs.
 mod backend;
-mod order;
 mod plan;
 
 // The public API over the pools.

@@ -1,4 +1,5 @@
-//! Maps over pools and results as they complete: lazy over the input, bounded in flight.
+//! [`Map`] and [`MapUnordered`]: a function over an input on any pool of closures (rayon's, or
+//! dedicated threads), lazy over the input and bounded in flight; and those pools' `map` methods.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;

@@ -1,4 +1,6 @@
-//! Runs of consecutive results handed out in input order.
+//! Results put back in input order: one at a time ([`Reorder`], for the pool API's maps), by
+//! runs of consecutive calls ([`Runs`], for a process map's batches), and runs appended into one
+//! `Vec` ([`InOrder`], for `par_map!` on the process backend).
 
 use std::collections::{BTreeMap, VecDeque};
 
