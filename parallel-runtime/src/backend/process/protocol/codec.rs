@@ -120,7 +120,9 @@ struct Append<'a> {
 impl postcard::ser_flavors::Flavor for Append<'_> {
     type Output = ();
 
-    #[inline]
+    // Always: one call per value of a trivial map; left to the heuristics it was inlined in one
+    // build and not in the next, and the call cost a trivial `u64` map 12% (criterion, same run).
+    #[inline(always)]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         if self.buffer.len() + data.len() > self.limit {
             *self.over = true;
@@ -143,7 +145,7 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
         if self.buffer.len() >= self.limit {
             *self.over = true;
