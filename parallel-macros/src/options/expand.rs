@@ -1,3 +1,5 @@
+//! The options as runtime values: the `Options` the generated code hands to the runtime.
+
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;

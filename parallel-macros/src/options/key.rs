@@ -1,3 +1,6 @@
+//! The option names a macro accepts: their spelling, an example of each, and the errors of a
+//! repeated or bare key.
+
 use syn::{Expr, Ident};
 
 /// An option's name, parsed once: every check and message starts from it.

@@ -1,3 +1,5 @@
+//! Parsing `key = value` and bare-flag options, each key at most once, every mistake reported.
+
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};

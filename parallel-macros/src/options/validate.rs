@@ -1,3 +1,5 @@
+//! Checks of the options against where the call runs: process-only options, and `chunk`.
+
 use super::written::{BackendName, Options};
 
 impl Options {

@@ -1,3 +1,6 @@
+//! The code of a valid `par_join!`: a tree of `rayon::join` or threads, or a spawn per call in
+//! worker processes.
+
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;

@@ -1,3 +1,5 @@
+//! `par_join!`'s input: the expressions, then the options.
+
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;

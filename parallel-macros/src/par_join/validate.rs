@@ -1,3 +1,5 @@
+//! Checks of a `par_join!`: no `?` at the top of a task, and process calls by path.
+
 use syn::{Expr, ExprCall, Path};
 
 use super::parse::ParJoin;

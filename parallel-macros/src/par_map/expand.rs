@@ -1,3 +1,5 @@
+//! The code of a valid `par_map!`: a call into the runtime's map with the planned options.
+
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;

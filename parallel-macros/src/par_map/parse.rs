@@ -1,3 +1,5 @@
+//! `par_map!`'s input: the function, the items, then the options.
+
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, Token};

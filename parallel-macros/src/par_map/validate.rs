@@ -1,3 +1,6 @@
+//! Checks of a `par_map!`: its options, and that only a `#[parallel]` function path runs in a
+//! process.
+
 use syn::Expr;
 
 use super::parse::ParMap;

@@ -1,3 +1,5 @@
+//! The code of a valid `#[parallel]` function: the function, its registry entry and its checks.
+
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;

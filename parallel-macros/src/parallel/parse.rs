@@ -1,3 +1,5 @@
+//! The function under `#[parallel]`, and whether its types can have a registry entry.
+
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::parse::{Parse, ParseStream};

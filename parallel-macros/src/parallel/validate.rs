@@ -1,3 +1,5 @@
+//! Checks of a `#[parallel]` function: what any backend needs, and what the process backend needs.
+
 use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{FnArg, ItemFn};

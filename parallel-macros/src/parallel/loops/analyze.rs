@@ -1,3 +1,5 @@
+//! One walk over a marked loop's body: what it reads, mutates and reduces, and its mistakes.
+
 use std::collections::HashSet;
 
 use proc_macro2::TokenStream;

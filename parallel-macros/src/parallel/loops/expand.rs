@@ -1,3 +1,5 @@
+//! The code of a valid `#[parallel] for`: the body as a closure over per-worker partials.
+
 use std::collections::HashSet;
 
 use proc_macro2::{Span, TokenStream};

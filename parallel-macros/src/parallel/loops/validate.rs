@@ -1,3 +1,5 @@
+//! Checks of a marked loop, from its analysis: the plan expand follows, or every error.
+
 use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
