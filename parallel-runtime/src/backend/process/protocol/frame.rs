@@ -11,6 +11,7 @@ pub(super) const DONE: u8 = 2;
 pub(super) const REFUSED: u8 = 3;
 pub(super) const HELLO: u8 = 4;
 pub(super) const SETUP: u8 = 5;
+pub(super) const SETUP_SHARED: u8 = 6;
 
 /// The largest frame, tag and body: the length prefix is a `u32`.
 pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
@@ -56,6 +57,8 @@ impl From<Malformed> for io::Error {
 pub(crate) const HELLO_FRAME: [u8; 5] = [1, 0, 0, 0, HELLO];
 /// The parent's first frame.
 pub(crate) const SETUP_FRAME: [u8; 5] = [1, 0, 0, 0, SETUP];
+/// The parent's first frame when frames travel in shared rings.
+pub(crate) const SETUP_SHARED_FRAME: [u8; 5] = [1, 0, 0, 0, SETUP_SHARED];
 
 /// Where frames are read. Its bytes stay initialized from one frame to the next, so that
 /// reading a frame writes only the bytes that arrive.
@@ -70,6 +73,15 @@ impl FrameBuffer {
     #[inline]
     pub(crate) fn frame(&self) -> &[u8] {
         &self.bytes[..self.len]
+    }
+
+    /// Makes room for a frame of `len` bytes, to be written in whole into the slice returned.
+    pub(crate) fn fill(&mut self, len: usize) -> &mut [u8] {
+        if self.bytes.len() < len {
+            self.bytes.resize(len, 0);
+        }
+        self.len = len;
+        &mut self.bytes[..len]
     }
 
     /// The bytes held, for frames to come.

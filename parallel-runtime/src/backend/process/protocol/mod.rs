@@ -5,6 +5,9 @@
 //! frame     = len:u32le tag:u8 body            (len counts tag and body, 1 ..= u32::MAX)
 //! setup     = tag 5                            parent -> worker, first; carries the fd of the
 //!                                              shared page (SCM_RIGHTS) where there is one
+//! setup'    = tag 6                            the same, with the shared page, the rings and
+//!                                              the doorbell (`channel`): frames then travel
+//!                                              in the rings, large ones still here
 //! hello     = tag 4                            worker -> parent, once it serves
 //! run       = tag 1, seq:u32le count:u32le id_len:u16le id args_len:u32le args lens
 //! done      = tag 2, seq:u32le count:u32le nanos:u64le outcomes
@@ -37,7 +40,8 @@ mod run;
 
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use frame::{
-    FrameBuffer, HELLO_FRAME, Malformed, SETUP_FRAME, enlarge_send_buffer, read_frame, write_frame,
+    FrameBuffer, HELLO_FRAME, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME, enlarge_send_buffer,
+    read_frame, write_frame,
 };
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{

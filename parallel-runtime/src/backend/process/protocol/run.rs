@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::codec::{EncodeError, encode_limited};
 use super::frame::{
     FRAME_HEADER, Lengths, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, Reader,
-    SETUP, push_varint,
+    SETUP, SETUP_SHARED, push_varint,
 };
 
 /// A message to a worker, as read from the socket.
@@ -52,7 +52,7 @@ impl<'a> Calls<'a> {
 pub(crate) fn decode_to_worker(frame: &[u8]) -> Result<ToWorker<'_>, Malformed> {
     let (&tag, body) = frame.split_first().ok_or(Malformed("no tag"))?;
     match tag {
-        SETUP if body.is_empty() => Ok(ToWorker::Setup),
+        SETUP | SETUP_SHARED if body.is_empty() => Ok(ToWorker::Setup),
         RUN => {
             let mut body = Reader(body);
             let seq = body.u32()?;
