@@ -13,7 +13,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use parallel::{ErrorKind, ProcessPool, TaskError, WorkerExit, par_map, parallel};
+use parallel::{
+    ErrorKind, ProcessPool, ProcessTransport, TaskError, WorkerExit, par_map, parallel,
+};
 use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -524,28 +526,85 @@ fn a_worker_that_breaks_the_protocol_fails_its_call_and_is_replaced() {
     assert!(results[77].is_err());
 }
 
-/// Returns `index % 2`. With `garbage`, first writes a frame no parent expects to the protocol socket of this worker (the
-/// Unix socket among its descriptors that is not a standard stream), then returns as usual.
+/// Returns `index % 2`. With `garbage`, breaks the protocol the way the pool's transport
+/// allows: on the socket transport it first writes a frame no parent expects to the protocol
+/// socket of this worker (the Unix socket among its descriptors that is not a standard stream),
+/// then returns as usual; on the shared-memory transport it publishes an entry of an unknown kind
+/// in the reply ring and rings the parent's doorbell, then waits (to be killed) so that the worker never overwrites it.
 #[parallel]
 fn scribble(call: (u32, bool)) -> u32 {
     let (index, garbage) = call;
-    use std::io::Write;
-    use std::os::fd::FromRawFd;
     if garbage {
-        for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-            let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
-            let target = std::fs::read_link(entry.path()).unwrap_or_default();
-            if fd > 2 && target.to_string_lossy().starts_with("socket:") {
-                // SAFETY: none needed for soundness of this test: the descriptor is the worker's
-                // open socket; `ManuallyDrop` keeps it open after the write.
-                let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
-                let mut socket = std::mem::ManuallyDrop::new(socket);
-                // A done frame with a length of 3: too short to be anything.
-                socket.write_all(&[3, 0, 0, 0, 2, 0, 0]).unwrap();
+        if ProcessTransport::from_env() == Ok(ProcessTransport::Socket) {
+            scribble_on_the_socket();
+        } else {
+            scribble_in_the_reply_ring();
+            // Rings the parent's doorbell (one of the worker's sockets), as a reply would.
+            ring_every_socket();
+            loop {
+                std::thread::park();
             }
         }
     }
     index % 2
+}
+
+fn scribble_on_the_socket() {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        if fd > 2 && target.to_string_lossy().starts_with("socket:") {
+            // SAFETY: none needed for soundness of this test: the descriptor is the worker's
+            // open socket; `ManuallyDrop` keeps it open after the write.
+            let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+            let mut socket = std::mem::ManuallyDrop::new(socket);
+            // A done frame with a length of 3: too short to be anything.
+            socket.write_all(&[3, 0, 0, 0, 2, 0, 0]).unwrap();
+        }
+    }
+}
+
+fn ring_every_socket() {
+    use std::os::fd::FromRawFd;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        if fd > 2 && target.to_string_lossy().starts_with("socket:") {
+            // SAFETY: none needed for soundness of this test: the descriptor is one of the
+            // worker's open sockets; `ManuallyDrop` keeps it open after the write.
+            let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+            let _ = std::io::Write::write(&mut &*std::mem::ManuallyDrop::new(socket), &[1]);
+        }
+    }
+}
+
+/// Publishes an entry of kind 99 at the tail of the reply ring (the rings' layout: a page of
+/// words, the reply ring's tail at byte 256, then the two rings' data, the reply ring second).
+fn scribble_in_the_reply_ring() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::FileExt;
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
+        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
+        let target = std::fs::read_link(entry.path()).unwrap_or_default();
+        if target.to_string_lossy().contains("parallel-rings") {
+            // SAFETY: none needed for soundness of this test: the descriptor is the worker's
+            // open rings file; `ManuallyDrop` keeps it open.
+            let rings = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+            let capacity = (rings.metadata().unwrap().len() - 4096) / 2;
+            let mut tail = [0; 8];
+            rings.read_exact_at(&mut tail, 256).unwrap();
+            let tail = u64::from_le_bytes(tail);
+            let entry = [8, 0, 0, 0, 99, 0, 0, 0];
+            rings
+                .write_all_at(&entry, 4096 + capacity + tail % capacity)
+                .unwrap();
+            rings.write_all_at(&(tail + 8).to_le_bytes(), 256).unwrap();
+            return;
+        }
+    }
+    panic!("no rings among the worker's descriptors");
 }
 
 fn path_string(path: &Path) -> String {

@@ -6,7 +6,7 @@
 //! Groups, each with its baseline:
 //!
 //! - `process/map_100k`: `square` over 100,000 `u64`s: serial `map().collect()`, `par_map!` on
-//!   two worker processes, and `procspawn` (a pool of two; one spawn per chunk, since it has no
+//!   two worker processes, `pool.map` on each transport, and `procspawn` (a pool of two; one spawn per chunk, since it has no
 //!   map).
 //! - `process/unbatched`: one call per message, `pool.map(square, items).chunk(1)`, against
 //!   one `procspawn` pool spawn per item.
@@ -17,6 +17,9 @@
 //!   deadlocks it, see `procspawn_lens`), and an in-process copy of the bytes.
 //! - `process/cpu_10ms`: 200 calls of a 10 ms loop, serial against two workers: the speedup.
 //!
+//! Rows ending in `_socket` run on a pool of the socket transport (`ProcessTransport::Socket`),
+//! the others on the default, shared memory: the gain of the rings, in the same run.
+//!
 //! Worker processes re-enter this executable. `parallel`'s workers serve tasks from a
 //! constructor that runs before `main`, so they never reach criterion's argument parsing;
 //! `procspawn`'s workers take over in `procspawn::init()`, the first line of `main`.
@@ -25,7 +28,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
-use parallel::{ProcessPool, par_map, parallel};
+use parallel::{ProcessPool, ProcessTransport, par_map, parallel};
 use serde_bytes::ByteBuf;
 
 /// Worker processes for every pool here: one per core of the 2-core benchmark machines.
@@ -75,7 +78,7 @@ fn procspawn_pool() -> procspawn::Pool {
     procspawn::Pool::new(WORKERS).expect("procspawn starts its pool")
 }
 
-fn map_100k(c: &mut Criterion) {
+fn map_100k(c: &mut Criterion, pools: &Pools) {
     let mut group = c.benchmark_group("process/map_100k");
     group.throughput(Throughput::Elements(MAP_ITEMS));
     group.bench_function("serial", |b| {
@@ -84,6 +87,15 @@ fn map_100k(c: &mut Criterion) {
     group.bench_function("par_map_process", |b| {
         b.iter(|| par_map!(square, 0..black_box(MAP_ITEMS); backend = process, workers = 2));
     });
+    for (name, pool) in pools.both("pool_map") {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                pool.map(square, 0..black_box(MAP_ITEMS))
+                    .map(|result| result.expect("square runs"))
+                    .collect::<Vec<u64>>()
+            });
+        });
+    }
     let pool = procspawn_pool();
     // Four chunks per worker, so that one slow worker does not hold up the end.
     let chunk = usize::try_from(MAP_ITEMS).expect("fits") / (4 * WORKERS);
@@ -103,18 +115,20 @@ fn map_100k(c: &mut Criterion) {
     group.finish();
 }
 
-fn unbatched(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+fn unbatched(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
     let mut group = c.benchmark_group("process/unbatched");
     group.sample_size(10);
     group.throughput(Throughput::Elements(UNBATCHED_CALLS));
-    group.bench_function("pool_map_chunk_1", |b| {
-        b.iter(|| {
-            pool.map(square, 0..black_box(UNBATCHED_CALLS))
-                .chunk(1)
-                .map(|result| result.expect("square runs"))
-                .sum::<u64>()
+    for (name, pool) in pools.both("pool_map_chunk_1") {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                pool.map(square, 0..black_box(UNBATCHED_CALLS))
+                    .chunk(1)
+                    .map(|result| result.expect("square runs"))
+                    .sum::<u64>()
+            });
         });
-    });
+    }
     group.bench_function("procspawn_spawn_each", |b| {
         b.iter(|| {
             let handles: Vec<_> = (0..black_box(UNBATCHED_CALLS))
@@ -129,15 +143,17 @@ fn unbatched(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
     group.finish();
 }
 
-fn round_trip(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+fn round_trip(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
     let mut group = c.benchmark_group("process/round_trip");
-    group.bench_function("pool_spawn_join", |b| {
-        b.iter(|| {
-            pool.spawn(square, (black_box(7),))
-                .join()
-                .expect("square runs")
+    for (name, pool) in pools.both("pool_spawn_join") {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                pool.spawn(square, (black_box(7),))
+                    .join()
+                    .expect("square runs")
+            });
         });
-    });
+    }
     group.bench_function("procspawn_spawn_join", |b| {
         b.iter(|| {
             peer.spawn(black_box(7), square)
@@ -173,7 +189,7 @@ fn cold_start(c: &mut Criterion) {
     group.finish();
 }
 
-fn payload_1mib(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
+fn payload_1mib(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
     let mut group = c.benchmark_group("process/payload_1mib");
     group.sample_size(10);
     group.throughput(Throughput::Bytes((PAYLOADS * PAYLOAD_BYTES) as u64));
@@ -190,19 +206,22 @@ fn payload_1mib(c: &mut Criterion, pool: &ProcessPool, peer: &procspawn::Pool) {
                 .sum::<usize>()
         });
     });
-    group.bench_function("pool_map_byte_buf", |b| {
-        b.iter_batched(
-            || buffers.clone(),
-            |buffers| {
-                let sum: usize = pool
-                    .map(byte_buf_len, buffers)
-                    .map(|result| result.expect("len runs"))
-                    .sum();
-                assert_eq!(sum, total);
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    for (name, pool) in pools.both("pool_map_byte_buf") {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || buffers.clone(),
+                |buffers| {
+                    let sum: usize = pool
+                        .map(byte_buf_len, buffers)
+                        .map(|result| result.expect("len runs"))
+                        .sum();
+                    assert_eq!(sum, total);
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
+    let pool = &pools.shared_memory;
     group.bench_function("pool_map_vec_u8", |b| {
         b.iter_batched(
             || {
@@ -289,6 +308,30 @@ fn cpu_10ms(c: &mut Criterion, iterations: u64, peer: &procspawn::Pool) {
     group.finish();
 }
 
+/// A pool of each transport.
+struct Pools {
+    shared_memory: ProcessPool,
+    socket: ProcessPool,
+}
+
+impl Pools {
+    /// Each pool with its row's name: `row` for shared memory, `row_socket` for the socket.
+    fn both(&self, row: &str) -> [(String, &ProcessPool); 2] {
+        [
+            (row.to_owned(), &self.shared_memory),
+            (format!("{row}_socket"), &self.socket),
+        ]
+    }
+}
+
+fn pool_of(transport: ProcessTransport) -> ProcessPool {
+    ProcessPool::builder()
+        .workers(WORKERS as i64)
+        .transport(transport)
+        .build()
+        .expect("two workers")
+}
+
 fn benches(c: &mut Criterion) {
     let iterations = calibrate_spin();
     let start = Instant::now();
@@ -298,17 +341,17 @@ fn benches(c: &mut Criterion) {
         start.elapsed()
     );
 
-    map_100k(c);
-    let pool = ProcessPool::builder()
-        .workers(WORKERS as i64)
-        .build()
-        .expect("two workers");
+    let pools = Pools {
+        shared_memory: pool_of(ProcessTransport::SharedMemory),
+        socket: pool_of(ProcessTransport::Socket),
+    };
+    map_100k(c, &pools);
     let peer = procspawn_pool();
-    unbatched(c, &pool, &peer);
-    round_trip(c, &pool, &peer);
+    unbatched(c, &pools, &peer);
+    round_trip(c, &pools, &peer);
     cold_start(c);
-    payload_1mib(c, &pool, &peer);
-    drop(pool);
+    payload_1mib(c, &pools, &peer);
+    drop(pools);
     cpu_10ms(c, iterations, &peer);
 }
 

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use crate::error::ConfigError;
 
+mod transport;
+
+pub use transport::{ProcessTransport, TRANSPORT_VAR};
+
 /// The environment variable that sets the default number of workers.
 pub const WORKERS_VAR: &str = "PARALLEL_WORKERS";
 /// The environment variable that sets the default backend.

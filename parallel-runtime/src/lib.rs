@@ -65,7 +65,8 @@ pub use backend::process::{
 pub use backend::threads::{ThreadPool, ThreadPoolBuilder};
 pub use backend::work_stealing::{RayonPool, RayonPoolBuilder};
 pub use config::{
-    BACKEND_VAR, Backend, Options, WORKERS_VAR, Workers, available_cores, env_options,
+    BACKEND_VAR, Backend, Options, ProcessTransport, TRANSPORT_VAR, WORKERS_VAR, Workers,
+    available_cores, env_options,
 };
 pub use error::{ConfigError, ErrorKind, TaskError, WorkerExit};
 pub use join::join;

@@ -1,8 +1,8 @@
 //! Worker processes: isolation, killable timeouts, and a pool that survives its workers.
 //!
 //! The parent keeps one driver thread per worker. A driver takes a request (a batch of calls of
-//! one `#[parallel]` function) from the pool's queue, sends it over the worker's private socket
-//! and waits for the reply. When the worker dies instead, the driver reads its exit status and
+//! one `#[parallel]` function) from the pool's queue, sends it to the worker (through rings in
+//! shared memory, or its private socket) and waits for the reply. When the worker dies instead, the driver reads its exit status and
 //! the page it shares with the worker, which says which call was running; that call fails alone,
 //! and the others run on a new worker (`driver` says exactly how each failure is answered).
 //!
@@ -12,12 +12,15 @@
 //! - `request`: calls gathered and encoded into one request; `reply`: where results go;
 //!   `results`: decoding a request's results;
 //! - `queue`: the requests waiting for a driver; `driver`: the state machine of one driver
-//!   thread; `transport`: how a driver talks to its worker (the seam), and `transport::socket`,
-//!   a worker process and a private socket pair to it;
-//! - `protocol`: the frames on the socket; `claim`: the page shared with each worker;
+//!   thread; `transport`: how a driver talks to its worker (the seam), `transport::socket`, a
+//!   worker process and a private socket pair to it, and `transport::shared_memory`, the same
+//!   with frames in shared rings;
+//! - `channel`: one side of the shared rings and their doorbell (the parent's and the worker's);
+//! - `protocol`: the frames; `claim`: the page shared with each worker;
 //!   `serde_message`: the message of a failed `Serialize`; `registry`: the link-time table of
 //!   `#[parallel]` functions; `worker`: the child's side.
 
+mod channel;
 mod claim;
 mod driver;
 mod map;

@@ -12,8 +12,9 @@ use super::driver::{Drivers, drive};
 use super::registry::{self, Entry};
 use super::reply::TaskReply;
 use super::request::{Request, RequestBuilder};
+use super::transport::shared_memory::SharedMemoryTransport;
 use super::transport::socket::SocketTransport;
-use crate::config::{Workers, available_cores};
+use crate::config::{ProcessTransport, Workers, available_cores};
 use crate::error::{ConfigError, TaskError};
 use crate::task::{self, Task};
 
@@ -88,6 +89,7 @@ pub struct ProcessPool {
 struct Inner {
     drivers: Arc<Drivers>,
     workers: usize,
+    transport: ProcessTransport,
 }
 
 impl Drop for Inner {
@@ -120,6 +122,7 @@ pub struct ProcessPoolBuilder {
     workers: Option<i64>,
     timeout: Option<Duration>,
     retries: u32,
+    transport: Option<ProcessTransport>,
 }
 
 impl ProcessPoolBuilder {
@@ -143,17 +146,29 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// How requests and replies travel ([`ProcessTransport::from_env`] by default: shared
+    /// memory unless `PARALLEL_TRANSPORT` says otherwise).
+    pub fn transport(mut self, transport: ProcessTransport) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] for zero workers.
+    /// A [`ConfigError`] for zero workers, or for an invalid `PARALLEL_TRANSPORT` when no
+    /// transport was given.
     pub fn build(self) -> Result<ProcessPool, ConfigError> {
         let workers = match self.workers {
             Some(n) => Workers::new(n)?.get(),
             None => available_cores(),
         };
-        Ok(ProcessPool::start(workers).configured(self.timeout, self.retries))
+        let transport = match self.transport {
+            Some(transport) => transport,
+            None => ProcessTransport::from_env()?,
+        };
+        Ok(ProcessPool::start(workers, transport).configured(self.timeout, self.retries))
     }
 }
 
@@ -191,18 +206,21 @@ impl ProcessPool {
             .unwrap_or_else(|e| e.into_inner());
         pools
             .entry(workers)
-            .or_insert_with(|| ProcessPool::start(workers))
+            .or_insert_with(|| ProcessPool::start(workers, shared_transport()))
             .clone()
     }
 
-    fn start(workers: usize) -> ProcessPool {
+    fn start(workers: usize, transport: ProcessTransport) -> ProcessPool {
         let drivers = Arc::new(Drivers::new(workers));
         let mut started = 0;
         for number in 0..workers {
             let drivers = Arc::clone(&drivers);
             let spawned = std::thread::Builder::new()
                 .name(format!("parallel-process-{number}"))
-                .spawn(move || drive::<SocketTransport>(&drivers));
+                .spawn(move || match transport {
+                    ProcessTransport::SharedMemory => drive::<SharedMemoryTransport>(&drivers),
+                    ProcessTransport::Socket => drive::<SocketTransport>(&drivers),
+                });
             // Without a driver the pool runs on the others.
             started += usize::from(spawned.is_ok());
         }
@@ -211,7 +229,11 @@ impl ProcessPool {
             drivers.queue.close();
         }
         ProcessPool {
-            inner: Arc::new(Inner { drivers, workers }),
+            inner: Arc::new(Inner {
+                drivers,
+                workers,
+                transport,
+            }),
             timeout: None,
             retries: 0,
         }
@@ -228,6 +250,11 @@ impl ProcessPool {
     /// The number of worker processes.
     pub fn workers(&self) -> usize {
         self.inner.workers
+    }
+
+    /// How requests and replies travel to this pool's workers.
+    pub fn transport(&self) -> ProcessTransport {
+        self.inner.transport
     }
 
     /// Runs `f(args...)` in a worker process and returns its handle: Python's
@@ -293,10 +320,26 @@ impl std::fmt::Debug for ProcessPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessPool")
             .field("workers", &self.inner.workers)
+            .field("transport", &self.inner.transport)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .finish()
     }
+}
+
+/// The transport of the shared pools: `PARALLEL_TRANSPORT`, or the default when it is invalid
+/// (said once on stderr: the macros that use these pools have no error to return it in).
+fn shared_transport() -> ProcessTransport {
+    ProcessTransport::from_env().unwrap_or_else(|err| {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "parallel: {err}; the process backend uses `{}`",
+                ProcessTransport::default()
+            );
+        });
+        ProcessTransport::default()
+    })
 }
 
 /// The registry entry of the function item `F`.

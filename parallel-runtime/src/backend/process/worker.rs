@@ -25,10 +25,13 @@ use std::os::unix::net::UnixStream;
 use std::process::exit;
 use std::time::Instant;
 
+mod link;
+
+use super::channel::SharedChannel;
 use super::claim::Claims;
 use super::protocol::{self, FrameBuffer, OutcomesBuilder, Run, ToWorker};
 use super::registry;
-use crate::wait::spin::spin_until_readable;
+use link::Link;
 
 /// Whether this platform runs [`entry`] before `main`: elsewhere no worker is started.
 pub(crate) const HAS_ENTRY: bool = cfg!(any(
@@ -106,25 +109,24 @@ fn made_by(_: std::os::fd::BorrowedFd<'_>, parent: u32) -> bool {
 }
 
 fn serve(parent: u32) -> ! {
-    let mut stream = match set_up(parent) {
+    let stream = match set_up(parent) {
         Ok(stream) => stream,
         Err(message) => die(EXIT_SETUP, &message),
     };
-    let claims = match receive_setup(&stream) {
-        Ok(claims) => claims,
+    let (claims, channel) = match receive_setup(&stream) {
+        Ok(setup) => setup,
         Err(message) => die(EXIT_MALFORMED, &message),
     };
     if protocol::write_frame(&stream, &protocol::HELLO_FRAME).is_err() {
         exit(0);
     }
+    let mut link = Link { stream, channel };
     let mut input = FrameBuffer::default();
     let mut output = Vec::new();
     loop {
-        // The next request often follows the last reply closely: poll before sleeping.
-        spin_until_readable(&stream);
-        match protocol::read_frame(&mut stream, &mut input) {
+        match link.read(&mut input) {
             Ok(true) => {}
-            // The parent closed the socket: the pool is done with this worker.
+            // The parent is done with this worker.
             Ok(false) => exit(0),
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 die(EXIT_MALFORMED, &e.to_string())
@@ -146,7 +148,7 @@ fn serve(parent: u32) -> ! {
         // What tasks printed reaches the terminal before their results reach the parent.
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
-        if protocol::write_frame(&stream, &reply).is_err() {
+        if link.write(&reply).is_err() {
             exit(0);
         }
         output = reply;
@@ -199,10 +201,14 @@ fn set_up(parent: u32) -> Result<UnixStream, String> {
     Ok(stream)
 }
 
-/// Reads the parent's setup frame, and maps the shared page it carries, if any.
-fn receive_setup(stream: &UnixStream) -> Result<Option<Claims>, String> {
+/// What the setup frame carries: the shared page, if any, and the rings with their doorbell
+/// when frames travel in shared memory.
+type Setup = (Option<Claims>, Option<SharedChannel>);
+
+/// Reads the parent's setup frame, and maps the shared page and rings it carries, if any.
+fn receive_setup(stream: &UnixStream) -> Result<Setup, String> {
     let mut frame = [0; protocol::SETUP_FRAME.len()];
-    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
     let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
     let received = rustix::net::recvmsg(
         stream,
@@ -211,13 +217,11 @@ fn receive_setup(stream: &UnixStream) -> Result<Option<Claims>, String> {
         rustix::net::RecvFlags::CMSG_CLOEXEC,
     )
     .map_err(|e| format!("no setup frame: {e}"))?;
-    let mut page: Option<OwnedFd> = None;
+    let mut fds: Vec<OwnedFd> = Vec::new();
     for message in control.drain() {
-        if let rustix::net::RecvAncillaryMessage::ScmRights(fds) = message {
-            for fd in fds {
-                // One page at most; any other descriptor is closed here.
-                page.get_or_insert(fd);
-            }
+        if let rustix::net::RecvAncillaryMessage::ScmRights(received) = message {
+            // Three at most; any other descriptor is closed here.
+            fds.extend(received.take(3 - fds.len().min(3)));
         }
     }
     if received.bytes == 0 {
@@ -226,12 +230,28 @@ fn receive_setup(stream: &UnixStream) -> Result<Option<Claims>, String> {
     (&*stream)
         .read_exact(&mut frame[received.bytes..])
         .map_err(|e| format!("no setup frame: {e}"))?;
-    if frame != protocol::SETUP_FRAME {
+    let shared = if frame == protocol::SETUP_SHARED_FRAME {
+        true
+    } else if frame == protocol::SETUP_FRAME {
+        false
+    } else {
         return Err("the first frame is not a setup frame".to_owned());
-    }
-    page.map(Claims::open)
+    };
+    let mut fds = fds.into_iter();
+    let claims = fds
+        .next()
+        .map(Claims::open)
         .transpose()
-        .map_err(|e| format!("cannot map the shared page: {e}"))
+        .map_err(|e| format!("cannot map the shared page: {e}"))?;
+    let channel = match (shared, fds.next(), fds.next()) {
+        (false, _, _) => None,
+        (true, Some(rings), Some(doorbell)) if claims.is_some() => Some(
+            SharedChannel::open(rings, doorbell)
+                .map_err(|e| format!("cannot map the rings: {e}"))?,
+        ),
+        (true, ..) => return Err("a shared setup without its page, rings and doorbell".into()),
+    };
+    Ok((claims, channel))
 }
 
 /// Exits when the parent goes away, even while a task runs: no orphans.

@@ -3,16 +3,18 @@
 //! A driver sends numbered requests (run frames) to its worker and reads the replies in order;
 //! batching, pipelining, take-backs, retries, timeouts and reordering sit above this seam and
 //! know nothing of what carries the frames. A transport says how to start a worker, how to send
-//! and receive frames, and how the worker ended. Today's only one is a private socket pair to a
-//! worker process ([`socket::SocketTransport`]); a shared-memory ring and MPI are to come.
+//! and receive frames, and how the worker ended. Two carry them today: a private socket pair to
+//! a worker process ([`socket::SocketTransport`]), and rings in memory shared with it, beside
+//! that socket ([`shared_memory::SharedMemoryTransport`], the default).
 
+pub(super) mod shared_memory;
 pub(super) mod socket;
 
 use std::io;
 use std::time::{Duration, Instant};
 
 use super::claim::Claims;
-use super::protocol::{FrameBuffer, Malformed};
+use super::protocol::{self, FrameBuffer, Malformed, ToParent};
 use crate::error::WorkerExit;
 
 /// One worker, as a driver sees it.
@@ -93,4 +95,27 @@ pub(super) enum ReceiveError {
     Gone,
     /// It sent something that is not a reply.
     Malformed(Malformed),
+}
+
+/// Reads the reply frame in `buffer`.
+pub(super) fn decode_reply(buffer: &FrameBuffer) -> Result<Reply, ReceiveError> {
+    match protocol::decode_to_parent(buffer.frame()) {
+        Ok(ToParent::Done {
+            seq,
+            count,
+            nanos,
+            outcomes,
+        }) => Ok(Reply::Done {
+            seq,
+            count,
+            nanos,
+            outcomes,
+        }),
+        Ok(ToParent::Refused { seq, message }) => Ok(Reply::Refused {
+            seq,
+            message: message.to_owned(),
+        }),
+        Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
+        Err(malformed) => Err(ReceiveError::Malformed(malformed)),
+    }
 }

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use super::{ReceiveError, Reply, StartError, Transport};
+use super::{ReceiveError, Reply, StartError, Transport, decode_reply};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer, Malformed, ToParent};
 use crate::backend::process::worker;
 use crate::error::WorkerExit;
 use crate::wait::spin::spin_until_readable;
+use std::os::fd::BorrowedFd;
 
 /// How long a new worker may take to say it is ready before the pool gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,40 +39,7 @@ pub(in crate::backend::process) struct SocketTransport {
 impl Transport for SocketTransport {
     /// Starts this executable as a worker and waits until it says it is ready.
     fn start() -> Result<SocketTransport, StartError> {
-        if !worker::HAS_ENTRY {
-            return Err(StartError::Unsupported);
-        }
-        let (ours, theirs) = UnixStream::pair().map_err(StartError::Spawn)?;
-        protocol::enlarge_send_buffer(&ours);
-        let (program, arg0) = this_executable();
-        let child = Command::new(program)
-            .arg0(arg0)
-            .arg(worker::WORKER_ARG)
-            .env(worker::WORKER_VAR, std::process::id().to_string())
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .spawn()
-            .map_err(StartError::Spawn)?;
-        let mut worker = SocketTransport {
-            child,
-            stream: ours,
-            // Without a page the pool still works: it only pipelines less.
-            claims: Claims::create().ok(),
-            read_timeout: None,
-            last_seq: 0,
-            ended: false,
-        };
-        match worker.greet() {
-            Ok(()) => Ok(worker),
-            Err(error) => {
-                // A worker whose socket closed is exiting: the kill changes nothing of how it
-                // ended, and `wait` never blocks on one that is not.
-                let exit = worker.end(true);
-                Err(match error {
-                    StartError::Died(_) => StartError::Died(exit),
-                    other => other,
-                })
-            }
-        }
+        SocketTransport::launch(None).map(|(worker, _)| worker)
     }
 
     /// The worker's shared page, where the system has one.
@@ -105,25 +73,7 @@ impl Transport for SocketTransport {
         buffer: &mut FrameBuffer,
     ) -> Result<Reply, ReceiveError> {
         self.receive_frame(timeout, poll, buffer)?;
-        match protocol::decode_to_parent(buffer.frame()) {
-            Ok(ToParent::Done {
-                seq,
-                count,
-                nanos,
-                outcomes,
-            }) => Ok(Reply::Done {
-                seq,
-                count,
-                nanos,
-                outcomes,
-            }),
-            Ok(ToParent::Refused { seq, message }) => Ok(Reply::Refused {
-                seq,
-                message: message.to_owned(),
-            }),
-            Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
-            Err(malformed) => Err(ReceiveError::Malformed(malformed)),
-        }
+        decode_reply(buffer)
     }
 
     /// Waits until a reply can be read, or `deadline` passes; whether one can.
@@ -172,21 +122,88 @@ impl Transport for SocketTransport {
 }
 
 impl SocketTransport {
-    /// Sends the setup frame (with the shared page) and waits for the worker's greeting.
-    fn greet(&mut self) -> Result<(), StartError> {
+    /// Starts this executable as a worker and waits until it says it is ready. With `shared`
+    /// (the rings' file and the worker's end of the doorbell), the worker is told to use them
+    /// where it also gets a shared page; the flag says whether it was.
+    pub(super) fn launch(
+        shared: Option<[BorrowedFd<'_>; 2]>,
+    ) -> Result<(SocketTransport, bool), StartError> {
+        if !worker::HAS_ENTRY {
+            return Err(StartError::Unsupported);
+        }
+        let (ours, theirs) = UnixStream::pair().map_err(StartError::Spawn)?;
+        protocol::enlarge_send_buffer(&ours);
+        let (program, arg0) = this_executable();
+        let child = Command::new(program)
+            .arg0(arg0)
+            .arg(worker::WORKER_ARG)
+            .env(worker::WORKER_VAR, std::process::id().to_string())
+            .stdin(Stdio::from(OwnedFd::from(theirs)))
+            .spawn()
+            .map_err(StartError::Spawn)?;
+        let mut worker = SocketTransport {
+            child,
+            stream: ours,
+            // Without a page the pool still works: it only pipelines less.
+            claims: Claims::create().ok(),
+            read_timeout: None,
+            last_seq: 0,
+            ended: false,
+        };
+        let shared = shared.filter(|_| worker.claims.is_some());
+        match worker.greet(shared) {
+            Ok(()) => Ok((worker, shared.is_some())),
+            Err(error) => {
+                // A worker whose socket closed is exiting: the kill changes nothing of how it
+                // ended, and `wait` never blocks on one that is not.
+                let exit = worker.end(true);
+                Err(match error {
+                    StartError::Died(_) => StartError::Died(exit),
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// The socket to the worker.
+    pub(super) fn stream(&self) -> &UnixStream {
+        &self.stream
+    }
+
+    /// Numbers the next request: the caller sends it, then records it with [`sent`].
+    ///
+    /// [`sent`]: SocketTransport::sent
+    pub(super) fn next_seq(&self) -> u32 {
+        self.last_seq.wrapping_add(1)
+    }
+
+    /// Records that request `seq` was sent.
+    pub(super) fn sent(&mut self, seq: u32) {
+        self.last_seq = seq;
+    }
+
+    /// Sends the setup frame (with the shared page, and the rings and doorbell if `shared`)
+    /// and waits for the worker's greeting.
+    fn greet(&mut self, shared: Option<[BorrowedFd<'_>; 2]>) -> Result<(), StartError> {
+        let setup = if shared.is_some() {
+            &protocol::SETUP_SHARED_FRAME
+        } else {
+            &protocol::SETUP_FRAME
+        };
         let sent = match &self.claims {
             Some(claims) => {
-                let fds = [claims.fd()];
-                let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+                let mut fds = vec![claims.fd()];
+                fds.extend(shared.into_iter().flatten());
+                let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
                 let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
                 control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds));
                 rustix::net::sendmsg(
                     &self.stream,
-                    &[IoSlice::new(&protocol::SETUP_FRAME)],
+                    &[IoSlice::new(setup)],
                     &mut control,
                     rustix::net::SendFlags::NOSIGNAL,
                 )
-                .map(|sent| sent == protocol::SETUP_FRAME.len())
+                .map(|sent| sent == setup.len())
             }
             None => rustix::net::send(
                 &self.stream,
@@ -212,7 +229,9 @@ impl SocketTransport {
         }
     }
 
-    fn receive_frame(
+    /// Reads one frame from the socket into `buffer`, within `timeout`, polling first if
+    /// `poll`.
+    pub(super) fn receive_frame(
         &mut self,
         timeout: Option<Duration>,
         poll: bool,
