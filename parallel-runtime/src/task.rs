@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -42,6 +42,10 @@ pub(crate) struct Completer<T> {
 struct Shared<T> {
     state: Mutex<State<T>>,
     finished: Condvar,
+    /// Whether the state left `Pending`: polled without the lock.
+    done: AtomicBool,
+    /// Threads asleep on `finished`: finishing makes the wake-up call only for them.
+    sleepers: AtomicUsize,
     /// [`NOT_STARTED`], [`STARTED`] or [`CANCELLED`]: one compare-and-swap decides whether the
     /// work starts or the task is cancelled first.
     start: AtomicU8,
@@ -63,6 +67,8 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
     let shared = Arc::new(Shared {
         state: Mutex::new(State::Pending(None)),
         finished: Condvar::new(),
+        done: AtomicBool::new(false),
+        sleepers: AtomicUsize::new(0),
         start: AtomicU8::new(NOT_STARTED),
         name,
     });
@@ -94,6 +100,30 @@ impl<T> Shared<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Sleeps until the task may have finished; the lock is held again on return.
+    fn sleep<'a>(&self, state: MutexGuard<'a, State<T>>) -> MutexGuard<'a, State<T>> {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let state = self.finished.wait(state).unwrap_or_else(|e| e.into_inner());
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        state
+    }
+
+    /// [`sleep`](Shared::sleep), for at most `timeout`.
+    fn sleep_at_most<'a>(
+        &self,
+        state: MutexGuard<'a, State<T>>,
+        timeout: Duration,
+    ) -> MutexGuard<'a, State<T>> {
+        self.sleepers.fetch_add(1, Ordering::SeqCst);
+        let state = self
+            .finished
+            .wait_timeout(state, timeout)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        self.sleepers.fetch_sub(1, Ordering::SeqCst);
+        state
+    }
+
     /// Stores `result` and wakes whoever waits, unless the task is finished already: a task is
     /// finished once, with its first result.
     fn finish(&self, result: Result<T, TaskError>) {
@@ -104,12 +134,17 @@ impl<T> Shared<T> {
                 State::Pending(waker) => {
                     let waker = waker.take();
                     *state = State::Done(result);
+                    self.done.store(true, Ordering::Release);
                     waker
                 }
                 _ => return,
             }
         };
-        self.finished.notify_all();
+        // A sleeper counted itself under the lock before it slept, and the lock was taken here
+        // after that: it is seen. The call is skipped for the usual joiner, which polls.
+        if self.sleepers.load(Ordering::SeqCst) > 0 {
+            self.finished.notify_all();
+        }
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -194,11 +229,7 @@ impl<T> Task<T> {
             if let Some(result) = take_done(&mut state) {
                 return result;
             }
-            state = self
-                .shared
-                .finished
-                .wait(state)
-                .unwrap_or_else(|e| e.into_inner());
+            state = self.shared.sleep(state);
         }
     }
 
@@ -258,12 +289,7 @@ impl<T> Task<T> {
             if left.is_zero() {
                 return false;
             }
-            state = self
-                .shared
-                .finished
-                .wait_timeout(state, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            state = self.shared.sleep_at_most(state, left);
         }
     }
 
@@ -283,7 +309,7 @@ impl<T> Task<T> {
     /// assert_eq!(task.join().unwrap(), 2);
     /// ```
     pub fn is_finished(&self) -> bool {
-        !matches!(*self.shared.lock(), State::Pending(_))
+        self.shared.done.load(Ordering::Acquire)
     }
 
     /// Asks the task not to run. Returns `true` if it had not started yet: it never will, and

@@ -6,11 +6,12 @@
 //! and exit.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::request::Request;
+use crate::wait::spin::spin_until;
 
 pub(super) struct RequestQueue {
     state: Mutex<State>,
@@ -21,6 +22,9 @@ pub(super) struct RequestQueue {
     /// The number of requests, readable without the lock: polling an empty queue never takes
     /// it.
     len: AtomicUsize,
+    /// Whether a driver polls the queue: a new request then wakes no sleeper, the poller takes
+    /// it (and wakes a sleeper for any request behind it).
+    polled: AtomicBool,
 }
 
 struct State {
@@ -42,6 +46,7 @@ impl RequestQueue {
             ready: Condvar::new(),
             closing: Condvar::new(),
             len: AtomicUsize::new(0),
+            polled: AtomicBool::new(false),
         }
     }
 
@@ -63,12 +68,14 @@ impl RequestQueue {
         self.added(state);
     }
 
-    /// Publishes the new length, and wakes a sleeping driver if there is one.
+    /// Publishes the new length, and wakes a sleeping driver if there is one and none polls.
     fn added(&self, state: MutexGuard<'_, State>) {
-        self.len.store(state.requests.len(), Ordering::Release);
-        let sleeping = state.sleeping > 0;
+        self.len.store(state.requests.len(), Ordering::SeqCst);
+        // A poller that stops polling after this looks at the queue under the lock before it
+        // sleeps, so the request is never left behind.
+        let wake = state.sleeping > 0 && !self.polled.load(Ordering::SeqCst);
         drop(state);
-        if sleeping {
+        if wake {
             self.ready.notify_one();
         }
     }
@@ -86,6 +93,38 @@ impl RequestQueue {
             return None;
         }
         self.pop_locked(&mut self.lock())
+    }
+
+    /// The next request, polling for it briefly if no other driver polls, then sleeping;
+    /// `None` once the queue is closed and empty.
+    pub(super) fn next(&self) -> Option<Request> {
+        if self
+            .polled
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let mut request = None;
+            let found = spin_until(|| {
+                request = self.try_pop();
+                request.is_some()
+            });
+            self.polled.store(false, Ordering::SeqCst);
+            if found {
+                // Requests behind this one were added while it polled, and woke nobody.
+                if self.len.load(Ordering::SeqCst) > 0 {
+                    self.wake_one();
+                }
+                return request;
+            }
+        }
+        self.pop()
+    }
+
+    /// Wakes a sleeping driver, if there is one.
+    fn wake_one(&self) {
+        if self.lock().sleeping > 0 {
+            self.ready.notify_one();
+        }
     }
 
     /// The next request, waiting for one; `None` once the queue is closed and empty.

@@ -36,7 +36,6 @@ use super::queue::RequestQueue;
 use super::request::Request;
 use super::transport::{ReceiveError, Reply, StartError, Transport};
 use crate::error::{TaskError, WorkerExit};
-use crate::wait::spin::spin_until;
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
 /// Pipelining hides the round trip between two small calls.
@@ -202,15 +201,8 @@ impl<'a, T: Transport> Driver<'a, T> {
 
     /// Waits for the next request of the pool's queue; `None` once it is closed and empty.
     fn next_request(&self) -> Option<Request> {
-        let queue = &self.drivers.queue;
         self.drivers.idle.fetch_add(1, Ordering::SeqCst);
-        let mut request = None;
-        if !spin_until(|| {
-            request = queue.try_pop();
-            request.is_some()
-        }) {
-            request = queue.pop();
-        }
+        let request = self.drivers.queue.next();
         self.drivers.idle.fetch_sub(1, Ordering::SeqCst);
         request
     }
