@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use parallel::{ErrorKind, ProcessPool, WorkerExit, par_join, par_map, parallel};
+use parallel::{ErrorKind, ProcessPool, ProcessTransport, WorkerExit, par_join, par_map, parallel};
 
 #[parallel]
 fn square(n: u64) -> u64 {
@@ -118,8 +118,71 @@ fn gated(started: String, gate: String) -> u32 {
     7
 }
 
+/// The bytes reversed: a `Vec<u8>` in and out, which cross as byte strings.
+#[parallel]
+fn reversed(mut bytes: Vec<u8>) -> Vec<u8> {
+    bytes.reverse();
+    bytes
+}
+
+/// The bytes with `salt` added to each: a `Vec<u8>` among other arguments.
+#[parallel]
+fn salted(bytes: Vec<u8>, salt: u8) -> (Vec<u8>, usize) {
+    let len = bytes.len();
+    (
+        bytes.into_iter().map(|b| b.wrapping_add(salt)).collect(),
+        len,
+    )
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn byte_buffers_of_every_size_cross_whole_on_both_transports() {
+    // Empty, a varint's edges, larger than a ring entry (2 MiB), and in between.
+    let sizes = [0, 1, 127, 128, 65_536, 1 << 20, 3 << 20];
+    let buffers: Vec<Vec<u8>> = sizes
+        .iter()
+        .map(|&len| (0..len).map(|i| (i % 251) as u8).collect())
+        .collect();
+    for transport in [ProcessTransport::SharedMemory, ProcessTransport::Socket] {
+        let pool = ProcessPool::builder()
+            .workers(2)
+            .transport(transport)
+            .build()
+            .unwrap();
+        let reversed_back: Vec<Vec<u8>> = pool
+            .map(reversed, buffers.clone())
+            .map(Result::unwrap)
+            .collect();
+        for (buffer, back) in buffers.iter().zip(&reversed_back) {
+            let mut expected = buffer.clone();
+            expected.reverse();
+            assert!(*back == expected, "{transport}: {} bytes", buffer.len());
+        }
+        for buffer in &buffers {
+            let (salted_back, len) = pool.spawn(salted, (buffer.clone(), 3)).join().unwrap();
+            assert_eq!(len, buffer.len(), "{transport}");
+            assert!(
+                salted_back
+                    .iter()
+                    .zip(buffer)
+                    .all(|(s, b)| *s == b.wrapping_add(3))
+            );
+        }
+        let one = pool.spawn(reversed, (vec![1, 2, 3],)).join().unwrap();
+        assert_eq!(one, [3, 2, 1]);
+    }
+    let by_macro = par_map!(reversed, buffers.clone(); backend = process, workers = 2);
+    assert_eq!(by_macro.len(), buffers.len());
+    assert!(
+        by_macro
+            .iter()
+            .zip(&buffers)
+            .all(|(back, buffer)| back.len() == buffer.len())
+    );
 }
 
 #[test]

@@ -30,7 +30,7 @@ pub trait Spawn<F: ProcessFn<Args>, Args> {
 impl<F, Args> Spawn<F, Args> for (Serde, Serde)
 where
     F: ProcessFn<Args>,
-    Args: Serialize,
+    Args: Serialize + 'static,
     F::Output: DeserializeOwned + Send + 'static,
 {
     fn spawn(self, pool: &ProcessPool, f: F, args: Args) -> Task<F::Output> {

@@ -42,7 +42,7 @@ impl<F, I> ViaProcess for TypeOf<(IsTask, F, I)>
 where
     I: IntoIterator,
     F: ProcessFn<(I::Item,)>,
-    I::Item: Serialize,
+    I::Item: Serialize + 'static,
     F::Output: DeserializeOwned + Send + 'static,
 {
 }
@@ -92,7 +92,7 @@ impl<I, F, T> Route<I, F, T> for ProcessRoute
 where
     I: IntoIterator,
     F: ProcessFn<(I::Item,), Output = T>,
-    I::Item: Serialize,
+    I::Item: Serialize + 'static,
     T: DeserializeOwned + Send + 'static,
 {
     fn run<C: Collector<T>>(
@@ -121,7 +121,7 @@ fn process_map<I, F, C>(
 where
     I: IntoIterator,
     F: ProcessFn<(I::Item,)>,
-    I::Item: Serialize,
+    I::Item: Serialize + 'static,
     F::Output: DeserializeOwned + Send + 'static,
     C: Collector<F::Output>,
 {

@@ -53,7 +53,7 @@ impl ProcessPool {
     where
         I: IntoIterator,
         F: ProcessFn<(I::Item,)>,
-        I::Item: Serialize,
+        I::Item: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
         ProcessMap {
@@ -86,7 +86,7 @@ impl ProcessPool {
     where
         I: IntoIterator,
         F: ProcessFn<(I::Item,)>,
-        I::Item: Serialize,
+        I::Item: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
         // Only `F`'s type names the task (its registry entry); the value itself never crosses.
@@ -144,7 +144,7 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     replies: Arc<Mailbox<Reply<R>>>,
 }
 
-impl<I: Iterator<Item: Serialize>, R> ProcessMapUnordered<I, R> {
+impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
     /// Sends exactly `chunk` calls per batch instead of sizing batches automatically.
     ///
     /// # Panics
@@ -304,7 +304,7 @@ fn message_of(err: &TaskError) -> String {
     }
 }
 
-impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMapUnordered<I, R> {
+impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMapUnordered<I, R> {
     type Item = (usize, Result<R, TaskError>);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -327,7 +327,7 @@ pub struct ProcessMap<I: Iterator, R> {
     order: Runs<ResultRun<R>>,
 }
 
-impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
+impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMap<I, R> {
     /// Sends exactly `chunk` calls per batch; see [`ProcessMapUnordered::chunk`].
     ///
     /// # Panics
@@ -354,7 +354,7 @@ impl<I: Iterator<Item: Serialize>, R> ProcessMap<I, R> {
     }
 }
 
-impl<I: Iterator<Item: Serialize>, R> Iterator for ProcessMap<I, R> {
+impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMap<I, R> {
     type Item = Result<R, TaskError>;
 
     fn next(&mut self) -> Option<Self::Item> {

@@ -286,7 +286,7 @@ impl ProcessPool {
     pub fn spawn<F, Args>(&self, f: F, args: Args) -> Task<F::Output>
     where
         F: ProcessFn<Args>,
-        Args: Serialize,
+        Args: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
         // Only `F`'s type names the task (its registry entry); the value itself never crosses.

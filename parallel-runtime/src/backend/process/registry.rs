@@ -71,13 +71,13 @@ pub(crate) fn by_type(type_id: TypeId) -> Option<&'static Entry> {
 /// fails alone: its arguments that do not decode, its panic, or its value that does not encode.
 pub fn invoke_batch<Args, R>(calls: Calls<'_>, out: &mut OutcomesBuilder<'_>, f: impl Fn(Args) -> R)
 where
-    Args: DeserializeOwned,
-    R: Serialize,
+    Args: DeserializeOwned + 'static,
+    R: Serialize + 'static,
 {
     for (index, args) in calls.iter().enumerate() {
         out.starting(index);
         let mut decoder = postcard::Deserializer::from_bytes(args);
-        let args = match Args::deserialize(&mut decoder) {
+        let args = match protocol::deserialize_bulk::<Args, _>(&mut decoder) {
             Ok(args) => match decoder.finalize() {
                 Ok([]) => args,
                 Ok(rest) => {
@@ -99,7 +99,7 @@ where
         // this call's failure.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
             let value = f(args);
-            out.push_value(index, &value);
+            out.push_value(index, &protocol::Bulk(&value));
         })) {
             out.drop_from(mark);
             out.fail_panicked(index, panic_message(&*payload));
@@ -127,7 +127,9 @@ pub trait ViaSerde<Args, R> {
     ) -> Result<(), String>;
 }
 
-impl<Args: DeserializeOwned, R: Serialize> ViaSerde<Args, R> for TypeOf<fn(Args) -> R> {
+impl<Args: DeserializeOwned + 'static, R: Serialize + 'static> ViaSerde<Args, R>
+    for TypeOf<fn(Args) -> R>
+{
     fn __parallel_invoke(
         &self,
         calls: Calls<'_>,

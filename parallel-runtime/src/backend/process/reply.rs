@@ -29,7 +29,7 @@ pub(super) struct TaskReply<R> {
     pub(super) completer: Mutex<Option<Completer<R>>>,
 }
 
-impl<R: DeserializeOwned + Send> ReplyTo for TaskReply<R> {
+impl<R: DeserializeOwned + Send + 'static> ReplyTo for TaskReply<R> {
     fn done(&self, first: usize, _: usize, _: u64, outcomes: &Outcomes<'_>) {
         let results = decode_results::<R>(outcomes, first, None);
         let result = ResultRun { first, results }
@@ -87,7 +87,7 @@ pub(super) struct ChannelReply<R> {
     pub(super) name: &'static str,
 }
 
-impl<R: DeserializeOwned + Send> ReplyTo for ChannelReply<R> {
+impl<R: DeserializeOwned + Send + 'static> ReplyTo for ChannelReply<R> {
     fn done(&self, first: usize, count: usize, nanos: u64, outcomes: &Outcomes<'_>) {
         let results = decode_results(outcomes, first, Some(self.name));
         self.replies.send(Reply::Done {

@@ -42,8 +42,10 @@ impl RequestBuilder {
 
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
     #[inline]
-    pub(super) fn push<T: Serialize>(&mut self, args: &T) -> Result<(), TaskError> {
-        self.frame.push(args).map_err(arguments_error)
+    pub(super) fn push<T: Serialize + 'static>(&mut self, args: &T) -> Result<(), TaskError> {
+        self.frame
+            .push(&protocol::Bulk(args))
+            .map_err(arguments_error)
     }
 
     /// Bytes of arguments so far.

@@ -11,7 +11,7 @@ use crate::error::{TaskError, panic_message};
 ///
 /// Each call fails alone: a value that does not decode, or whose `Deserialize` panics, is that
 /// call's error, and the other calls keep their values.
-pub(super) fn decode_results<R: DeserializeOwned>(
+pub(super) fn decode_results<R: DeserializeOwned + 'static>(
     outcomes: &Outcomes<'_>,
     first: usize,
     name: Option<&'static str>,
@@ -52,7 +52,7 @@ pub(super) fn decode_results<R: DeserializeOwned>(
 }
 
 /// Decodes one value, catching a panic of its `Deserialize` impl.
-fn decode_one<R: DeserializeOwned>(bytes: &[u8]) -> Result<R, TaskError> {
+fn decode_one<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<R, TaskError> {
     match catch_unwind(AssertUnwindSafe(|| protocol::decode_exact::<R>(bytes))) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => Err(TaskError::serialization(format!(

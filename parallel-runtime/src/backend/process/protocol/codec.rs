@@ -94,10 +94,12 @@ pub(crate) fn encode<T: serde::Serialize + ?Sized>(
 ///
 /// postcard's message when the bytes do not decode, or when bytes are left over.
 #[inline]
-pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    match postcard::take_from_bytes(bytes) {
-        Ok((value, [])) => Ok(value),
-        Ok((_, rest)) => Err(left_over(rest.len())),
+pub(crate) fn decode_exact<T: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<T, String> {
+    let mut decoder = postcard::Deserializer::from_bytes(bytes);
+    let value = super::bulk::deserialize::<T, _>(&mut decoder).map_err(|e| e.to_string())?;
+    match decoder.finalize() {
+        Ok([]) => Ok(value),
+        Ok(rest) => Err(left_over(rest.len())),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -33,11 +33,13 @@
 //! no block larger than `n` bytes, or serde's cautious first allocation of a sequence (1 MiB).
 //! `protocol/fuzz.rs` checks both on a million random and mutated frames.
 
+mod bulk;
 mod codec;
 mod frame;
 mod outcomes;
 mod run;
 
+pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use frame::{
     FrameBuffer, HELLO_FRAME, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME, enlarge_send_buffer,
