@@ -94,6 +94,29 @@ where
     B: Fn(&mut A, P::Item) -> S + Sync,
     C: Fn(&mut A, A) + Sync,
 {
+    if ticker.is_drawn() {
+        fold_ticked(items, parts, || ticker.tick())
+    } else {
+        // No call in the loop: the compiler then keeps a pushed `Vec`'s length in a register
+        // instead of storing and reloading it at every item (a third of the time it took).
+        fold_ticked(items, parts, || {})
+    }
+}
+
+/// [`fold_splits`] with `tick` called after every item.
+fn fold_ticked<P, A, S, B, C>(
+    items: P,
+    parts: Parts<'_, A, B, C>,
+    tick: impl Fn() + Sync,
+) -> Result<A, S::Exit>
+where
+    P: ParallelIterator,
+    A: Send,
+    S: LoopStep,
+    S::Exit: Send,
+    B: Fn(&mut A, P::Item) -> S + Sync,
+    C: Fn(&mut A, A) + Sync,
+{
     let Parts {
         identity,
         body,
@@ -110,14 +133,14 @@ where
     if !S::STOPS {
         let fold = |mut partial: Box<A>, item| {
             body(&mut partial, item);
-            ticker.tick();
+            tick();
             partial
         };
         return Ok(*items.fold(identity, fold).reduce(identity, merge));
     }
     let step = |mut partial: Box<A>, item| {
         let exit = body(&mut partial, item).into_exit();
-        ticker.tick();
+        tick();
         match exit {
             None => Ok(partial),
             Some(exit) => Err(exit),
