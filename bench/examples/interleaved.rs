@@ -2,9 +2,10 @@
 //! round times the macro side and the hand-written rayon side alternately, call by call, and
 //! prints the medians and their ratio.
 //!
-//! `cargo run --release -p parallel-bench --example interleaved -- map|push [rounds] [calls]`:
-//! `map` is `par_map!` over `0..1e6u64` against `into_par_iter().map().collect()`, `push` is a
-//! `#[parallel] for` pushing in order against the same rayon collect.
+//! `cargo run --release -p parallel-bench --example interleaved -- map|push|sum [rounds]
+//! [calls]`: `map` is `par_map!` over `0..1e6u64` against `into_par_iter().map().collect()`,
+//! `push` is a `#[parallel] for` pushing in order against the same rayon collect, `sum` a
+//! `#[parallel] for` summing against rayon's `sum`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -24,6 +25,16 @@ fn trivial(n: u64) -> u64 {
 
 fn mix(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ i
+}
+
+#[parallel]
+fn loop_sum(n: u64) -> u64 {
+    let mut total = 0u64;
+    #[parallel]
+    for i in 0..n {
+        total += mix(i) & 0xFF;
+    }
+    total
 }
 
 #[parallel]
@@ -128,6 +139,21 @@ fn main() {
                     .len()
             },
         ),
-        other => panic!("unknown probe {other}: map or push"),
+        "sum" => probe(
+            "#[parallel] for sum",
+            rounds,
+            calls,
+            || usize::from(loop_sum(black_box(N)) > 0),
+            || {
+                usize::from(
+                    (0..black_box(N))
+                        .into_par_iter()
+                        .map(|i| mix(i) & 0xFF)
+                        .sum::<u64>()
+                        > 0,
+                )
+            },
+        ),
+        other => panic!("unknown probe {other}: map, push or sum"),
     }
 }
