@@ -230,3 +230,83 @@ fn a_panic_in_an_iteration_reaches_the_caller() {
         "iteration 42 failed"
     );
 }
+
+/// The first collected `Vec` is written in place; a second one, and a sum, are partials.
+#[parallel]
+fn squares_and_odd_cubes(n: u64) -> (Vec<u64>, Vec<u64>, u64) {
+    let mut squares = vec![u64::MAX];
+    let mut odd_cubes = Vec::new();
+    let mut total = 0;
+    #[parallel]
+    for i in 0..n {
+        total += i;
+        let square = [i * i];
+        squares.extend(square.iter()); // references to `Copy` values, as `Vec::extend` takes
+        if i % 2 == 0 {
+            continue;
+        }
+        odd_cubes.push(i * i * i);
+    }
+    (squares, odd_cubes, total)
+}
+
+#[parallel]
+fn parse_in_order(lines: &[String]) -> Result<Vec<i64>, std::num::ParseIntError> {
+    let mut values = Vec::new();
+    #[parallel]
+    for line in lines {
+        if line.is_empty() {
+            continue;
+        }
+        values.push(line.trim().parse::<i64>()?);
+    }
+    Ok(values)
+}
+
+/// An input that is no parallel iterator: gathered first, then written in place.
+#[parallel]
+fn words_twice(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    #[parallel]
+    for word in text.split_whitespace() {
+        if word.len() > 3 {
+            words.extend([word.to_owned(), word.to_uppercase()]);
+        } else {
+            words.push(word.to_owned());
+        }
+    }
+    words
+}
+
+#[test]
+fn in_order_pushes_with_continue_beside_other_reductions() {
+    let n = 100_000;
+    let (squares, odd_cubes, total) = squares_and_odd_cubes(n);
+    let expected: Vec<u64> = std::iter::once(u64::MAX)
+        .chain((0..n).map(|i| i * i))
+        .collect();
+    assert_eq!(squares, expected, "pushes after the Vec's values, in order");
+    let expected: Vec<u64> = (0..n).filter(|i| i % 2 == 1).map(|i| i * i * i).collect();
+    assert_eq!(odd_cubes, expected);
+    assert_eq!(total, n * (n - 1) / 2);
+    assert_eq!(squares_and_odd_cubes(0), (vec![u64::MAX], Vec::new(), 0));
+}
+
+#[test]
+fn in_order_pushes_stop_at_a_question_mark() {
+    let mut lines: Vec<String> = (0..20_000).map(|i| format!(" {i} ")).collect();
+    lines[5] = String::new();
+    let expected: Vec<i64> = (0..20_000).filter(|&i| i != 5).collect();
+    assert_eq!(parse_in_order(&lines), Ok(expected));
+    lines[12_345] = "twelve".to_owned();
+    let error = parse_in_order(&lines).unwrap_err();
+    assert_eq!(error, "twelve".parse::<i64>().unwrap_err());
+}
+
+#[test]
+fn in_order_pushes_over_an_input_gathered_first() {
+    assert_eq!(
+        words_twice("the quick brown fox"),
+        ["the", "quick", "QUICK", "brown", "BROWN", "fox"]
+    );
+}

@@ -10,6 +10,7 @@ mod par_join;
 mod par_map;
 mod par_map_process;
 mod pick;
+mod place;
 mod proof;
 mod reduce;
 
@@ -23,6 +24,9 @@ pub use self::par_map::map;
 pub use self::par_map_process::{LocalRoute, ProcessRoute, Route, ViaLocal, ViaProcess, route_of};
 pub use self::pick::{
     IndexedInput, IterInput, MapCall, UnindexedInput, ViaIndexed, ViaIter, ViaUnindexed, bind,
+};
+pub use self::place::{
+    ExtendPlace, Extended, NoPlace, Place, Sink, VecPlace, ViaExtendPlace, ViaVecPlace,
 };
 pub use self::proof::{
     Crosses, GenericTask, IsTask, NotSerde, NotTask, ParallelTask, Serde, ViaNotSerde,

@@ -128,6 +128,15 @@ pub fn merge_segments<C: Default>(left: &mut Segments<C>, right: Segments<C>) {
     left.done.append(&mut right_done);
 }
 
+impl<C> Segments<C> {
+    /// The segments, in order.
+    pub(super) fn into_list(self) -> std::collections::LinkedList<C> {
+        let mut list = self.done;
+        list.push_back(self.current);
+        list
+    }
+}
+
 /// Appends a collecting reduction's segments, in order, to the variable.
 pub fn extend_segments<C>(target: &mut C, partial: Segments<C>)
 where

@@ -39,8 +39,26 @@ impl LoopPlan {
         }
         .visit_block_mut(&mut body);
 
-        let reductions = &self.reductions;
-        let (acc, left, right, outcome, exit, items, call, kind) = (
+        // The first collected variable is pushed onto through the runtime's sink (written in
+        // place where it is a `Vec` and the input's length is known); every other reduction is
+        // a field of the partials.
+        let placed = self
+            .reductions
+            .iter()
+            .position(|r| matches!(r.kind, ReductionKind::Collect));
+        let all_names: Vec<&Ident> = self.reductions.iter().map(|r| &r.name).collect();
+        let all_types: Vec<Ident> = (0..self.reductions.len())
+            .map(|i| format_ident!("type{}", i, span = Span::mixed_site()))
+            .collect();
+        let (reductions, types): (Vec<&Reduction>, Vec<&Ident>) = self
+            .reductions
+            .iter()
+            .zip(&all_types)
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != placed)
+            .map(|(_, pair)| pair)
+            .unzip();
+        let (acc, left, right, outcome, exit, items, call, kind, sink) = (
             hygienic("acc"),
             hygienic("left"),
             hygienic("right"),
@@ -49,11 +67,25 @@ impl LoopPlan {
             hygienic("items"),
             hygienic("call"),
             hygienic("kind"),
+            hygienic("sink"),
         );
-        let names: Vec<&Ident> = reductions.iter().map(|r| &r.name).collect();
-        let types: Vec<Ident> = (0..reductions.len())
-            .map(|i| format_ident!("type{}", i, span = Span::mixed_site()))
-            .collect();
+        let (target, place, sink_param, sink_binding) = match placed {
+            Some(i) => {
+                let (name, ty) = (&self.reductions[i].name, &all_types[i]);
+                (
+                    quote!(&mut #name),
+                    quote!((&#ty).__parallel_place()),
+                    quote!(#sink: &mut #private::Sink<'_, _>),
+                    quote!(let #name = #sink;),
+                )
+            }
+            None => (
+                quote!(&mut ()),
+                quote!(#private::NoPlace),
+                quote!(_: &mut #private::Sink<'_, ()>),
+                TokenStream::new(),
+            ),
+        };
         let parts: Vec<Ident> = (0..reductions.len())
             .map(|i| format_ident!("part{}", i, span = Span::mixed_site()))
             .collect();
@@ -93,8 +125,11 @@ impl LoopPlan {
         };
         syn::parse_quote! {{
             #[allow(unused_imports)]
-            use #private::{ViaIndexed as _, ViaIter as _, ViaUnindexed as _};
-            #(let #types = #private::type_of(&#names);)*
+            use #private::{
+                ViaExtendPlace as _, ViaIndexed as _, ViaIter as _, ViaUnindexed as _,
+                ViaVecPlace as _,
+            };
+            #(let #all_types = #private::type_of(&#all_names);)*
             let #items = #expr;
             let #call = #private::MapCall(#items);
             let #kind = (&&&#call).__parallel_input();
@@ -102,9 +137,12 @@ impl LoopPlan {
                 #call_options,
                 #call.0,
                 #kind,
+                #target,
+                #place,
                 || (#(#identities,)*),
-                |#acc: &mut _, #pat| -> #step {
+                |#acc: &mut _, #sink_param, #pat| -> #step {
                     #partials_binding
+                    #sink_binding
                     #body;
                     #continue_value
                 },

@@ -9,6 +9,8 @@
 //! - `x += e`, `x -= e`, `x |= e`, `x ^= e` (partials start at `Default::default()`);
 //! - `x = x.max(e)`, `x = x.min(e)`, `x = max(x, e)`, `x = min(x, e)` (any path to `max`/`min`);
 //! - `x.push(e)`, `x.extend(e)` (partials start empty; the result keeps the input's order).
+//!   The first such variable is not a partial: the body pushes onto the runtime's `Sink`,
+//!   which writes a `Vec` in place where the input's length is known.
 //!
 //! Every other use of an outer variable that the analysis can see as a mutation is an error
 //! that names the supported forms; a reduction variable may not be read inside the loop.

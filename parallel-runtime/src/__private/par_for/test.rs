@@ -1,4 +1,5 @@
 use super::super::pick::IndexedInput;
+use super::super::place::{Sink, VecPlace};
 use super::super::reduce::{LoopExit, LoopStep, fold_option, merge_option};
 use super::*;
 use crate::config::Backend;
@@ -11,12 +12,18 @@ fn options(backend: Backend) -> Options {
 
 /// A sum, a max and an in-order collection, the way the macro generates them.
 fn run(backend: Backend, items: Vec<u32>) -> Result<(u64, Option<u32>, Vec<u32>), String> {
-    par_for(
+    let mut evens = Vec::new();
+    let (sum, max) = par_for(
         options(backend),
         items,
         IndexedInput,
-        || (0u64, None, Vec::new()),
-        |acc: &mut (u64, Option<u32>, Vec<u32>), item: u32| -> Result<(), String> {
+        &mut evens,
+        VecPlace,
+        || (0u64, None),
+        |acc: &mut (u64, Option<u32>),
+         evens: &mut Sink<'_, u32>,
+         item: u32|
+         -> Result<(), String> {
             if item == 13 {
                 return Err("13 is unlucky".to_owned());
             }
@@ -25,15 +32,15 @@ fn run(backend: Backend, items: Vec<u32>) -> Result<(u64, Option<u32>, Vec<u32>)
             }
             acc.0 += u64::from(item);
             fold_option(&mut acc.1, item, u32::max);
-            acc.2.push(item);
+            evens.push(item);
             Ok(())
         },
         |left, right| {
             left.0 += right.0;
             left.1 = merge_option(left.1.take(), right.1, u32::max);
-            left.2.extend(right.2);
         },
-    )
+    )?;
+    Ok((sum, max, evens))
 }
 
 #[test]
