@@ -14,8 +14,8 @@
 //! nothing it reads there: a value out of range is the worker's failure. Elsewhere there is no
 //! page, and the parent neither pipelines nor knows which call of a batch killed its worker.
 //!
-//! The mapping is this crate's one use of `unsafe` besides the worker's entry before `main` and
-//! the in-place writes of a `#[parallel] for`'s pushes: each block says what it relies on.
+//! The mapping takes `unsafe` (as do the rings, the worker's entry before `main` and the
+//! in-place writes of a `#[parallel] for`'s pushes): each block says what it relies on.
 
 #![allow(unsafe_code)]
 
