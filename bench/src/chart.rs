@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
 use crate::report::{JOBLIB, OTHERS, POOL, PPE, TOOLS, figure, headline, sig3};
-use crate::rust_side::{PAR_MAP, PROCESS, RAYON, THREADS};
+use crate::rust_side::{PAR_MAP, PROCESS, RAYON, SOCKET, THREADS};
 
 const FONT: &str = "sans-serif";
 
@@ -20,6 +20,7 @@ fn color(tool: &str) -> RGBColor {
         JOBLIB => RGBColor(150, 110, 60),
         PROCESS => RGBColor(33, 102, 172),
         PAR_MAP => RGBColor(103, 169, 207),
+        SOCKET => RGBColor(146, 197, 222),
         RAYON => RGBColor(27, 120, 55),
         THREADS => RGBColor(127, 188, 65),
         _ => RGBColor(120, 120, 120),

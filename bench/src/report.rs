@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::Settings;
-use crate::rust_side::{PAR_MAP, PROCESS, RAYON, THREADS, median};
+use crate::rust_side::{PAR_MAP, PROCESS, RAYON, SOCKET, THREADS, median};
 
 pub const POOL: &str = "mp.Pool";
 /// The tool of the records that say how busy other processes kept the machine.
@@ -16,7 +16,7 @@ pub const JOBLIB: &str = "joblib (loky)";
 /// The Python tools, in the table's order.
 pub const PYTHON_TOOLS: [&str; 3] = [POOL, PPE, JOBLIB];
 /// Every tool, in the table's order.
-pub const TOOLS: [&str; 7] = [POOL, PPE, JOBLIB, PROCESS, PAR_MAP, RAYON, THREADS];
+pub const TOOLS: [&str; 8] = [POOL, PPE, JOBLIB, PROCESS, PAR_MAP, SOCKET, RAYON, THREADS];
 
 /// Which way a figure is better.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

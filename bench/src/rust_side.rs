@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use parallel::{ProcessPool, RayonPool, ThreadPool, par_map, parallel};
+use parallel::{ProcessPool, ProcessTransport, RayonPool, ThreadPool, par_map, parallel};
 use serde_bytes::ByteBuf;
 use serde_json::{Value, json};
 
@@ -13,6 +13,8 @@ use crate::Settings;
 
 pub const PROCESS: &str = "parallel process";
 pub const PAR_MAP: &str = "par_map! process";
+/// The pool API on the socket transport: what the shared-memory rings gain.
+pub const SOCKET: &str = "process, socket";
 pub const RAYON: &str = "rayon";
 pub const THREADS: &str = "threads";
 
@@ -150,13 +152,23 @@ fn two_workers() -> ProcessPool {
         .expect("2 workers")
 }
 
+fn two_workers_on_the_socket() -> ProcessPool {
+    ProcessPool::builder()
+        .workers(2)
+        .transport(ProcessTransport::Socket)
+        .build()
+        .expect("2 workers")
+}
+
 /// Bench 1: `x * x` over `items` ints on warm 2-worker pools.
 fn overhead(settings: &Settings) -> Vec<Value> {
     let n = settings.items as u64;
     let expected: Vec<u64> = (0..n).map(|x| x * x).collect();
     let pool = two_workers();
+    let socket = two_workers_on_the_socket();
     // Warm: the workers, the shared pool of `par_map!`, rayon's and the threads' pools.
     let _ = pool.map(square, 0..100).count();
+    let _ = socket.map(square, 0..100).count();
     let _ = par_map!(square, 0..100u64; backend = process, workers = 2);
     let _ = par_map!(square, 0..100u64; workers = 2);
     let _ = par_map!(square, 0..100u64; backend = threads, workers = 2);
@@ -179,6 +191,12 @@ fn overhead(settings: &Settings) -> Vec<Value> {
             "par_map!(square, 0..n; backend = process, workers = 2)",
             true,
             Box::new(|| par_map!(square, 0..n; backend = process, workers = 2)),
+        ),
+        (
+            SOCKET,
+            "ProcessPool(2, socket transport).map(square, 0..n)",
+            true,
+            Box::new(|| socket.map(square, 0..n).map(Result::unwrap).collect()),
         ),
         (
             RAYON,
@@ -238,6 +256,11 @@ fn startup(settings: &Settings) -> Vec<Value> {
         let four = pool.spawn(square, (2,)).join().unwrap();
         (pool, four)
     });
+    let socket = cold(settings.repeats, || {
+        let pool = two_workers_on_the_socket();
+        let four = pool.spawn(square, (2,)).join().unwrap();
+        (pool, four)
+    });
     let rayon = cold(settings.repeats, || {
         let pool = RayonPool::builder().workers(2).build().unwrap();
         let four = pool.spawn(|| square(2)).join().unwrap();
@@ -255,6 +278,13 @@ fn startup(settings: &Settings) -> Vec<Value> {
             "ProcessPool::builder().workers(2).build() + spawn(square, (2,)).join()",
             true,
             process,
+        ),
+        record(
+            "startup",
+            SOCKET,
+            "the same, on the socket transport",
+            true,
+            socket,
         ),
         record(
             "startup",
@@ -394,6 +424,7 @@ fn latency(settings: &Settings) -> Vec<Value> {
     }
     let rounds = settings.rounds.max(1);
     let pool = two_workers();
+    let socket = two_workers_on_the_socket();
     let rayon = RayonPool::builder().workers(2).build().unwrap();
     let threads = ThreadPool::builder().workers(2).build().unwrap();
     vec![
@@ -412,6 +443,13 @@ fn latency(settings: &Settings) -> Vec<Value> {
             trips(rounds, || {
                 par_map!(square, [2u64]; backend = process, workers = 2)[0]
             }),
+        ),
+        record(
+            "latency",
+            SOCKET,
+            "ProcessPool(2, socket transport).spawn(square, (2,)).join()",
+            true,
+            trips(rounds, || socket.spawn(square, (2,)).join().unwrap()),
         ),
         record(
             "latency",
@@ -452,8 +490,10 @@ fn payload(settings: &Settings) -> Vec<Value> {
     let expected = vec![size; settings.payloads];
     let check = |out: &Vec<usize>| assert!(*out == expected);
     let pool = two_workers();
+    let socket = two_workers_on_the_socket();
     let tiny = || vec![ByteBuf::from(vec![1u8]); 10];
     let _ = pool.map(nbytes, tiny()).count();
+    let _ = socket.map(nbytes, tiny()).count();
     let _ = par_map!(nbytes, tiny(); backend = process, workers = 2);
     let fields = |(seconds, samples): (f64, Vec<f64>)| {
         json!({"seconds": seconds, "samples": samples, "items": settings.payloads,
@@ -486,8 +526,21 @@ fn payload(settings: &Settings) -> Vec<Value> {
                 check,
             )),
         ),
-        // Not in the headline: the README recommends `ByteBuf` for byte buffers; this row
-        // shows what a plain `Vec<u8>` costs instead.
+        record(
+            "payload",
+            SOCKET,
+            "ProcessPool(2, socket transport).map(nbytes, payloads)",
+            true,
+            fields(timed(
+                settings.repeats,
+                1,
+                || data.clone(),
+                |input| socket.map(nbytes, input).map(Result::unwrap).collect(),
+                check,
+            )),
+        ),
+        // Not in the headline: a plain `Vec<u8>` instead of a `ByteBuf` (both cross as one
+        // block of bytes).
         record(
             "payload",
             PROCESS,
