@@ -167,7 +167,10 @@ fn a_new_worker_gets_the_array_again() {
         }
         assert_eq!(pids[0], pids[1]);
         assert_eq!(pids[2], pids[3]);
-        assert_ne!(pids[1], pids[2], "the calls after the kill ran on a new worker");
+        assert_ne!(
+            pids[1], pids[2],
+            "the calls after the kill ran on a new worker"
+        );
     }
 }
 
@@ -326,7 +329,12 @@ fn a_shared_slice_only_crosses_as_an_argument() {
         "{err}"
     );
     // The pool still works.
-    assert_eq!(pool.spawn(total, (SharedSlice::from_slice(&[5u64]).unwrap(),)).join().unwrap(), 5);
+    assert_eq!(
+        pool.spawn(total, (SharedSlice::from_slice(&[5u64]).unwrap(),))
+            .join()
+            .unwrap(),
+        5
+    );
 }
 
 #[test]
@@ -337,5 +345,8 @@ fn handles_are_cheap_clones_and_debug() {
     let clone = data.clone();
     assert_eq!(clone.as_ptr(), data.as_ptr());
     let debug = format!("{data:?}");
-    assert!(debug.contains("SharedSlice") && debug.contains("len: 2"), "{debug}");
+    assert!(
+        debug.contains("SharedSlice") && debug.contains("len: 2"),
+        "{debug}"
+    );
 }

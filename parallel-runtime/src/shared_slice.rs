@@ -19,7 +19,7 @@
 
 #![allow(unsafe_code)]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
@@ -81,9 +81,7 @@ macro_rules! shared_elements {
         )*
     };
 }
-shared_elements!(
-    u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64
-);
+shared_elements!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize, f32, f64);
 
 // SAFETY: an array has no padding between its elements (its size is `N` times theirs) and holds
 // only elements, which have none and accept every bit pattern themselves.
@@ -161,9 +159,8 @@ impl<T: SharedElement> SharedSlice<T> {
     pub fn from_slice(items: &[T]) -> io::Result<Self> {
         // SAFETY: `T: SharedElement` has no padding, so every byte of `items` is initialized;
         // the bytes borrow `items` and are only read.
-        let bytes = unsafe {
-            std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), size_of_val(items))
-        };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), size_of_val(items)) };
         let mapping = Arc::new(Mapping::create(bytes)?);
         Ok(SharedSlice::over(mapping, items.len()).expect("a mapping made for these items"))
     }
@@ -200,6 +197,12 @@ impl<T: SharedElement> SharedSlice<T> {
     /// ```
     pub fn id(&self) -> u64 {
         self.mapping.id
+    }
+
+    /// The mapping, for the runtime's tests.
+    #[cfg(test)]
+    pub(crate) fn mapping(&self) -> &Arc<Mapping> {
+        &self.mapping
     }
 
     /// `len` elements over `mapping`, checked to fill it exactly and to be aligned.
@@ -309,13 +312,13 @@ impl<'de, T: SharedElement> Deserialize<'de> for SharedSlice<T> {
 
 thread_local! {
     /// Why the last handle that failed to decode on this thread failed.
-    static DECODE_ERROR: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+    static DECODE_ERROR: Cell<Option<String>> = const { Cell::new(None) };
 }
 
 /// Why the last handle that failed to decode on this thread failed, if one did since the last
 /// call: postcard reports every `Deserialize` error as the same message, without this one.
 pub(crate) fn take_decode_error() -> Option<String> {
-    DECODE_ERROR.with(std::cell::Cell::take)
+    DECODE_ERROR.with(Cell::take)
 }
 
 /// One shared file, mapped read-only into this process.
@@ -478,42 +481,80 @@ impl fmt::Debug for Mapping {
 // The parent's side: the arrays a request's arguments name.
 
 thread_local! {
-    /// The arrays encoded since the innermost open [`collecting`] of this thread; `None` when
-    /// none is open.
-    static COLLECTED: RefCell<Option<Vec<Arc<Mapping>>>> = const { RefCell::new(None) };
+    /// Whether a collection is open on this thread ([`collecting`]).
+    static OPEN: Cell<bool> = const { Cell::new(false) };
+    /// How many arrays `COLLECTED` holds: read without touching it, which most encodings (of
+    /// arguments that name no array) never do.
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+    /// Where the innermost open collection starts in `COLLECTED`.
+    static MARK: Cell<usize> = const { Cell::new(0) };
+    /// The arrays encoded in the open collections of this thread, innermost last.
+    static COLLECTED: RefCell<Vec<Arc<Mapping>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `encode` with the arrays that handles it encodes add to `into` (each once); any
-/// collection already open on this thread is set aside meanwhile, and restored after, even if
-/// `encode` panics.
+/// Runs `encode`, adding to `into` the arrays that the handles it encodes name (each once).
+/// Collections nest: an inner one takes only what was encoded while it was open. Everything is
+/// restored after, even if `encode` panics.
+///
+/// This runs for every call's arguments: when they name no array it touches only `Cell`s
+/// without destructors.
+#[inline]
 pub(crate) fn collecting<R>(into: &mut Vec<Arc<Mapping>>, encode: impl FnOnce() -> R) -> R {
-    struct Restore<'a> {
+    struct Close<'a> {
         into: &'a mut Vec<Arc<Mapping>>,
-        outer: Option<Vec<Arc<Mapping>>>,
+        was_open: bool,
+        mark: usize,
+        outer_mark: usize,
     }
-    impl Drop for Restore<'_> {
+    impl Drop for Close<'_> {
+        #[inline]
         fn drop(&mut self) {
-            let ours = COLLECTED.with(|collected| collected.replace(self.outer.take()));
-            *self.into = ours.unwrap_or_default();
+            OPEN.set(self.was_open);
+            MARK.set(self.outer_mark);
+            if COUNT.get() != self.mark {
+                self.take();
+            }
         }
     }
-    let ours = std::mem::take(into);
-    let outer = COLLECTED.with(|collected| collected.replace(Some(ours)));
-    let _restore = Restore { into, outer };
+    impl Close<'_> {
+        #[cold]
+        fn take(&mut self) {
+            COLLECTED.with_borrow_mut(|collected| {
+                for mapping in collected.drain(self.mark.min(collected.len())..) {
+                    if !self.into.iter().rev().any(|held| held.id == mapping.id) {
+                        self.into.push(mapping);
+                    }
+                }
+                COUNT.set(collected.len());
+            });
+        }
+    }
+    let mark = COUNT.get();
+    let _close = Close {
+        into,
+        was_open: OPEN.replace(true),
+        mark,
+        outer_mark: MARK.replace(mark),
+    };
     encode()
 }
 
 /// Records `mapping` in the open collection; `false` when none is open.
 fn record(mapping: &Arc<Mapping>) -> bool {
-    COLLECTED.with(|collected| match &mut *collected.borrow_mut() {
-        Some(arrays) => {
-            if !arrays.iter().rev().any(|held| held.id == mapping.id) {
-                arrays.push(Arc::clone(mapping));
-            }
-            true
+    if !OPEN.get() {
+        return false;
+    }
+    COLLECTED.with_borrow_mut(|collected| {
+        // Repeats of one array in a row are common (a handle in every item); others are
+        // removed when the collection closes.
+        let repeat = collected.len() > MARK.get()
+            && collected.last().is_some_and(|last| last.id == mapping.id);
+        if !repeat {
+            collected.push(Arc::clone(mapping));
         }
-        None => false,
-    })
+        COUNT.set(collected.len());
+    });
+    true
 }
 
 // The worker's side: the arrays received, by the parent's identity.
@@ -609,11 +650,14 @@ mod test {
         let mut inner = Vec::new();
         collecting(&mut outer, || {
             postcard::to_allocvec(&(a.clone(), a.clone())).unwrap();
-            collecting(&mut inner, || postcard::to_allocvec(&b).unwrap());
+            collecting(&mut inner, || postcard::to_allocvec(&(&b, &a)).unwrap());
             postcard::to_allocvec(&a).unwrap();
         });
         assert_eq!(outer.iter().map(|m| m.id).collect::<Vec<_>>(), [a.id()]);
-        assert_eq!(inner.iter().map(|m| m.id).collect::<Vec<_>>(), [b.id()]);
+        assert_eq!(
+            inner.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [b.id(), a.id()]
+        );
         assert!(postcard::to_allocvec(&a).is_err());
     }
 
@@ -623,12 +667,15 @@ mod test {
         let id = u64::MAX - 7;
         let fd = shared.mapping.fd().unwrap().try_clone_to_owned().unwrap();
         receive([id, id - 1], vec![fd]);
-        let decode = |len: u64| postcard::from_bytes::<SharedSlice<f64>>(
-            &postcard::to_allocvec(&(id, len)).unwrap(),
-        );
+        let decode = |len: u64| {
+            postcard::from_bytes::<SharedSlice<f64>>(&postcard::to_allocvec(&(id, len)).unwrap())
+        };
         assert_eq!(&decode(2).unwrap()[..], &[1.5, 2.5]);
         assert!(decode(3).is_err());
-        assert!(postcard::from_bytes::<SharedSlice<u32>>(&postcard::to_allocvec(&(id, 2u64)).unwrap()).is_err());
+        assert!(
+            postcard::from_bytes::<SharedSlice<u32>>(&postcard::to_allocvec(&(id, 2u64)).unwrap())
+                .is_err()
+        );
         assert!(received(id - 1).unwrap_err().contains("without its file"));
         assert!(received(id - 2).is_err());
         // An unsealed file is refused.

@@ -283,7 +283,11 @@ impl Rings {
 
     /// [`push`](Rings::push), with the frame on the socket if `on_socket` whatever its size
     /// (a frame that carries files, which only a socket can pass).
-    pub(crate) fn push_entry(&mut self, frame: &[u8], on_socket: bool) -> Result<Pushed, Malformed> {
+    pub(crate) fn push_entry(
+        &mut self,
+        frame: &[u8],
+        on_socket: bool,
+    ) -> Result<Pushed, Malformed> {
         let (kind, size) = if on_socket || frame.len() > self.largest_in_ring() {
             (ON_SOCKET, ENTRY_HEADER)
         } else {

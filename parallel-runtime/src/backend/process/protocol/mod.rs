@@ -46,17 +46,15 @@ mod run;
 
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use frame::{
-    FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME, enlarge_send_buffer,
-    read_frame, write_frame,
+    FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
+    enlarge_send_buffer, read_frame, write_frame,
 };
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{
     CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, refused,
 };
 pub use run::Calls;
-pub(crate) use run::{
-    Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq,
-};
+pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
 
 #[cfg(test)]
 mod fuzz;

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::codec::{EncodeError, encode_limited};
 use super::frame::{
-    ATTACH, FRAME_HEADER, Lengths, MAX_ATTACH, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, Reader,
-    SETUP, SETUP_SHARED, push_varint,
+    ATTACH, FRAME_HEADER, Lengths, MAX_ATTACH, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN,
+    RUN_HEADER, Reader, SETUP, SETUP_SHARED, push_varint,
 };
 
 /// A message to a worker, as read from the socket.
@@ -14,7 +14,10 @@ pub(crate) enum ToWorker<'a> {
     Setup,
     Run(Run<'a>),
     /// `SharedSlice`s: those the files of this frame bring, and those the parent dropped.
-    Attach { attached: Ids<'a>, detached: Ids<'a> },
+    Attach {
+        attached: Ids<'a>,
+        detached: Ids<'a>,
+    },
 }
 
 /// Identities of `SharedSlice`s in a frame, checked to be whole.
@@ -94,7 +97,10 @@ pub(crate) fn decode_to_worker(frame: &[u8]) -> Result<ToWorker<'_>, Malformed> 
             if attached > MAX_ATTACH {
                 return Err(Malformed("too many files in an attach frame"));
             }
-            if Some(body.0.len()) != attached.checked_add(detached).and_then(|n| n.checked_mul(8))
+            if Some(body.0.len())
+                != attached
+                    .checked_add(detached)
+                    .and_then(|n| n.checked_mul(8))
             {
                 return Err(Malformed("an attach frame of another length than its ids"));
             }

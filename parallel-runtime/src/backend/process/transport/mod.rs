@@ -153,7 +153,11 @@ impl Attached {
     pub(super) fn frames<'a>(&mut self, slices: &'a [Arc<Mapping>]) -> Vec<AttachFrame<'a>> {
         let dropped = Mapping::dropped();
         let detach = dropped != self.dropped_seen && !self.held.is_empty();
-        if !detach && slices.iter().all(|slice| self.held.contains_key(&slice.id())) {
+        if !detach
+            && slices
+                .iter()
+                .all(|slice| self.held.contains_key(&slice.id()))
+        {
             self.dropped_seen = dropped;
             return Vec::new();
         }
@@ -198,5 +202,50 @@ impl Attached {
             frame.frame = protocol::attach_frame(&ids, detached);
         }
         frames
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod test {
+    use super::*;
+    use crate::SharedSlice;
+
+    fn ids(frames: &[AttachFrame<'_>]) -> Vec<Vec<u64>> {
+        frames
+            .iter()
+            .map(|frame| frame.files.iter().map(|file| file.id()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn each_array_goes_once_and_dropped_ones_are_named() {
+        let mut slices: Vec<SharedSlice<u8>> = (0..70)
+            .map(|i| SharedSlice::from_slice(&[i]).unwrap())
+            .collect();
+        let mappings: Vec<Arc<Mapping>> = slices.iter().map(|s| Arc::clone(s.mapping())).collect();
+        let mut attached = Attached::default();
+        let frames = attached.frames(&mappings[..3]);
+        assert_eq!(
+            ids(&frames),
+            [mappings[..3].iter().map(|m| m.id()).collect::<Vec<_>>()]
+        );
+        // Held already: nothing to send.
+        assert!(attached.frames(&mappings[..3]).is_empty());
+        // 67 new ones: two frames, 64 files at most each.
+        let frames = attached.frames(&mappings);
+        assert_eq!(
+            frames.iter().map(|f| f.files.len()).collect::<Vec<_>>(),
+            [64, 3]
+        );
+        drop(frames);
+        // The first array dropped everywhere: the next request names it, once.
+        let first = mappings[0].id();
+        drop(mappings);
+        drop(slices.remove(0));
+        let frames = attached.frames(&[]);
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].files.is_empty());
+        assert_eq!(frames[0].frame, protocol::attach_frame(&[], &[first]));
+        assert!(attached.frames(&[]).is_empty());
     }
 }
