@@ -117,7 +117,7 @@ unsafe impl<T: SharedElement, const N: usize> SharedElement for [T; N] {}
 /// use parallel::{ProcessPool, SharedSlice, parallel};
 ///
 /// #[parallel]
-/// fn sum_every(data: SharedSlice<f64>, step: usize) -> f64 {
+/// fn sum_every((data, step): (SharedSlice<f64>, usize)) -> f64 {
 ///     data.iter().step_by(step).sum()
 /// }
 ///
@@ -128,12 +128,9 @@ unsafe impl<T: SharedElement, const N: usize> SharedElement for [T; N] {}
 ///     .map(sum_every, (1..=4).map(|step| (data.clone(), step)))
 ///     .map(Result::unwrap)
 ///     .collect();
-/// # let _ = sums;
+/// assert_eq!(sums[0], 499_500.0);
 /// # }
 /// ```
-///
-/// Arguments are tuples here because `sum_every` takes two; `pool.map` over one-argument
-/// functions takes the items themselves.
 pub struct SharedSlice<T: SharedElement> {
     mapping: Arc<Mapping>,
     len: usize,
