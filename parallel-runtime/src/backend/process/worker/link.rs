@@ -105,3 +105,44 @@ impl Link {
         protocol::write_frame(&self.stream, frame)
     }
 }
+
+#[cfg(test)]
+mod test {
+    use std::io::IoSlice;
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    #[test]
+    fn a_frame_keeps_at_most_max_attach_files() {
+        let (parent, worker) = UnixStream::pair().unwrap();
+        let null = std::fs::File::open("/dev/null").unwrap();
+        // More files than a frame may bring: the kernel passes what fits, the rest are closed.
+        let fds = vec![null.as_fd(); MAX_ATTACH + 6];
+        let frame = protocol::attach_frame(&[], &[1]);
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_ATTACH + 6))];
+        let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
+        assert!(control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds)));
+        let sent = rustix::net::sendmsg(
+            &parent,
+            &[IoSlice::new(&frame)],
+            &mut control,
+            rustix::net::SendFlags::empty(),
+        )
+        .unwrap();
+        assert_eq!(sent, frame.len());
+        let mut link = Link {
+            stream: worker,
+            channel: None,
+            files: Vec::new(),
+        };
+        let mut input = FrameBuffer::default();
+        assert!(link.read(&mut input).unwrap());
+        assert_eq!(input.frame(), &frame[4..]);
+        assert!(link.files.len() <= MAX_ATTACH, "{}", link.files.len());
+        // The next frame starts with none.
+        protocol::write_frame(&parent, &frame).unwrap();
+        assert!(link.read(&mut input).unwrap());
+        assert!(link.files.is_empty());
+    }
+}
