@@ -34,6 +34,8 @@ mod config;
 mod error;
 mod order;
 mod progress;
+#[cfg(unix)]
+mod shared_slice;
 mod task;
 mod type_of;
 #[cfg(unix)]
@@ -71,6 +73,8 @@ pub use config::{
 pub use error::{ConfigError, ErrorKind, TaskError, WorkerExit};
 pub use join::join;
 pub use map::{Map, MapUnordered};
+#[cfg(unix)]
+pub use shared_slice::{SharedElement, SharedSlice};
 pub use task::Task;
 
 /// Runs `f` in the background on the default backend and returns its handle: Python's

@@ -19,6 +19,11 @@
 //! - `protocol`: the frames; `claim`: the page shared with each worker;
 //!   `serde_message`: the message of a failed `Serialize`; `registry`: the link-time table of
 //!   `#[parallel]` functions; `worker`: the child's side.
+//!
+//! `SharedSlice`s (`crate::shared_slice`) ride along: a request records the arrays its
+//! arguments name, and before sending it the driver asks the transport to `attach` them, which
+//! sends the worker the files of those it does not hold yet (an attach frame, its files passed
+//! on the socket) and the ids of those the parent dropped.
 
 mod channel;
 mod claim;

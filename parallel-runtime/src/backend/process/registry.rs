@@ -76,6 +76,14 @@ where
 {
     for (index, args) in calls.iter().enumerate() {
         out.starting(index);
+        // postcard drops the message of a `Deserialize` that fails through `custom`; a
+        // `SharedSlice` keeps its own.
+        let message = |e: postcard::Error| match e {
+            postcard::Error::SerdeDeCustom => {
+                crate::shared_slice::take_decode_error().unwrap_or_else(|| e.to_string())
+            }
+            e => e.to_string(),
+        };
         let mut decoder = postcard::Deserializer::from_bytes(args);
         let args = match protocol::deserialize_bulk::<Args, _>(&mut decoder) {
             Ok(args) => match decoder.finalize() {
@@ -85,12 +93,12 @@ where
                     continue;
                 }
                 Err(e) => {
-                    out.fail_arguments(index, &e.to_string());
+                    out.fail_arguments(index, &message(e));
                     continue;
                 }
             },
             Err(e) => {
-                out.fail_arguments(index, &e.to_string());
+                out.fail_arguments(index, &message(e));
                 continue;
             }
         };

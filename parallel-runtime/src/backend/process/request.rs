@@ -11,12 +11,15 @@ use super::protocol::{self, RunFrame};
 use super::registry::Entry;
 use super::reply::ReplyTo;
 use crate::error::TaskError;
+use crate::shared_slice::{self, Mapping};
 
 /// Calls of one function being gathered into a request.
 pub(super) struct RequestBuilder {
     entry: &'static Entry,
     first: usize,
     frame: RunFrame,
+    /// The `SharedSlice`s the arguments name, each once.
+    slices: Vec<Arc<Mapping>>,
 }
 
 impl RequestBuilder {
@@ -37,15 +40,23 @@ impl RequestBuilder {
             entry,
             first,
             frame: RunFrame::new(entry.id, calls, bytes),
+            slices: Vec::new(),
         }
     }
 
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
     #[inline]
     pub(super) fn push<T: Serialize + 'static>(&mut self, args: &T) -> Result<(), TaskError> {
-        self.frame
-            .push(&protocol::Bulk(args))
-            .map_err(arguments_error)
+        // The arrays of a call whose arguments do not encode are left out with it; an array
+        // named by an earlier call stays.
+        let before = self.slices.len();
+        let frame = &mut self.frame;
+        let pushed =
+            shared_slice::collecting(&mut self.slices, || frame.push(&protocol::Bulk(args)));
+        if pushed.is_err() {
+            self.slices.truncate(before);
+        }
+        pushed.map_err(arguments_error)
     }
 
     /// Bytes of arguments so far.
@@ -71,6 +82,7 @@ impl RequestBuilder {
             first: self.first,
             count,
             frame: self.frame.finish(),
+            slices: self.slices,
             reply,
             timeout,
             retries,
@@ -90,6 +102,9 @@ pub(super) struct Request {
     pub(super) first: usize,
     pub(super) count: usize,
     pub(super) frame: Vec<u8>,
+    /// The `SharedSlice`s the calls name: the worker must hold them before the frame arrives,
+    /// and they live at least until the request is answered.
+    pub(super) slices: Vec<Arc<Mapping>>,
     pub(super) reply: Arc<dyn ReplyTo>,
     /// How long one call may run (requests with a timeout hold one call).
     pub(super) timeout: Option<Duration>,
@@ -125,6 +140,8 @@ impl Request {
             first: self.first + range.start,
             count: range.len(),
             frame: frame.finish(),
+            // Every array of the whole request: a few too many costs nothing.
+            slices: self.slices.clone(),
             reply: Arc::clone(&self.reply),
             timeout: self.timeout,
             retries: self.retries,

@@ -31,6 +31,7 @@ use super::channel::SharedChannel;
 use super::claim::Claims;
 use super::protocol::{self, FrameBuffer, OutcomesBuilder, Run, ToWorker};
 use super::registry;
+use crate::shared_slice;
 use link::Link;
 
 /// Whether this platform runs [`entry`] before `main`: elsewhere no worker is started.
@@ -120,7 +121,11 @@ fn serve(parent: u32) -> ! {
     if protocol::write_frame(&stream, &protocol::HELLO_FRAME).is_err() {
         exit(0);
     }
-    let mut link = Link { stream, channel };
+    let mut link = Link {
+        stream,
+        channel,
+        files: Vec::new(),
+    };
     let mut input = FrameBuffer::default();
     let mut output = Vec::new();
     loop {
@@ -136,6 +141,11 @@ fn serve(parent: u32) -> ! {
         }
         let run = match protocol::decode_to_worker(input.frame()) {
             Ok(ToWorker::Run(run)) => run,
+            Ok(ToWorker::Attach { attached, detached }) => {
+                shared_slice::forget(detached.iter());
+                shared_slice::receive(attached.iter(), std::mem::take(&mut link.files));
+                continue;
+            }
             Ok(ToWorker::Setup) => die(EXIT_MALFORMED, "a second setup frame"),
             Err(malformed) => die(EXIT_MALFORMED, &malformed.to_string()),
         };

@@ -98,12 +98,29 @@ impl SharedChannel {
     /// `BrokenPipe` when the other process is gone before there is room; `InvalidData` when
     /// the ring's head is out of range (the other side broke the protocol).
     pub(crate) fn send(&mut self, frame: &[u8]) -> io::Result<Pushed> {
+        self.send_entry(frame, false)
+    }
+
+    /// [`send`](SharedChannel::send) for a frame that must go on the socket whatever its size
+    /// (it carries files): only its entry goes in the ring, and the caller writes it on the
+    /// socket next.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](SharedChannel::send).
+    pub(crate) fn send_on_socket(&mut self, frame: &[u8]) -> io::Result<Pushed> {
+        self.send_entry(frame, true)
+    }
+
+    fn send_entry(&mut self, frame: &[u8], on_socket: bool) -> io::Result<Pushed> {
         let body = &frame[4..];
+        // An entry on the socket takes a header's room in the ring, as the largest frames do.
+        let room = if on_socket { usize::MAX } else { body.len() };
         loop {
-            match self.rings.push(body)? {
+            match self.rings.push_entry(body, on_socket)? {
                 Pushed::Full => {
                     match self.wait(
-                        |rings| rings.room_for(body.len()),
+                        |rings| rings.room_for(room),
                         Rings::set_waiting_to_write,
                         None,
                         true,

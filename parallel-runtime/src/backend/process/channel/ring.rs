@@ -276,8 +276,19 @@ impl Rings {
     /// # Errors
     ///
     /// When the reader's head is out of range.
+    #[cfg(test)]
     pub(crate) fn push(&mut self, frame: &[u8]) -> Result<Pushed, Malformed> {
-        let (kind, size) = if frame.len() > self.largest_in_ring() {
+        self.push_entry(frame, false)
+    }
+
+    /// [`push`](Rings::push), with the frame on the socket if `on_socket` whatever its size
+    /// (a frame that carries files, which only a socket can pass).
+    pub(crate) fn push_entry(
+        &mut self,
+        frame: &[u8],
+        on_socket: bool,
+    ) -> Result<Pushed, Malformed> {
+        let (kind, size) = if on_socket || frame.len() > self.largest_in_ring() {
             (ON_SOCKET, ENTRY_HEADER)
         } else {
             (FRAME, ENTRY_HEADER + frame.len().next_multiple_of(8))

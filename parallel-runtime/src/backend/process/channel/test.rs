@@ -78,6 +78,17 @@ fn a_frame_too_large_for_the_ring_keeps_its_place_as_an_entry() {
 }
 
 #[test]
+fn a_frame_with_files_goes_on_the_socket_whatever_its_size() {
+    let (mut parent, mut worker) = pair(SMALL);
+    let mut buffer = FrameBuffer::default();
+    assert_eq!(parent.push_entry(b"attach", true), Ok(Pushed::OnSocket));
+    assert_eq!(parent.push(b"run"), Ok(Pushed::InRing));
+    assert_eq!(worker.pop(&mut buffer), Ok(Popped::OnSocket));
+    assert_eq!(worker.pop(&mut buffer), Ok(Popped::Frame));
+    assert_eq!(buffer.frame(), b"run");
+}
+
+#[test]
 fn a_full_ring_takes_nothing_until_the_reader_makes_room() {
     let (mut parent, mut worker) = pair(SMALL);
     let mut buffer = FrameBuffer::default();

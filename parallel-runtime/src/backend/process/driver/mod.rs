@@ -283,7 +283,11 @@ impl<'a, T: Transport> Driver<'a, T> {
             return self.not_started(request, error);
         }
         let worker = self.worker.as_mut().expect("started above");
-        match worker.send(&mut request.frame) {
+        // The `SharedSlice`s the request names reach the worker first.
+        let sent = worker
+            .attach(&request.slices)
+            .and_then(|()| worker.send(&mut request.frame));
+        match sent {
             Ok(seq) => {
                 if self.sent.is_empty() {
                     self.head_since = Instant::now();

@@ -12,6 +12,11 @@ pub(super) const REFUSED: u8 = 3;
 pub(super) const HELLO: u8 = 4;
 pub(super) const SETUP: u8 = 5;
 pub(super) const SETUP_SHARED: u8 = 6;
+pub(super) const ATTACH: u8 = 7;
+
+/// The most arrays one attach frame brings (one file each, in its `SCM_RIGHTS`): a worker keeps
+/// no more files than this of any one frame.
+pub(crate) const MAX_ATTACH: usize = 64;
 
 /// The largest frame, tag and body: the length prefix is a `u32`.
 pub(crate) const MAX_FRAME: usize = u32::MAX as usize;

@@ -12,6 +12,12 @@
 //! run       = tag 1, seq:u32le count:u32le id_len:u16le id args_len:u32le args lens
 //! done      = tag 2, seq:u32le count:u32le nanos:u64le outcomes
 //! refused   = tag 3, seq:u32le message (UTF-8)
+//! attach    = tag 7, attached:u32le detached:u32le ids
+//!                                              parent -> worker, before the run that needs
+//!                                              them: the `SharedSlice`s it brings (one
+//!                                              sealed file each, SCM_RIGHTS, in id order;
+//!                                              at most `MAX_ATTACH`), then those dropped
+//! ids       = attached + detached u64le identities
 //!
 //! args      = one postcard argument tuple per call, back to back
 //! lens      = count varints: the length of each call's arguments in `args`
@@ -42,15 +48,15 @@ mod run;
 pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use frame::{
-    FrameBuffer, HELLO_FRAME, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME, enlarge_send_buffer,
-    read_frame, write_frame,
+    FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
+    enlarge_send_buffer, read_frame, write_frame,
 };
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{
     CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, refused,
 };
 pub use run::Calls;
-pub(crate) use run::{Run, RunFrame, ToWorker, calls_of, decode_to_worker, set_seq};
+pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
 
 #[cfg(test)]
 mod fuzz;

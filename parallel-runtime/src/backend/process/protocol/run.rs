@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::codec::{EncodeError, encode_limited};
 use super::frame::{
-    FRAME_HEADER, Lengths, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN, RUN_HEADER, Reader,
-    SETUP, SETUP_SHARED, push_varint,
+    ATTACH, FRAME_HEADER, Lengths, MAX_ATTACH, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN,
+    RUN_HEADER, Reader, SETUP, SETUP_SHARED, push_varint,
 };
 
 /// A message to a worker, as read from the socket.
@@ -13,6 +13,24 @@ use super::frame::{
 pub(crate) enum ToWorker<'a> {
     Setup,
     Run(Run<'a>),
+    /// `SharedSlice`s: those the files of this frame bring, and those the parent dropped.
+    Attach {
+        attached: Ids<'a>,
+        detached: Ids<'a>,
+    },
+}
+
+/// Identities of `SharedSlice`s in a frame, checked to be whole.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ids<'a>(&'a [u8]);
+
+impl<'a> Ids<'a> {
+    /// Each identity, in frame order.
+    pub(crate) fn iter(self) -> impl Iterator<Item = u64> + 'a {
+        self.0
+            .chunks_exact(8)
+            .map(|id| u64::from_le_bytes(id.try_into().expect("eight bytes")))
+    }
 }
 
 /// A request to run calls of one function.
@@ -72,8 +90,44 @@ pub(crate) fn decode_to_worker(frame: &[u8]) -> Result<ToWorker<'_>, Malformed> 
                 calls: Calls { args, lens },
             }))
         }
+        ATTACH => {
+            let mut body = Reader(body);
+            let attached = body.u32()? as usize;
+            let detached = body.u32()? as usize;
+            if attached > MAX_ATTACH {
+                return Err(Malformed("too many files in an attach frame"));
+            }
+            if Some(body.0.len())
+                != attached
+                    .checked_add(detached)
+                    .and_then(|n| n.checked_mul(8))
+            {
+                return Err(Malformed("an attach frame of another length than its ids"));
+            }
+            let (attached, detached) = body.0.split_at(attached * 8);
+            Ok(ToWorker::Attach {
+                attached: Ids(attached),
+                detached: Ids(detached),
+            })
+        }
         _ => Err(Malformed("an unknown tag")),
     }
+}
+
+/// An attach frame (with its length prefix): the files sent with it bring arrays `attached`
+/// (at most [`MAX_ATTACH`]); arrays `detached` are to be forgotten.
+pub(crate) fn attach_frame(attached: &[u64], detached: &[u64]) -> Vec<u8> {
+    assert!(attached.len() <= MAX_ATTACH, "one file per attached array");
+    let len = 1 + 8 + 8 * (attached.len() + detached.len());
+    let mut frame = Vec::with_capacity(4 + len);
+    frame.extend_from_slice(&u32::try_from(len).expect("a frame's length").to_le_bytes());
+    frame.push(ATTACH);
+    frame.extend_from_slice(&(attached.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&(detached.len() as u32).to_le_bytes());
+    for id in attached.iter().chain(detached) {
+        frame.extend_from_slice(&id.to_le_bytes());
+    }
+    frame
 }
 
 /// A run request being built: each call's arguments are encoded in place.

@@ -191,3 +191,33 @@ fn a_value_past_the_limit_is_refused_before_it_is_copied() {
     run.push(&Huge(10)).unwrap();
     assert_eq!(run.len(), 1);
 }
+
+#[test]
+fn attach_frames_round_trip_and_are_checked() {
+    let bytes = attach_frame(&[7, u64::MAX], &[3]);
+    let frame = read_one(&bytes).unwrap().unwrap();
+    let ToWorker::Attach { attached, detached } = decode_to_worker(&frame).unwrap() else {
+        panic!("not an attach frame")
+    };
+    assert_eq!(attached.iter().collect::<Vec<_>>(), [7, u64::MAX]);
+    assert_eq!(detached.iter().collect::<Vec<_>>(), [3]);
+    // Counts that disagree with the ids, in either direction, or that overflow.
+    let short = &frame[..frame.len() - 1];
+    assert!(decode_to_worker(short).is_err());
+    let mut long = frame.clone();
+    long.extend_from_slice(&[0; 8]);
+    assert!(decode_to_worker(&long).is_err());
+    let mut huge = vec![ATTACH];
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode_to_worker(&huge).is_err());
+    // More files than a frame may bring.
+    let ids: Vec<u64> = (0..MAX_ATTACH as u64 + 1).collect();
+    let mut too_many = vec![ATTACH];
+    too_many.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+    too_many.extend_from_slice(&0u32.to_le_bytes());
+    for id in &ids {
+        too_many.extend_from_slice(&id.to_le_bytes());
+    }
+    assert!(decode_to_worker(&too_many).is_err());
+}

@@ -10,12 +10,15 @@
 pub(super) mod shared_memory;
 pub(super) mod socket;
 
+use std::collections::HashMap;
 use std::io;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::claim::Claims;
-use super::protocol::{self, FrameBuffer, Malformed, ToParent};
+use super::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
 use crate::error::WorkerExit;
+use crate::shared_slice::Mapping;
 
 /// One worker, as a driver sees it.
 pub(super) trait Transport: Sized {
@@ -28,6 +31,15 @@ pub(super) trait Transport: Sized {
     ///
     /// When the worker is gone.
     fn send(&mut self, frame: &mut [u8]) -> io::Result<u32>;
+
+    /// Brings the worker up to date for a request that names the `SharedSlice`s `slices`,
+    /// before it is sent: sends the files of those it does not hold yet, and names those it
+    /// holds that the parent has dropped since, for it to unmap.
+    ///
+    /// # Errors
+    ///
+    /// When the worker is gone.
+    fn attach(&mut self, slices: &[Arc<Mapping>]) -> io::Result<()>;
 
     /// Reads the reply to the oldest request into `buffer`, within `timeout`, polling for it
     /// first if `poll`.
@@ -117,5 +129,123 @@ pub(super) fn decode_reply(buffer: &FrameBuffer) -> Result<Reply, ReceiveError> 
         }),
         Ok(ToParent::Hello) => Err(ReceiveError::Malformed(Malformed("a second greeting"))),
         Err(malformed) => Err(ReceiveError::Malformed(malformed)),
+    }
+}
+
+/// The `SharedSlice`s one worker holds, as its transport knows them: a new worker holds none.
+#[derive(Default)]
+pub(super) struct Attached {
+    held: HashMap<u64, Weak<Mapping>>,
+    /// [`Mapping::dropped`] when `held` was last searched for dropped arrays.
+    dropped_seen: u64,
+}
+
+/// An attach frame, and the arrays whose files go with it (in the frame's order).
+pub(super) struct AttachFrame<'a> {
+    pub(super) frame: Vec<u8>,
+    pub(super) files: Vec<&'a Mapping>,
+}
+
+impl Attached {
+    /// The frames that bring the worker up to date for `slices` (see [`Transport::attach`]),
+    /// recorded as sent; usually none, found without allocating. A transport that fails to send
+    /// them has lost its worker, and the next one starts from nothing.
+    pub(super) fn frames<'a>(&mut self, slices: &'a [Arc<Mapping>]) -> Vec<AttachFrame<'a>> {
+        let dropped = Mapping::dropped();
+        let detach = dropped != self.dropped_seen && !self.held.is_empty();
+        if !detach
+            && slices
+                .iter()
+                .all(|slice| self.held.contains_key(&slice.id()))
+        {
+            self.dropped_seen = dropped;
+            return Vec::new();
+        }
+        self.dropped_seen = dropped;
+        let mut detached = Vec::new();
+        if detach {
+            self.held.retain(|&id, slice| {
+                let alive = slice.strong_count() > 0;
+                if !alive {
+                    detached.push(id);
+                }
+                alive
+            });
+        }
+        let mut new: Vec<&Mapping> = Vec::new();
+        for slice in slices {
+            // Only the parent's arrays have a file (a worker's handles refuse to encode).
+            if slice.fd().is_some() && !self.held.contains_key(&slice.id()) {
+                self.held.insert(slice.id(), Arc::downgrade(slice));
+                new.push(slice);
+            }
+        }
+        if new.is_empty() && detached.is_empty() {
+            return Vec::new();
+        }
+        let mut frames: Vec<AttachFrame<'a>> = new
+            .chunks(MAX_ATTACH)
+            .map(|files| AttachFrame {
+                frame: Vec::new(),
+                files: files.to_vec(),
+            })
+            .collect();
+        if frames.is_empty() {
+            frames.push(AttachFrame {
+                frame: Vec::new(),
+                files: Vec::new(),
+            });
+        }
+        for (at, frame) in frames.iter_mut().enumerate() {
+            let ids: Vec<u64> = frame.files.iter().map(|file| file.id()).collect();
+            let detached: &[u64] = if at == 0 { &detached } else { &[] };
+            frame.frame = protocol::attach_frame(&ids, detached);
+        }
+        frames
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod test {
+    use super::*;
+    use crate::SharedSlice;
+
+    fn ids(frames: &[AttachFrame<'_>]) -> Vec<Vec<u64>> {
+        frames
+            .iter()
+            .map(|frame| frame.files.iter().map(|file| file.id()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn each_array_goes_once_and_dropped_ones_are_named() {
+        let mut slices: Vec<SharedSlice<u8>> = (0..70)
+            .map(|i| SharedSlice::from_slice(&[i]).unwrap())
+            .collect();
+        let mappings: Vec<Arc<Mapping>> = slices.iter().map(|s| Arc::clone(s.mapping())).collect();
+        let mut attached = Attached::default();
+        let frames = attached.frames(&mappings[..3]);
+        assert_eq!(
+            ids(&frames),
+            [mappings[..3].iter().map(|m| m.id()).collect::<Vec<_>>()]
+        );
+        // Held already: nothing to send.
+        assert!(attached.frames(&mappings[..3]).is_empty());
+        // 67 new ones: two frames, 64 files at most each.
+        let frames = attached.frames(&mappings);
+        assert_eq!(
+            frames.iter().map(|f| f.files.len()).collect::<Vec<_>>(),
+            [64, 3]
+        );
+        drop(frames);
+        // The first array dropped everywhere: the next request names it, once.
+        let first = mappings[0].id();
+        drop(mappings);
+        drop(slices.remove(0));
+        let frames = attached.frames(&[]);
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].files.is_empty());
+        assert_eq!(frames[0].frame, protocol::attach_frame(&[], &[first]));
+        assert!(attached.frames(&[]).is_empty());
     }
 }

@@ -14,6 +14,8 @@ use crate::backend::process::channel::{Popped, Pushed, SharedChannel, Waited};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer};
 use crate::error::WorkerExit;
+use crate::shared_slice::Mapping;
+use std::sync::Arc;
 
 /// A worker process, and the rings shared with it where there are some.
 pub(in crate::backend::process) struct SharedMemoryTransport {
@@ -54,6 +56,25 @@ impl Transport for SharedMemoryTransport {
         }
         self.socket.sent(seq);
         Ok(seq)
+    }
+
+    /// Attach frames in the ring's order: one that brings files goes on the socket (the files
+    /// only travel there), after an entry in the ring that says so.
+    fn attach(&mut self, slices: &[Arc<Mapping>]) -> io::Result<()> {
+        let Some(channel) = &mut self.channel else {
+            return self.socket.attach(slices);
+        };
+        for attach in self.socket.attach_frames(slices) {
+            let pushed = if attach.files.is_empty() {
+                channel.send(&attach.frame)?
+            } else {
+                channel.send_on_socket(&attach.frame)?
+            };
+            if pushed == Pushed::OnSocket {
+                self.socket.send_attach(&attach)?;
+            }
+        }
+        Ok(())
     }
 
     fn receive(

@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use super::{ReceiveError, Reply, StartError, Transport, decode_reply};
+use super::{AttachFrame, Attached, ReceiveError, Reply, StartError, Transport, decode_reply};
 use crate::backend::process::claim::Claims;
-use crate::backend::process::protocol::{self, FrameBuffer, Malformed, ToParent};
+use crate::backend::process::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
 use crate::backend::process::worker;
 use crate::error::WorkerExit;
+use crate::shared_slice::Mapping;
 use crate::wait::spin::spin_until_readable;
 use std::os::fd::BorrowedFd;
+use std::sync::Arc;
 
 /// How long a new worker may take to say it is ready before the pool gives up on it.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,6 +36,8 @@ pub(in crate::backend::process) struct SocketTransport {
     /// The number of the last request sent; requests are numbered from 1.
     last_seq: u32,
     ended: bool,
+    /// The `SharedSlice`s the worker holds.
+    attached: Attached,
 }
 
 impl Transport for SocketTransport {
@@ -63,6 +67,14 @@ impl Transport for SocketTransport {
         protocol::write_frame(&self.stream, frame)?;
         self.last_seq = seq;
         Ok(seq)
+    }
+
+    /// Sends the attach frames, each with its files.
+    fn attach(&mut self, slices: &[Arc<Mapping>]) -> io::Result<()> {
+        for frame in self.attached.frames(slices) {
+            self.send_attach(&frame)?;
+        }
+        Ok(())
     }
 
     /// Reads the reply to the oldest request, polling for it first if `poll`.
@@ -149,6 +161,7 @@ impl SocketTransport {
             read_timeout: None,
             last_seq: 0,
             ended: false,
+            attached: Attached::default(),
         };
         let shared = shared.filter(|_| worker.claims.is_some());
         match worker.greet(shared) {
@@ -161,6 +174,42 @@ impl SocketTransport {
                     StartError::Died(_) => StartError::Died(exit),
                     other => other,
                 })
+            }
+        }
+    }
+
+    /// The attach frames that bring the worker up to date for `slices`, recorded as sent: the
+    /// caller sends them, in order, with [`send_attach`](SocketTransport::send_attach) (or in
+    /// its rings, those without files).
+    pub(super) fn attach_frames<'a>(&mut self, slices: &'a [Arc<Mapping>]) -> Vec<AttachFrame<'a>> {
+        self.attached.frames(slices)
+    }
+
+    /// Writes an attach frame on the socket, its files with its first byte (`SCM_RIGHTS`).
+    pub(super) fn send_attach(&self, attach: &AttachFrame<'_>) -> io::Result<()> {
+        let frame = &attach.frame[..];
+        if attach.files.is_empty() {
+            return protocol::write_frame(&self.stream, frame);
+        }
+        let fds: Vec<BorrowedFd<'_>> = attach.files.iter().filter_map(|file| file.fd()).collect();
+        debug_assert!(fds.len() == attach.files.len() && fds.len() <= MAX_ATTACH);
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(MAX_ATTACH))];
+        loop {
+            let mut control = rustix::net::SendAncillaryBuffer::new(&mut space);
+            if !control.push(rustix::net::SendAncillaryMessage::ScmRights(&fds)) {
+                return Err(io::Error::other("too many files for one attach frame"));
+            }
+            match rustix::net::sendmsg(
+                &self.stream,
+                &[IoSlice::new(frame)],
+                &mut control,
+                rustix::net::SendFlags::NOSIGNAL,
+            ) {
+                // The files went with the first bytes; the rest of the frame follows plain.
+                Ok(sent) if sent > 0 => return protocol::write_frame(&self.stream, &frame[sent..]),
+                Ok(_) => return Err(io::ErrorKind::WriteZero.into()),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
