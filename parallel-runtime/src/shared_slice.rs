@@ -341,6 +341,10 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// How many of the parent's mappings were dropped: a transport whose worker holds arrays looks
 /// for dropped ones only when this moved.
 static DROPPED: AtomicU64 = AtomicU64::new(0);
+/// How many of the parent's mappings are alive. While none is, no argument can name an array,
+/// and encoding a call skips the collection altogether: a map of trivial items does not pay
+/// for arrays it does not use.
+static LIVE: AtomicU64 = AtomicU64::new(0);
 
 impl Mapping {
     /// Makes a sealed file holding `bytes` and maps it (the parent's side).
@@ -367,7 +371,9 @@ impl Mapping {
                 SealFlags::WRITE | SealFlags::SHRINK | SealFlags::GROW | SealFlags::SEAL,
             )?;
             let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-            Mapping::map(fd, bytes.len(), id, true)
+            let mapping = Mapping::map(fd, bytes.len(), id, true)?;
+            LIVE.fetch_add(1, Ordering::Relaxed);
+            Ok(mapping)
         }
         #[cfg(not(any(target_os = "linux", target_os = "android")))]
         {
@@ -461,6 +467,7 @@ impl Drop for Mapping {
             let _ = unsafe { rustix::mm::munmap(self.base.as_ptr().cast(), self.len) };
         }
         if self.fd.is_some() {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
             DROPPED.fetch_add(1, Ordering::Release);
         }
     }
@@ -493,8 +500,8 @@ thread_local! {
 /// Collections nest: an inner one takes only what was encoded while it was open. Everything is
 /// restored after, even if `encode` panics.
 ///
-/// This runs for every call's arguments: when they name no array it touches only `Cell`s
-/// without destructors.
+/// This runs for every call's arguments: while no array is alive in this process it only loads
+/// one counter; when they name no array it touches only `Cell`s without destructors.
 #[inline]
 pub(crate) fn collecting<R>(into: &mut Vec<Arc<Mapping>>, encode: impl FnOnce() -> R) -> R {
     struct Close<'a> {
@@ -525,6 +532,11 @@ pub(crate) fn collecting<R>(into: &mut Vec<Arc<Mapping>>, encode: impl FnOnce() 
                 COUNT.set(collected.len());
             });
         }
+    }
+    // A handle reaches this thread through something that orders its creation before (a
+    // channel, a join, a lock): a relaxed load sees it.
+    if LIVE.load(Ordering::Relaxed) == 0 {
+        return encode();
     }
     let mark = COUNT.get();
     let _close = Close {
