@@ -10,4 +10,9 @@ mod validate;
 mod written;
 
 pub(crate) use parse::{parse_after_semicolon, parse_attribute, skip_rest};
+
+/// Whether `ident` names an option (`backend`, `workers`, ...).
+pub(crate) fn is_option_name(ident: &syn::Ident) -> bool {
+    key::Key::of(ident).is_some()
+}
 pub(crate) use written::Options;

@@ -26,7 +26,14 @@ impl Parse for ParJoin {
         }
         let mut exprs = Punctuated::<Expr, Token![,]>::new();
         while !input.is_empty() && !input.peek(Token![;]) {
-            exprs.push_value(input.parse()?);
+            let expr: Expr = input.parse()?;
+            if let Some(option) = option_written_as_expression(&expr) {
+                return Err(syn::Error::new_spanned(
+                    option,
+                    "options go after `;`, not `,`: `par_join!(a(), b(); backend = threads)`",
+                ));
+            }
+            exprs.push_value(expr);
             if input.is_empty() || input.peek(Token![;]) {
                 break;
             }
@@ -41,4 +48,17 @@ impl Parse for ParJoin {
             options,
         })
     }
+}
+
+/// `backend = threads` and the like among the expressions: an option after `,` instead of `;`.
+fn option_written_as_expression(expr: &Expr) -> Option<&Expr> {
+    let Expr::Assign(assign) = expr else {
+        return None;
+    };
+    let Expr::Path(path) = &*assign.left else {
+        return None;
+    };
+    let is_option =
+        path.qself.is_none() && path.path.get_ident().is_some_and(options::is_option_name);
+    is_option.then_some(expr)
 }
