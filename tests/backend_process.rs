@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use parallel::{ErrorKind, ProcessPool, ProcessTransport, WorkerExit, par_join, par_map, parallel};
 
 #[parallel]
@@ -23,6 +25,7 @@ fn pid(_: u32) -> u32 {
 /// Fails in every way a worker can fail, on the item that asks for it.
 #[parallel]
 fn misbehave(how: String) -> String {
+    common::quiet_expected_panics();
     match how.as_str() {
         "panic" => panic!("asked to panic"),
         "abort" => std::process::abort(),
@@ -86,6 +89,7 @@ fn checked_half(n: u32) -> Result<u32, String> {
 
 #[parallel]
 fn third_panics(n: u64) -> u64 {
+    common::quiet_expected_panics();
     assert!(n % 3 != 0, "{n} is a multiple of 3");
     n
 }

@@ -13,6 +13,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use parallel::{
     ErrorKind, ProcessPool, ProcessTransport, TaskError, WorkerExit, par_map, parallel,
 };
@@ -164,7 +166,10 @@ fn faulty(call: Call) -> Out {
         Fault::None | Fault::UnencodableArgument | Fault::UndecodableArgument => {
             Out::Value(value_of(call.index))
         }
-        Fault::Panic => panic!("call {} panics", call.index),
+        Fault::Panic => {
+            common::quiet_expected_panics();
+            panic!("call {} panics", call.index)
+        }
         Fault::Abort => std::process::abort(),
         Fault::Segfault => {
             // SAFETY: none: this writes through a null pointer on purpose, to test that a real
