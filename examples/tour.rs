@@ -15,6 +15,8 @@
 //!   error, and the pool replaces the worker while the other chunks complete.
 //!
 //! The parallel results must equal the serial ones; the times are only reported, never checked.
+//! When other programs kept the cores busy meanwhile (read from `/proc/stat` on Linux), the
+//! tour says so: its speedups are then lower than an idle machine gives.
 
 use std::ops::Range;
 use std::thread;
@@ -119,6 +121,7 @@ fn main() {
         }
     );
     println!();
+    let busy_at_start = CpuTime::now();
     let mut rows = Vec::new();
 
     // CPU-bound: the same chunks, serially and with par_map! on rayon.
@@ -169,6 +172,15 @@ fn main() {
     );
 
     print_table(&rows);
+    if let Some(others) = busy_at_start.and_then(|start| start.others_since()) {
+        if others > 0.3 {
+            println!(
+                "note: other programs kept {others:.1} of the {} cores busy during this tour: \
+                 the speedups above are lower than on an idle machine",
+                parallel::available_cores()
+            );
+        }
+    }
     println!();
     println!(
         "{primes} primes found; {} responses received",
@@ -202,4 +214,77 @@ fn main() {
         "crash isolation: {crash}; the other {} chunks completed",
         results.len() - 1
     );
+}
+
+/// CPU time used by the whole machine and by this program (with its worker processes), to say
+/// whether other programs competed for the cores. Linux only (`/proc`).
+struct CpuTime {
+    wall: Instant,
+    machine: u64,
+    ours: u64,
+}
+
+impl CpuTime {
+    fn now() -> Option<CpuTime> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|field| field.parse().ok())
+            .collect();
+        // Busy: all but idle and waiting for I/O.
+        let machine = fields.iter().sum::<u64>() - fields.get(3)? - fields.get(4)?;
+        let me = std::process::id();
+        let mut ours = ticks_of(me)?;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            if let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|p| p.parse::<u32>().ok())
+            {
+                if pid != me && parent_of(pid) == Some(me) {
+                    ours += ticks_of(pid).unwrap_or(0);
+                }
+            }
+        }
+        Some(CpuTime {
+            wall: Instant::now(),
+            machine,
+            ours,
+        })
+    }
+
+    /// How many cores other programs kept busy on average since `self`.
+    fn others_since(&self) -> Option<f64> {
+        let end = CpuTime::now()?;
+        let others = end.machine.saturating_sub(self.machine) as f64
+            - end.ours.saturating_sub(self.ours) as f64;
+        // `/proc` counts in ticks of 1/100 s.
+        Some((others / 100.0 / end.wall.duration_since(self.wall).as_secs_f64()).max(0.0))
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` after the command name.
+fn stat_of(pid: u32) -> Option<Vec<u64>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    // The state is a letter: counted as 0 so that field numbers stay those of `man proc`.
+    Some(
+        after_name
+            .split_whitespace()
+            .map(|field| field.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// User and system ticks of process `pid`.
+fn ticks_of(pid: u32) -> Option<u64> {
+    let fields = stat_of(pid)?;
+    Some(fields.get(11)? + fields.get(12)?)
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    u32::try_from(*stat_of(pid)?.get(1)?).ok()
 }
