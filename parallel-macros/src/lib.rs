@@ -11,6 +11,7 @@ mod par_join;
 mod par_map;
 mod parallel;
 mod probe;
+mod process_task;
 mod runtime_path;
 
 use proc_macro::TokenStream;

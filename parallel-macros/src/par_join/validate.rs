@@ -87,6 +87,7 @@ fn check_expr(expr: &Expr) -> Option<syn::Error> {
 fn process_call(expr: &Expr) -> syn::Result<ProcessCall<'_>> {
     if let Expr::Call(call) = expr {
         if let Expr::Path(path) = &*call.func {
+            crate::process_task::reject_associated(path)?;
             if path.qself.is_none() {
                 return Ok(ProcessCall {
                     call,

@@ -13,6 +13,11 @@ impl ParMap {
         // A function path may run in a process by its own default or the environment: its
         // `#[parallel]` registration is then checked at compile time (see `expand`).
         options.reject_process_only(matches!(self.f, Expr::Path(_)))?;
+        if options.is_process()
+            && let Expr::Path(path) = &self.f
+        {
+            crate::process_task::reject_associated(path)?;
+        }
         if options.is_process() && !matches!(self.f, Expr::Path(_)) {
             return Err(syn::Error::new_spanned(
                 &self.f,
