@@ -58,6 +58,21 @@ struct MarkerSearch<'a> {
 }
 
 impl MarkerSearch<'_> {
+    /// A marker on something else than a `for` loop: one error on it, and the marker goes, so
+    /// that rustc adds none of its own (attributes on expressions are unstable).
+    fn reject_markers(&mut self, attrs: &mut Vec<Attribute>, what: &str) {
+        while let Some(at) = attrs.iter().position(is_marker) {
+            let marker = attrs.remove(at);
+            self.push_error(syn::Error::new_spanned(
+                marker,
+                format!(
+                    "only `for` loops can be marked `#[parallel]`, not {what}: write it as \
+                     `#[parallel] for item in items {{ … }}`"
+                ),
+            ));
+        }
+    }
+
     fn push_error(&mut self, err: syn::Error) {
         match &mut self.errors {
             Some(errors) => errors.combine(err),
@@ -76,7 +91,15 @@ impl VisitMut for MarkerSearch<'_> {
         self.closures -= 1;
     }
 
+    fn visit_local_mut(&mut self, local: &mut syn::Local) {
+        self.reject_markers(&mut local.attrs, "a `let` statement");
+        visit_mut::visit_local_mut(self, local);
+    }
+
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        if let Some((attrs, what)) = attrs_of_other(expr) {
+            self.reject_markers(attrs, what);
+        }
         if let Expr::ForLoop(for_loop) = expr {
             if let Some(at) = for_loop.attrs.iter().position(is_marker) {
                 let marker = for_loop.attrs.remove(at);
@@ -101,6 +124,24 @@ impl VisitMut for MarkerSearch<'_> {
         }
         visit_mut::visit_expr_mut(self, expr);
     }
+}
+
+/// The attributes of an expression that is not a `for` loop but may carry one, and what it is.
+fn attrs_of_other(expr: &mut Expr) -> Option<(&mut Vec<Attribute>, &'static str)> {
+    Some(match expr {
+        Expr::While(e) => (&mut e.attrs, "a `while` loop"),
+        Expr::Loop(e) => (&mut e.attrs, "a `loop`"),
+        Expr::Block(e) => (&mut e.attrs, "a block"),
+        Expr::If(e) => (&mut e.attrs, "an `if`"),
+        Expr::Match(e) => (&mut e.attrs, "a `match`"),
+        Expr::Unsafe(e) => (&mut e.attrs, "an `unsafe` block"),
+        Expr::Call(e) => (&mut e.attrs, "a call"),
+        Expr::MethodCall(e) => (&mut e.attrs, "a method call"),
+        Expr::Assign(e) => (&mut e.attrs, "an assignment"),
+        Expr::Closure(e) => (&mut e.attrs, "a closure"),
+        Expr::Macro(e) => (&mut e.attrs, "a macro call"),
+        _ => return None,
+    })
 }
 
 /// Makes a rejected loop's body compile as a plain sequential loop, so that no error follows
