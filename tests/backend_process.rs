@@ -143,6 +143,27 @@ fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
 
+/// A function forwarded by a `macro_rules!`, as a `:path` or inside an `:expr`: the macros
+/// look through the invisible group the fragment arrives in.
+macro_rules! join_on_processes {
+    ($f:path, $call:expr) => {
+        par_join!($f(3), $call; backend = process)
+    };
+}
+
+macro_rules! map_on_processes {
+    ($f:path) => {
+        par_map!($f, 0..4u64; backend = process, workers = 2)
+    };
+}
+
+#[test]
+fn functions_forwarded_by_a_macro_run_in_processes() {
+    let (nine, sixteen) = join_on_processes!(square, square(4));
+    assert_eq!((nine, sixteen), (9, 16));
+    assert_eq!(map_on_processes!(square), [0, 1, 4, 9]);
+}
+
 #[test]
 fn byte_buffers_of_every_size_cross_whole_on_both_transports() {
     // Empty, a varint's edges, larger than a ring entry (2 MiB), and in between.

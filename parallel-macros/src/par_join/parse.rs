@@ -26,7 +26,11 @@ impl Parse for ParJoin {
         }
         let mut exprs = Punctuated::<Expr, Token![,]>::new();
         while !input.is_empty() && !input.peek(Token![;]) {
-            let expr: Expr = input.parse()?;
+            let mut expr = ungrouped_call(crate::process_task::ungrouped_path(input.parse()?));
+            if let Expr::Call(call) = &mut expr {
+                let func = std::mem::replace(&mut *call.func, Expr::Verbatim(Default::default()));
+                *call.func = crate::process_task::ungrouped_path(func);
+            }
             if let Some(option) = option_written_as_expression(&expr) {
                 return Err(syn::Error::new_spanned(
                     option,
@@ -61,4 +65,22 @@ fn option_written_as_expression(expr: &Expr) -> Option<&Expr> {
     let is_option =
         path.qself.is_none() && path.path.get_ident().is_some_and(options::is_option_name);
     is_option.then_some(expr)
+}
+
+/// A call that reached the macro inside an invisible group (a `macro_rules!` that forwards a
+/// `$e:expr`), as the plain call it is: a call binds tighter than any operator around it.
+fn ungrouped_call(expr: Expr) -> Expr {
+    match expr {
+        Expr::Group(group) if matches!(*group.expr, Expr::Call(_) | Expr::Group(_)) => {
+            match ungrouped_call(*group.expr) {
+                call @ Expr::Call(_) => call,
+                other => Expr::Group(syn::ExprGroup {
+                    attrs: group.attrs,
+                    group_token: group.group_token,
+                    expr: Box::new(other),
+                }),
+            }
+        }
+        other => other,
+    }
 }

@@ -22,7 +22,7 @@ impl Parse for ParMap {
                 "`par_map!` needs a function and the items: `par_map!(f, items)`",
             ));
         }
-        let f: Expr = input.parse()?;
+        let f = crate::process_task::ungrouped_path(input.parse()?);
         check_function(&f)?;
         if input.is_empty() || input.peek(Token![;]) {
             return Err(syn::Error::new_spanned(
