@@ -57,6 +57,14 @@ impl ParallelFn {
 
 fn check_fn(func: &ItemFn) -> syn::Result<()> {
     let sig = &func.sig;
+    if sig.ident == "main" {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "#[parallel] marks a task, not a program's entry point: `main` would not run \
+             differently; remove it, and run tasks from `main` with `par_map!`, `par_join!` or \
+             a pool",
+        ));
+    }
     if let Some(asyncness) = &sig.asyncness {
         return Err(syn::Error::new_spanned(
             asyncness,

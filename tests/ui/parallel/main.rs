@@ -1,0 +1,6 @@
+use parallel::parallel;
+
+#[parallel]
+fn main() {
+    println!("hello");
+}
