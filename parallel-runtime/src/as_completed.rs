@@ -51,6 +51,20 @@ where
 }
 
 /// The iterator [`as_completed`] returns.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ThreadPool, as_completed};
+///
+/// let pool = ThreadPool::builder().workers(4).build().unwrap();
+/// let tasks = (0..4u64).map(|i| pool.spawn(move || i * 10));
+/// let mut done: Vec<(usize, u64)> = as_completed(tasks)
+///     .map(|(index, result)| (index, result.unwrap()))
+///     .collect();
+/// done.sort();
+/// assert_eq!(done, [(0, 0), (1, 10), (2, 20), (3, 30)]);
+/// ```
 #[must_use = "iterators are lazy: nothing is read until it is iterated"]
 pub struct AsCompleted<I, T> {
     input: Enumerate<I>,

@@ -13,8 +13,22 @@ mod transport;
 pub use transport::{ProcessTransport, TRANSPORT_VAR};
 
 /// The environment variable that sets the default number of workers.
+///
+/// # Examples
+///
+/// ```
+/// // `PARALLEL_WORKERS=4 cargo run` sets `workers = 4` for every macro call that names none.
+/// assert_eq!(parallel::WORKERS_VAR, "PARALLEL_WORKERS");
+/// ```
 pub const WORKERS_VAR: &str = "PARALLEL_WORKERS";
 /// The environment variable that sets the default backend.
+///
+/// # Examples
+///
+/// ```
+/// // `PARALLEL_BACKEND=threads cargo run` runs every macro call that names no backend on threads.
+/// assert_eq!(parallel::BACKEND_VAR, "PARALLEL_BACKEND");
+/// ```
 pub const BACKEND_VAR: &str = "PARALLEL_BACKEND";
 
 /// Where tasks run.
@@ -47,9 +61,24 @@ pub enum Backend {
 
 impl Backend {
     /// Every backend, in the order the documentation lists them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::Backend;
+    ///
+    /// let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
+    /// assert_eq!(names, ["rayon", "threads", "process"]);
+    /// ```
     pub const ALL: &'static [Backend] = &[Backend::Rayon, Backend::Threads, Backend::Process];
 
     /// The name used in options and environment variables.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(parallel::Backend::Process.name(), "process");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             Backend::Rayon => "rayon",
@@ -105,6 +134,15 @@ const WORKERS_EXPECTED: &str = "a positive number of workers, or -1 for one per 
 
 impl Workers {
     /// One worker per core (joblib's `n_jobs=-1`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::Workers;
+    ///
+    /// assert_eq!(Workers::ALL_CORES.get(), parallel::available_cores());
+    /// assert_eq!(Workers::new(-1).unwrap(), Workers::ALL_CORES);
+    /// ```
     pub const ALL_CORES: Workers = Workers(WorkersRepr::AllBut(NonZeroUsize::MIN));
 
     /// A count of workers; negative counts are relative to the cores (see the type's docs).
@@ -112,6 +150,17 @@ impl Workers {
     /// # Errors
     ///
     /// Zero is not a number of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::Workers;
+    ///
+    /// assert_eq!(Workers::new(3).unwrap().get(), 3);
+    /// // All cores but one, and never fewer than one worker.
+    /// assert_eq!(Workers::new(-2).unwrap().get(), (parallel::available_cores() - 1).max(1));
+    /// assert!(Workers::new(0).is_err());
+    /// ```
     pub fn new(n: i64) -> Result<Workers, ConfigError> {
         let magnitude = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
         match NonZeroUsize::new(magnitude) {
@@ -122,11 +171,26 @@ impl Workers {
     }
 
     /// A positive count of workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let four = parallel::Workers::count(NonZeroUsize::new(4).unwrap());
+    /// assert_eq!(four.get(), 4);
+    /// ```
     pub const fn count(n: NonZeroUsize) -> Workers {
         Workers(WorkersRepr::Count(n))
     }
 
     /// The number of workers on this machine: at least one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(parallel::Workers::new(2).unwrap().get(), 2);
+    /// ```
     pub fn get(self) -> usize {
         match self.0 {
             WorkersRepr::Count(n) => n.get(),
@@ -196,6 +260,14 @@ pub struct Options {
 
 impl Options {
     /// No option set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let options = parallel::Options::new();
+    /// assert_eq!(options.backend, None);
+    /// assert_eq!(options.workers, None);
+    /// ```
     pub const fn new() -> Options {
         Options {
             backend: None,
@@ -208,6 +280,21 @@ impl Options {
     }
 
     /// These options, with unset fields taken from `defaults`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{Backend, Options, Workers};
+    ///
+    /// let mut call = Options::new();
+    /// call.workers = Some(Workers::new(2).unwrap());
+    /// let mut function = Options::new();
+    /// function.backend = Some(Backend::Threads);
+    /// function.workers = Some(Workers::new(8).unwrap());
+    /// let both = call.or(function);
+    /// assert_eq!(both.backend, Some(Backend::Threads));
+    /// assert_eq!(both.workers, Some(Workers::new(2).unwrap()));
+    /// ```
     #[must_use]
     pub fn or(self, defaults: Options) -> Options {
         Options {

@@ -38,6 +38,18 @@ struct Inner {
 }
 
 /// What happened to a task that failed.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ErrorKind, ThreadPool};
+///
+/// let err = ThreadPool::global().spawn(|| -> u8 { panic!("oops") }).join().unwrap_err();
+/// match err.kind() {
+///     ErrorKind::Panicked { message } => assert_eq!(message, "oops"),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -131,6 +143,14 @@ fn signal_name(signal: i32) -> Option<&'static str> {
 
 impl TaskError {
     /// A task that panicked with `payload` (the value `std::panic::catch_unwind` returns).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let payload = std::panic::catch_unwind(|| panic!("boom")).unwrap_err();
+    /// let err = parallel::TaskError::panicked(payload);
+    /// assert_eq!(err.panic_message(), Some("boom"));
+    /// ```
     pub fn panicked(payload: Box<dyn Any + Send>) -> Self {
         let message = panic_message(&*payload).to_owned();
         Self(Box::new(Inner {
@@ -143,21 +163,52 @@ impl TaskError {
     }
 
     /// A task that did not finish within `after`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::timed_out(std::time::Duration::from_secs(1));
+    /// assert!(err.is_timeout());
+    /// ```
     pub fn timed_out(after: Duration) -> Self {
         Self::from_kind(ErrorKind::TimedOut { after })
     }
 
     /// A task that was cancelled before it ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, TaskError};
+    ///
+    /// assert_eq!(TaskError::cancelled().kind(), &ErrorKind::Cancelled);
+    /// ```
     pub fn cancelled() -> Self {
         Self::from_kind(ErrorKind::Cancelled)
     }
 
     /// A task whose worker process died.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, TaskError, WorkerExit};
+    ///
+    /// let err = TaskError::worker_died(WorkerExit::Signal(9));
+    /// assert_eq!(err.kind(), &ErrorKind::WorkerDied { exit: WorkerExit::Signal(9) });
+    /// ```
     pub fn worker_died(exit: WorkerExit) -> Self {
         Self::from_kind(ErrorKind::WorkerDied { exit })
     }
 
     /// A task that could not run at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::refused("no such task");
+    /// assert!(err.to_string().contains("no such task"));
+    /// ```
     pub fn refused(message: impl Into<String>) -> Self {
         Self::from_kind(ErrorKind::Refused {
             message: message.into(),
@@ -165,6 +216,13 @@ impl TaskError {
     }
 
     /// A task whose arguments or result could not cross between processes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::serialization("not valid UTF-8");
+    /// assert!(err.to_string().contains("not valid UTF-8"));
+    /// ```
     pub fn serialization(message: impl Into<String>) -> Self {
         Self::from_kind(ErrorKind::Serialization {
             message: message.into(),
@@ -172,6 +230,13 @@ impl TaskError {
     }
 
     /// A task whose worker process broke the protocol.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::protocol("a frame of length zero");
+    /// assert!(err.to_string().contains("a frame of length zero"));
+    /// ```
     pub fn protocol(message: impl Into<String>) -> Self {
         Self::from_kind(ErrorKind::Protocol {
             message: message.into(),
@@ -196,6 +261,13 @@ impl TaskError {
     }
 
     /// Sets the position of the task in its input.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::cancelled().with_index(7);
+    /// assert_eq!(err.index(), Some(7));
+    /// ```
     #[must_use]
     pub fn with_index(mut self, index: usize) -> Self {
         self.0.index = Some(index);
@@ -210,6 +282,13 @@ impl TaskError {
     }
 
     /// Sets the name of the function the task ran.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = parallel::TaskError::cancelled().with_name("fetch");
+    /// assert_eq!(err.name(), Some("fetch"));
+    /// ```
     #[must_use]
     pub fn with_name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.0.name = Some(name.into());
@@ -217,21 +296,59 @@ impl TaskError {
     }
 
     /// The position of the task in its input (0-based), where it came from one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let results = parallel::RayonPool::global()
+    ///     .map(|n: u32| if n == 2 { panic!("two") } else { n }, 0..4)
+    ///     .collect::<Vec<_>>();
+    /// assert_eq!(results[2].as_ref().unwrap_err().index(), Some(2));
+    /// ```
     pub fn index(&self) -> Option<usize> {
         self.0.index
     }
 
     /// The name of the function the task ran, where it is known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn fails(_: u8) -> u8 {
+    ///     panic!("no")
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).build().unwrap();
+    /// assert_eq!(pool.spawn(fails, (0,)).join().unwrap_err().name(), Some("fails"));
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
 
     /// What happened to the task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, TaskError};
+    ///
+    /// assert!(matches!(TaskError::refused("no").kind(), ErrorKind::Refused { .. }));
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.0.kind
     }
 
     /// The panic message, if the task panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let task = parallel::ThreadPool::global().spawn(|| -> u8 { panic!("bad input") });
+    /// assert_eq!(task.join().unwrap_err().panic_message(), Some("bad input"));
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.0.kind {
             ErrorKind::Panicked { message } => Some(message),
@@ -240,6 +357,15 @@ impl TaskError {
     }
 
     /// Whether the task timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let task = parallel::ThreadPool::global().spawn(|| std::thread::sleep(Duration::from_secs(5)));
+    /// assert!(task.join_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self.0.kind, ErrorKind::TimedOut { .. })
     }
@@ -365,6 +491,13 @@ impl ConfigError {
     }
 
     /// The name of the setting that was wrong (an environment variable or an option).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = "0".parse::<parallel::Workers>().unwrap_err();
+    /// assert_eq!(err.setting(), "workers");
+    /// ```
     pub fn setting(&self) -> &str {
         &self.setting
     }

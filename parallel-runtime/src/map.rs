@@ -28,6 +28,18 @@ type SpawnBatch<X, T> = Box<dyn Fn(Vec<(usize, X)>, Sender<Indexed<T>>) + Send>;
 /// [`in_flight`](MapUnordered::in_flight) items are queued or running at once, so an endless input
 /// streams with bounded memory. Dropping the iterator stops reading the input; items already
 /// running finish and their results are dropped.
+///
+/// # Examples
+///
+/// ```
+/// let pool = parallel::ThreadPool::builder().workers(4).build().unwrap();
+/// let mut lengths: Vec<usize> = pool
+///     .map_unordered(|word: &str| word.len(), ["a", "bb", "ccc"])
+///     .map(|(_, result)| result.unwrap())
+///     .collect();
+/// lengths.sort();
+/// assert_eq!(lengths, [1, 2, 3]);
+/// ```
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct MapUnordered<I: Iterator, T> {
     input: Enumerate<I>,
@@ -231,6 +243,17 @@ impl<X, T, F> Drop for Batch<X, T, F> {
 ///
 /// Runs ahead of the caller by at most [`in_flight`](Map::in_flight) items, counting finished
 /// results that wait for an earlier, slower item.
+///
+/// # Examples
+///
+/// ```
+/// let pool = parallel::ThreadPool::builder().workers(4).build().unwrap();
+/// let lengths: Vec<usize> = pool
+///     .map(|word: &str| word.len(), ["a", "bb", "ccc"])
+///     .map(Result::unwrap)
+///     .collect();
+/// assert_eq!(lengths, [1, 2, 3]);
+/// ```
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct Map<I: Iterator, T> {
     unordered: MapUnordered<I, T>,

@@ -351,6 +351,20 @@ impl<T> Task<T> {
     }
 
     /// The name of the function the task runs, where it is known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::ThreadPool;
+    ///
+    /// fn fetch() -> u8 {
+    ///     1
+    /// }
+    ///
+    /// assert_eq!(ThreadPool::global().spawn(fetch).name(), Some("fetch"));
+    /// // A closure has no name.
+    /// assert_eq!(ThreadPool::global().spawn(|| 1).name(), None);
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.shared.name.as_deref()
     }

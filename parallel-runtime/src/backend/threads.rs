@@ -70,12 +70,27 @@ pub struct ThreadPoolBuilder {
 impl ThreadPoolBuilder {
     /// The most threads the pool runs at once. Negative counts are relative to the cores, as in
     /// [`Workers`]. The default is Python's: `min(32, cores + 4)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().workers(8).build().unwrap();
+    /// assert_eq!(pool.workers(), 8);
+    /// ```
     pub fn workers(mut self, workers: i64) -> Self {
         self.workers = Some(workers);
         self
     }
 
     /// The prefix of the threads' names (`parallel-threads` by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().name("fetch").build().unwrap();
+    /// let name = pool.spawn(|| std::thread::current().name().map(str::to_owned));
+    /// assert!(name.join().unwrap().unwrap().starts_with("fetch"));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -86,6 +101,14 @@ impl ThreadPoolBuilder {
     /// # Errors
     ///
     /// A [`ConfigError`] for zero workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.spawn(|| 6 * 7).join().unwrap(), 42);
+    /// assert!(parallel::ThreadPool::builder().workers(0).build().is_err());
+    /// ```
     pub fn build(self) -> Result<ThreadPool, ConfigError> {
         let max_threads = match self.workers {
             Some(n) => Workers::new(n)?.get(),
@@ -109,6 +132,13 @@ impl ThreadPoolBuilder {
 
 impl ThreadPool {
     /// A builder with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().build().unwrap();
+    /// assert_eq!(pool.workers(), (parallel::available_cores() + 4).min(32));
+    /// ```
     pub fn builder() -> ThreadPoolBuilder {
         ThreadPoolBuilder::default()
     }
@@ -132,6 +162,13 @@ impl ThreadPool {
     }
 
     /// The most threads this pool runs at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().workers(3).build().unwrap();
+    /// assert_eq!(pool.workers(), 3);
+    /// ```
     pub fn workers(&self) -> usize {
         self.inner.shared.max_threads
     }

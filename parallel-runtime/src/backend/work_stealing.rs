@@ -47,12 +47,27 @@ pub struct RayonPoolBuilder {
 impl RayonPoolBuilder {
     /// The number of worker threads (one per core by default). Negative counts are relative to
     /// the cores, as in [`Workers`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::RayonPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.workers(), 2);
+    /// ```
     pub fn workers(mut self, workers: i64) -> Self {
         self.workers = Some(workers);
         self
     }
 
     /// The prefix of the threads' names (`parallel-rayon` by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::RayonPool::builder().workers(1).name("crunch").build().unwrap();
+    /// let name = pool.install(|| std::thread::current().name().map(str::to_owned));
+    /// assert!(name.unwrap().starts_with("crunch"));
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -63,6 +78,14 @@ impl RayonPoolBuilder {
     /// # Errors
     ///
     /// A [`ConfigError`] for zero workers, or when the threads cannot start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::RayonPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.spawn(|| 6 * 7).join().unwrap(), 42);
+    /// assert!(parallel::RayonPool::builder().workers(0).build().is_err());
+    /// ```
     pub fn build(self) -> Result<RayonPool, ConfigError> {
         let workers = match self.workers {
             Some(n) => Workers::new(n)?,
@@ -96,6 +119,13 @@ fn global_threads() -> usize {
 
 impl RayonPool {
     /// A builder with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::RayonPool::builder().build().unwrap();
+    /// assert_eq!(pool.workers(), parallel::available_cores());
+    /// ```
     pub fn builder() -> RayonPoolBuilder {
         RayonPoolBuilder::default()
     }
@@ -120,6 +150,19 @@ impl RayonPool {
     /// # Errors
     ///
     /// A [`ConfigError`] when the threads cannot start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::RayonPool;
+    ///
+    /// let (a, b) = (RayonPool::shared(3).unwrap(), RayonPool::shared(3).unwrap());
+    /// assert_eq!(a.workers(), 3);
+    /// // The same threads serve both handles.
+    /// let name_a = a.install(|| std::thread::current().name().map(str::to_owned));
+    /// let name_b = b.install(|| std::thread::current().name().map(str::to_owned));
+    /// assert_eq!(name_a.is_some(), name_b.is_some());
+    /// ```
     pub fn shared(workers: usize) -> Result<RayonPool, ConfigError> {
         static POOLS: OnceLock<Mutex<HashMap<usize, RayonPool>>> = OnceLock::new();
         if workers == global_threads() {
@@ -138,6 +181,13 @@ impl RayonPool {
     }
 
     /// The number of worker threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::RayonPool::builder().workers(3).build().unwrap();
+    /// assert_eq!(pool.workers(), 3);
+    /// ```
     pub fn workers(&self) -> usize {
         match &self.pool {
             Some(pool) => pool.current_num_threads(),

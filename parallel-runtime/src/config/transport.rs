@@ -6,6 +6,14 @@ use std::str::FromStr;
 use crate::error::ConfigError;
 
 /// The environment variable that sets the process backend's default [`ProcessTransport`].
+///
+/// # Examples
+///
+/// ```
+/// // `PARALLEL_TRANSPORT=socket cargo test` runs every process pool that names no transport on
+/// // the socket transport.
+/// assert_eq!(parallel::TRANSPORT_VAR, "PARALLEL_TRANSPORT");
+/// ```
 pub const TRANSPORT_VAR: &str = "PARALLEL_TRANSPORT";
 
 /// How a process pool passes requests and replies to its workers.
@@ -45,10 +53,23 @@ pub enum ProcessTransport {
 
 impl ProcessTransport {
     /// Every transport.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let names: Vec<&str> = parallel::ProcessTransport::ALL.iter().map(|t| t.name()).collect();
+    /// assert_eq!(names, ["shared-memory", "socket"]);
+    /// ```
     pub const ALL: &'static [ProcessTransport] =
         &[ProcessTransport::SharedMemory, ProcessTransport::Socket];
 
     /// The name used in `PARALLEL_TRANSPORT`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(parallel::ProcessTransport::Socket.name(), "socket");
+    /// ```
     pub const fn name(self) -> &'static str {
         match self {
             ProcessTransport::SharedMemory => "shared-memory",

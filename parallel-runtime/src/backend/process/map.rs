@@ -122,6 +122,25 @@ impl ProcessPool {
 /// Small calls are batched automatically, joblib-style: the first batches hold one call, later
 /// ones as many as take about 2 ms in the worker. At most about two batches per worker are in
 /// flight, so the input streams with bounded memory.
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ProcessPool, parallel};
+///
+/// #[parallel]
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let mut squares: Vec<u64> = pool
+///     .map_unordered(square, 0..100)
+///     .map(|(_, result)| result.unwrap())
+///     .collect();
+/// squares.sort();
+/// assert_eq!(squares[99], 99 * 99);
+/// ```
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct ProcessMapUnordered<I: Iterator, R> {
     pool: ProcessPool,
@@ -171,6 +190,29 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
     }
 
     /// Stops reading the input: calls already sent finish and are still yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// // An endless input: stop once a large enough square turns up.
+    /// let mut squares = pool.map_unordered(square, 0..);
+    /// let mut seen = 0;
+    /// while let Some((_, result)) = squares.next() {
+    ///     seen += 1;
+    ///     if result.unwrap() > 10_000 {
+    ///         squares.stop_reading();
+    ///     }
+    /// }
+    /// assert!(seen > 100);
+    /// ```
     pub fn stop_reading(&mut self) {
         self.stopped = true;
     }
@@ -318,6 +360,21 @@ impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMapUnordered
 }
 
 /// Results of a process map in input order; see [`ProcessPool::map`].
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ProcessPool, parallel};
+///
+/// #[parallel]
+/// fn square(n: u64) -> u64 {
+///     n * n
+/// }
+///
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let squares: Vec<u64> = pool.map(square, 0..5).map(Result::unwrap).collect();
+/// assert_eq!(squares, [0, 1, 4, 9, 16]);
+/// ```
 #[must_use = "iterators are lazy: nothing runs until the map is iterated"]
 pub struct ProcessMap<I: Iterator, R> {
     unordered: ProcessMapUnordered<I, R>,

@@ -23,6 +23,25 @@ use crate::task::{self, Task};
 ///
 /// Implemented for every function of up to eight arguments; whether it is a `#[parallel]`
 /// function is checked when a task is spawned (the macros check it at compile time).
+///
+/// # Examples
+///
+/// ```
+/// use parallel::{ProcessFn, ProcessPool, parallel};
+///
+/// #[parallel]
+/// fn add(a: u64, b: u64) -> u64 {
+///     a + b
+/// }
+///
+/// // A function of two arguments takes them as a pair.
+/// fn spawn_on<F: ProcessFn<(u64, u64), Output = u64>>(pool: &ProcessPool, f: F) -> u64 {
+///     pool.spawn(f, (2, 3)).join().unwrap()
+/// }
+///
+/// let pool = ProcessPool::builder().workers(1).build().unwrap();
+/// assert_eq!(spawn_on(&pool, add), 5);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run in a worker process with the arguments `{Args}`",
     label = "not a function of `{Args}`",
@@ -128,6 +147,13 @@ pub struct ProcessPoolBuilder {
 impl ProcessPoolBuilder {
     /// The number of worker processes (one per core by default). Negative counts are relative to
     /// the cores, as in [`Workers`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ProcessPool::builder().workers(-1).build().unwrap();
+    /// assert_eq!(pool.workers(), parallel::available_cores());
+    /// ```
     pub fn workers(mut self, workers: i64) -> Self {
         self.workers = Some(workers);
         self
@@ -135,12 +161,49 @@ impl ProcessPoolBuilder {
 
     /// How long one call may run; a late call's worker is killed and the call fails with a
     /// timeout. Calls run one at a time (unbatched) when a timeout is set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn nap(ms: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(ms));
+    ///     ms
+    /// }
+    ///
+    /// let pool = ProcessPool::builder()
+    ///     .workers(1)
+    ///     .timeout(Duration::from_millis(200))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.spawn(nap, (1,)).join().unwrap(), 1);
+    /// assert!(pool.spawn(nap, (10_000,)).join().unwrap_err().is_timeout());
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// How many times a call whose worker died is run again on a new worker (0 by default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn always_aborts(_: u8) -> u8 {
+    ///     std::process::abort()
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).retries(1).build().unwrap();
+    /// // Run twice (once, then one retry), then reported.
+    /// let err = pool.spawn(always_aborts, (0,)).join().unwrap_err();
+    /// assert!(matches!(err.kind(), ErrorKind::WorkerDied { .. }));
+    /// ```
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -148,6 +211,19 @@ impl ProcessPoolBuilder {
 
     /// How requests and replies travel ([`ProcessTransport::from_env`] by default: shared
     /// memory unless `PARALLEL_TRANSPORT` says otherwise).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, ProcessTransport};
+    ///
+    /// let pool = ProcessPool::builder()
+    ///     .workers(1)
+    ///     .transport(ProcessTransport::Socket)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.transport(), ProcessTransport::Socket);
+    /// ```
     pub fn transport(mut self, transport: ProcessTransport) -> Self {
         self.transport = Some(transport);
         self
@@ -159,6 +235,14 @@ impl ProcessPoolBuilder {
     ///
     /// A [`ConfigError`] for zero workers, or for an invalid `PARALLEL_TRANSPORT` when no
     /// transport was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.workers(), 2);
+    /// assert!(parallel::ProcessPool::builder().workers(0).build().is_err());
+    /// ```
     pub fn build(self) -> Result<ProcessPool, ConfigError> {
         let workers = match self.workers {
             Some(n) => Workers::new(n)?.get(),
@@ -174,6 +258,13 @@ impl ProcessPoolBuilder {
 
 impl ProcessPool {
     /// A builder with the default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ProcessPool::builder().build().unwrap();
+    /// assert_eq!(pool.workers(), parallel::available_cores());
+    /// ```
     pub fn builder() -> ProcessPoolBuilder {
         ProcessPoolBuilder::default()
     }
@@ -248,11 +339,31 @@ impl ProcessPool {
     }
 
     /// The number of worker processes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ProcessPool::builder().workers(3).build().unwrap();
+    /// assert_eq!(pool.workers(), 3);
+    /// ```
     pub fn workers(&self) -> usize {
         self.inner.workers
     }
 
     /// How requests and replies travel to this pool's workers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, ProcessTransport};
+    ///
+    /// let pool = ProcessPool::builder()
+    ///     .workers(1)
+    ///     .transport(ProcessTransport::SharedMemory)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.transport(), ProcessTransport::SharedMemory);
+    /// ```
     pub fn transport(&self) -> ProcessTransport {
         self.inner.transport
     }
