@@ -11,6 +11,9 @@ use crate::options;
 use parse::ParallelFn;
 
 pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
+    if let Some(output) = marked_expression(&item) {
+        return output;
+    }
     match try_entry(args, item.clone()) {
         Ok(output) => output,
         // Keep the user's function so callers and the IDE still see it.
@@ -20,6 +23,26 @@ pub(crate) fn entry(args: TokenStream, item: TokenStream) -> TokenStream {
             output
         }
     }
+}
+
+/// `#[parallel]` on a loop (or another expression) outside a `#[parallel]` function, where rustc
+/// calls the macro on the expression itself (after its own errors: attributes on expressions are
+/// unstable). The explanation goes inside a block with the expression, run as written, so that
+/// rustc shows it instead of discarding what follows the expression.
+fn marked_expression(item: &TokenStream) -> Option<TokenStream> {
+    if syn::parse2::<syn::Item>(item.clone()).is_ok() {
+        return None;
+    }
+    let expr = syn::parse2::<syn::Expr>(item.clone()).ok()?;
+    let message = match &expr {
+        syn::Expr::ForLoop(_) => {
+            "a marked `for` loop runs in parallel only inside a `#[parallel]` function: add \
+             `#[parallel]` to the function that holds this loop, which finds and rewrites it"
+        }
+        _ => "#[parallel] marks functions, and `for` loops inside a `#[parallel]` function",
+    };
+    let error = syn::Error::new_spanned(&expr, message).into_compile_error();
+    Some(quote::quote!({ #error; #expr }))
 }
 
 fn try_entry(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
