@@ -602,6 +602,50 @@ fn child_runs_long_tasks() {
     }
 }
 
+/// Panics with its argument in the message; it does not quiet its panic.
+#[parallel]
+fn loud_panic(n: u8) -> u8 {
+    panic!("loud {n}")
+}
+
+#[test]
+fn a_worker_says_which_task_panicked_unless_its_pool_is_quiet() {
+    let output = run_child("child_panics_in_a_worker", &[]);
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("in task `loud_panic` panicked at tests/backend_process.rs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("parallel worker ") && stderr.contains("loud 7"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<unnamed>"), "{stderr}");
+
+    let quiet = run_child("child_panics_in_a_worker", &[("PARALLEL_TEST_QUIET", "1")]);
+    assert!(quiet.status.success(), "{quiet:?}");
+    let stderr = String::from_utf8_lossy(&quiet.stderr);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("loud 7"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run by a_worker_says_which_task_panicked_unless_its_pool_is_quiet, as a child process"]
+fn child_panics_in_a_worker() {
+    let quiet = std::env::var_os("PARALLEL_TEST_QUIET").is_some();
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .quiet_panics(quiet)
+        .build()
+        .unwrap();
+    let err = pool.spawn(loud_panic, (7,)).join().unwrap_err();
+    // The caller gets the message either way.
+    assert_eq!(err.panic_message(), Some("loud 7"));
+}
+
 #[test]
 #[ignore = "run by output_of_workers_reaches_the_terminal, as a child process"]
 fn child_prints_from_workers() {

@@ -12,6 +12,7 @@ use super::driver::{Drivers, drive};
 use super::registry::{self, Entry};
 use super::reply::TaskReply;
 use super::request::{Request, RequestBuilder};
+use super::transport::WorkerSettings;
 use super::transport::shared_memory::SharedMemoryTransport;
 use super::transport::socket::SocketTransport;
 use crate::config::{ProcessTransport, Workers, available_cores};
@@ -142,6 +143,7 @@ pub struct ProcessPoolBuilder {
     timeout: Option<Duration>,
     retries: u32,
     transport: Option<ProcessTransport>,
+    quiet_panics: bool,
 }
 
 impl ProcessPoolBuilder {
@@ -229,6 +231,30 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Whether workers print nothing when a task panics. By default a worker prints the panic
+    /// on stderr, as a program would, naming itself and the task:
+    /// `parallel worker 1234 panicked in task `parse` at src/lib.rs:10:5: bad input`. Either
+    /// way the caller gets the message in the task's [`TaskError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn parse(text: String) -> u32 {
+    ///     text.parse().expect("a number")
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).quiet_panics(true).build().unwrap();
+    /// let err = pool.spawn(parse, ("ten".to_owned(),)).join().unwrap_err();
+    /// assert!(err.panic_message().unwrap().starts_with("a number"));
+    /// ```
+    pub fn quiet_panics(mut self, quiet: bool) -> Self {
+        self.quiet_panics = quiet;
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
@@ -252,7 +278,10 @@ impl ProcessPoolBuilder {
             Some(transport) => transport,
             None => ProcessTransport::from_env()?,
         };
-        Ok(ProcessPool::start(workers, transport).configured(self.timeout, self.retries))
+        let settings = WorkerSettings {
+            quiet_panics: self.quiet_panics,
+        };
+        Ok(ProcessPool::start(workers, transport, settings).configured(self.timeout, self.retries))
     }
 }
 
@@ -297,12 +326,14 @@ impl ProcessPool {
             .unwrap_or_else(|e| e.into_inner());
         pools
             .entry(workers)
-            .or_insert_with(|| ProcessPool::start(workers, shared_transport()))
+            .or_insert_with(|| {
+                ProcessPool::start(workers, shared_transport(), WorkerSettings::default())
+            })
             .clone()
     }
 
-    fn start(workers: usize, transport: ProcessTransport) -> ProcessPool {
-        let drivers = Arc::new(Drivers::new(workers));
+    fn start(workers: usize, transport: ProcessTransport, settings: WorkerSettings) -> ProcessPool {
+        let drivers = Arc::new(Drivers::new(workers, settings));
         let mut started = 0;
         for number in 0..workers {
             let drivers = Arc::clone(&drivers);

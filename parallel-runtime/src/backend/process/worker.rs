@@ -26,6 +26,7 @@ use std::process::exit;
 use std::time::Instant;
 
 mod link;
+mod panics;
 
 use super::channel::SharedChannel;
 use super::claim::Claims;
@@ -44,6 +45,8 @@ pub(crate) const HAS_ENTRY: bool = cfg!(any(
 
 /// Set in a worker's environment to its parent's process id.
 pub(crate) const WORKER_VAR: &str = "PARALLEL_WORKER";
+/// Set in a worker's environment when its pool was built with `quiet_panics(true)`.
+pub(crate) const QUIET_PANICS_VAR: &str = "PARALLEL_QUIET_PANICS";
 /// A worker's only argument, so that `ps` tells workers apart.
 pub(crate) const WORKER_ARG: &str = "--parallel-worker";
 
@@ -114,6 +117,7 @@ fn serve(parent: u32) -> ! {
         Ok(stream) => stream,
         Err(message) => die(EXIT_SETUP, &message),
     };
+    panics::install(std::env::var_os(QUIET_PANICS_VAR).is_some());
     let (claims, channel) = match receive_setup(&stream) {
         Ok(setup) => setup,
         Err(message) => die(EXIT_MALFORMED, &message),
@@ -182,7 +186,7 @@ fn run_request(
     };
     let started = Instant::now();
     let mut outcomes = OutcomesBuilder::new(buffer, progress);
-    match (entry.invoke)(run.calls, &mut outcomes) {
+    match panics::running(entry.name, || (entry.invoke)(run.calls, &mut outcomes)) {
         Ok(()) => {
             let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
             outcomes.finish(run.seq, run.calls.len() as u32, nanos)

@@ -34,7 +34,7 @@ mod failure;
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
 use super::queue::RequestQueue;
 use super::request::Request;
-use super::transport::{ReceiveError, Reply, StartError, Transport};
+use super::transport::{ReceiveError, Reply, StartError, Transport, WorkerSettings};
 use crate::error::{TaskError, WorkerExit};
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
@@ -67,13 +67,16 @@ pub(super) struct Drivers {
     live: AtomicUsize,
     /// Whether the pool said on stderr that it could not start a worker.
     warned: AtomicBool,
+    /// How workers are started.
+    settings: WorkerSettings,
 }
 
 impl Drivers {
-    pub(super) fn new(workers: usize) -> Self {
+    pub(super) fn new(workers: usize, settings: WorkerSettings) -> Self {
         Drivers {
             queue: RequestQueue::new(),
             workers,
+            settings,
             idle: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             warned: AtomicBool::new(false),
@@ -235,7 +238,7 @@ impl<'a, T: Transport> Driver<'a, T> {
         if self.worker.is_some() {
             return Ok(());
         }
-        let worker = T::start()?;
+        let worker = T::start(self.drivers.settings)?;
         self.drivers.live.fetch_add(1, Ordering::SeqCst);
         self.worker = Some(worker);
         self.start_again = None;

@@ -20,10 +20,17 @@ use super::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
 
+/// How the pool's workers are started.
+#[derive(Clone, Copy, Debug, Default)]
+pub(in crate::backend::process) struct WorkerSettings {
+    /// Whether a worker prints nothing when a task panics (the caller gets the message).
+    pub(in crate::backend::process) quiet_panics: bool,
+}
+
 /// One worker, as a driver sees it.
 pub(super) trait Transport: Sized {
     /// Starts a worker and waits until it is ready.
-    fn start() -> Result<Self, StartError>;
+    fn start(settings: WorkerSettings) -> Result<Self, StartError>;
 
     /// Numbers the run frame `frame` and sends it; returns its number (from 1, wrapping).
     ///

@@ -9,7 +9,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::socket::SocketTransport;
-use super::{ReceiveError, Reply, StartError, Transport, decode_reply};
+use super::{ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
 use crate::backend::process::channel::{Popped, Pushed, SharedChannel, Waited};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer};
@@ -25,17 +25,17 @@ pub(in crate::backend::process) struct SharedMemoryTransport {
 
 impl Transport for SharedMemoryTransport {
     /// Makes the rings, starts the worker with them, and waits until it is ready.
-    fn start() -> Result<Self, StartError> {
+    fn start(settings: WorkerSettings) -> Result<Self, StartError> {
         let Ok((channel, theirs)) = SharedChannel::create() else {
             return Ok(SharedMemoryTransport {
-                socket: SocketTransport::start()?,
+                socket: SocketTransport::start(settings)?,
                 channel: None,
             });
         };
-        let (socket, shared) = SocketTransport::launch(Some([
-            channel.rings_fd(),
-            std::os::fd::AsFd::as_fd(&theirs),
-        ]))?;
+        let (socket, shared) = SocketTransport::launch(
+            Some([channel.rings_fd(), std::os::fd::AsFd::as_fd(&theirs)]),
+            settings,
+        )?;
         // The worker's end of the doorbell is the worker's alone now: it closes when the
         // worker ends, which is how a sleeping driver learns of its death.
         drop(theirs);

@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
-use super::{AttachFrame, Attached, ReceiveError, Reply, StartError, Transport, decode_reply};
+use super::{
+    AttachFrame, Attached, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply,
+};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
 use crate::backend::process::worker;
@@ -42,8 +44,8 @@ pub(in crate::backend::process) struct SocketTransport {
 
 impl Transport for SocketTransport {
     /// Starts this executable as a worker and waits until it says it is ready.
-    fn start() -> Result<SocketTransport, StartError> {
-        SocketTransport::launch(None).map(|(worker, _)| worker)
+    fn start(settings: WorkerSettings) -> Result<SocketTransport, StartError> {
+        SocketTransport::launch(None, settings).map(|(worker, _)| worker)
     }
 
     /// The worker's shared page, where the system has one.
@@ -139,6 +141,7 @@ impl SocketTransport {
     /// where it also gets a shared page; the flag says whether it was.
     pub(super) fn launch(
         shared: Option<[BorrowedFd<'_>; 2]>,
+        settings: WorkerSettings,
     ) -> Result<(SocketTransport, bool), StartError> {
         if !worker::HAS_ENTRY {
             return Err(StartError::Unsupported);
@@ -146,13 +149,19 @@ impl SocketTransport {
         let (ours, theirs) = UnixStream::pair().map_err(StartError::Spawn)?;
         protocol::enlarge_send_buffer(&ours);
         let (program, arg0) = this_executable();
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .arg0(arg0)
             .arg(worker::WORKER_ARG)
             .env(worker::WORKER_VAR, std::process::id().to_string())
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .spawn()
-            .map_err(StartError::Spawn)?;
+            .stdin(Stdio::from(OwnedFd::from(theirs)));
+        if settings.quiet_panics {
+            command.env(worker::QUIET_PANICS_VAR, "1");
+        }
+        let child = command.spawn().map_err(StartError::Spawn)?;
+        // The command holds the worker's end of the socket: closed now, so that a worker that
+        // dies before its greeting is seen gone at once (end of stream), not after a timeout.
+        drop(command);
         let mut worker = SocketTransport {
             child,
             stream: ours,

@@ -5,7 +5,8 @@ use crate::backend::process::worker::EXIT_MALFORMED;
 /// A worker asked for a function it does not know answers with an error, and stays usable.
 #[test]
 fn a_worker_refuses_an_unknown_task() {
-    let mut worker = SocketTransport::start().expect("this test executable starts as a worker");
+    let mut worker = SocketTransport::start(Default::default())
+        .expect("this test executable starts as a worker");
     let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
     let seq = worker.send(&mut frame).unwrap();
     let mut buffer = protocol::FrameBuffer::default();
@@ -27,7 +28,8 @@ fn a_worker_refuses_an_unknown_task() {
 /// A dropped handle kills and reaps its worker.
 #[test]
 fn a_dropped_handle_leaves_no_process() {
-    let worker = SocketTransport::start().expect("this test executable starts as a worker");
+    let worker = SocketTransport::start(Default::default())
+        .expect("this test executable starts as a worker");
     let pid = worker.child.id();
     drop(worker);
     // Reaped: not even a zombie is left.
@@ -47,7 +49,8 @@ fn proc_field(pid: u32, file: &str, key: &str) -> u64 {
 /// exits when the parent goes away mid-frame.
 #[test]
 fn a_worker_allocates_for_what_arrives_not_for_what_a_prefix_claims() {
-    let mut worker = SocketTransport::start().expect("this test executable starts as a worker");
+    let mut worker = SocketTransport::start(Default::default())
+        .expect("this test executable starts as a worker");
     let pid = worker.child.id();
     // The prefix, a tag, and 16 MiB of the claimed 4 GiB. The write returns once the worker
     // has read all but what the socket buffers hold (a few MiB).
@@ -66,7 +69,8 @@ fn a_worker_allocates_for_what_arrives_not_for_what_a_prefix_claims() {
 /// its code for that, at once, without running anything.
 #[test]
 fn a_worker_exits_on_a_request_with_a_lying_count() {
-    let mut worker = SocketTransport::start().expect("this test executable starts as a worker");
+    let mut worker = SocketTransport::start(Default::default())
+        .expect("this test executable starts as a worker");
     let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
     frame[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
     protocol::write_frame(&worker.stream, &frame).unwrap();

@@ -1,0 +1,54 @@
+//! What a worker prints when a task panics.
+//!
+//! A worker never runs `main`, so a panic hook set there does not reach it, and Rust's default
+//! hook would name the thread `<unnamed>`. A worker prints instead which worker and which task
+//! panicked, where, and the message (with a backtrace when `RUST_BACKTRACE` asks for one), or
+//! nothing when its pool was built with `quiet_panics(true)`. The caller gets the message in
+//! the task's error either way. A hook that a task sets replaces this one, as in any program.
+
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::Cell;
+use std::io::Write;
+
+use crate::error::panic_message;
+
+thread_local! {
+    /// The task this thread runs, if it runs one.
+    static TASK: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Installs the worker's panic hook: silent if `quiet`.
+pub(super) fn install(quiet: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        if quiet {
+            return;
+        }
+        let task = TASK
+            .with(Cell::get)
+            .map(|name| format!(" in task `{name}`"))
+            .unwrap_or_default();
+        let place = info
+            .location()
+            .map(|at| format!(" at {at}"))
+            .unwrap_or_default();
+        let message = panic_message(info.payload());
+        let backtrace = Backtrace::capture();
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(
+            stderr,
+            "parallel worker {}{task} panicked{place}:\n{message}",
+            std::process::id()
+        );
+        if backtrace.status() == BacktraceStatus::Captured {
+            let _ = writeln!(stderr, "stack backtrace:\n{backtrace}");
+        }
+    }));
+}
+
+/// Runs `f` as task `name`, for the hook to say which task panicked.
+pub(super) fn running<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
+    let before = TASK.with(|task| task.replace(Some(name)));
+    let result = f();
+    TASK.with(|task| task.set(before));
+    result
+}
