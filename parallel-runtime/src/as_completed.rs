@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::iter::{Enumerate, FusedIterator};
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -47,6 +48,7 @@ where
         ready: VecDeque::new(),
         wakes_tx,
         wakes,
+        deadline: None,
     }
 }
 
@@ -74,6 +76,8 @@ pub struct AsCompleted<I, T> {
     ready: VecDeque<Indexed<T>>,
     wakes_tx: Sender<usize>,
     wakes: Receiver<usize>,
+    /// When the tasks still running come back as timed out, and the timeout they report.
+    deadline: Option<(Instant, Duration)>,
 }
 
 /// Wakes an [`AsCompleted`] with the index of the task that finished.
@@ -114,6 +118,36 @@ impl<I, T> AsCompleted<I, T> {
         self.limit = limit;
         self
     }
+
+    /// Waits for the tasks at most `timeout` from now: Python's `as_completed(fs, timeout=...)`.
+    /// Tasks that finish in time are yielded as usual; once the time is up, each task read from
+    /// the input and not finished comes back as [`TimedOut`](crate::ErrorKind::TimedOut), in
+    /// input order, and is cancelled (a queued task never starts; one already running on a
+    /// thread runs to its end, its result dropped; a process task's call is not stopped). The
+    /// input is not read further: tasks it has not yet given are never asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::{ThreadPool, as_completed};
+    ///
+    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
+    /// let (_never, wait) = std::sync::mpsc::channel::<()>();
+    /// let stuck = pool.spawn(move || wait.recv_timeout(Duration::from_secs(5)).is_ok());
+    /// let quick = pool.spawn(|| true);
+    /// let results: Vec<_> = as_completed([stuck, quick])
+    ///     .timeout(Duration::from_millis(50))
+    ///     .collect();
+    /// assert_eq!(results[0].0, 1); // the quick task, in time
+    /// assert!(results[0].1.as_ref().unwrap());
+    /// assert_eq!(results[1].0, 0); // the stuck one, timed out
+    /// assert!(results[1].1.as_ref().unwrap_err().is_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Some((Instant::now() + timeout, timeout));
+        self
+    }
 }
 
 impl<I: Iterator<Item = Task<T>>, T> AsCompleted<I, T> {
@@ -127,6 +161,32 @@ impl<I: Iterator<Item = Task<T>>, T> AsCompleted<I, T> {
             Poll::Pending => {
                 self.watching.insert(index, (task, waker));
             }
+        }
+    }
+
+    /// The time is up: every task being watched comes back as timed out (or with its result,
+    /// if it finished at the last moment), and the input is not read further.
+    fn expire(&mut self, timeout: Duration) {
+        self.input_done = true;
+        self.deadline = None;
+        let mut late: Vec<usize> = self.watching.keys().copied().collect();
+        late.sort_unstable();
+        for index in late {
+            let Some((task, waker)) = self.watching.remove(&index) else {
+                continue;
+            };
+            let result = match task.poll_result(&waker) {
+                Poll::Ready(result) => result,
+                Poll::Pending => {
+                    task.cancel();
+                    let err = TaskError::timed_out(timeout);
+                    Err(match task.name() {
+                        Some(name) => err.with_name(name.to_owned()),
+                        None => err,
+                    })
+                }
+            };
+            self.ready.push_back((index, with_index(result, index)));
         }
     }
 
@@ -145,6 +205,13 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            // Checked here too, not only when waiting: tasks that keep finishing at once would
+            // otherwise read an endless input past the deadline.
+            if let Some((deadline, timeout)) = self.deadline
+                && Instant::now() >= deadline
+            {
+                self.expire(timeout);
+            }
             self.fill();
             if let Some(done) = self.ready.pop_front() {
                 return Some(done);
@@ -152,10 +219,19 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
             if self.watching.is_empty() {
                 return None;
             }
-            let index = self
-                .wakes
-                .recv()
-                .expect("the iterator holds a sender itself");
+            let index = match self.deadline {
+                None => self
+                    .wakes
+                    .recv()
+                    .expect("the iterator holds a sender itself"),
+                Some((deadline, timeout)) => match self.wakes.recv_deadline(deadline) {
+                    Ok(index) => index,
+                    Err(_) => {
+                        self.expire(timeout);
+                        continue;
+                    }
+                },
+            };
             if let Some((task, waker)) = self.watching.remove(&index) {
                 match task.poll_result(&waker) {
                     Poll::Ready(result) => return Some((index, with_index(result, index))),

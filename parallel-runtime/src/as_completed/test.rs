@@ -1,4 +1,6 @@
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use super::*;
 use crate::backend::threads::ThreadPool;
@@ -73,4 +75,75 @@ fn as_completed_reports_tasks_whose_pool_is_gone_as_cancelled() {
     let (index, result) = as_completed([task]).next().unwrap();
     assert_eq!(index, 0);
     assert_eq!(result.unwrap_err().kind(), &ErrorKind::Cancelled);
+}
+
+#[test]
+fn past_the_timeout_unfinished_tasks_come_back_timed_out_and_queued_ones_never_run() {
+    let pool = pool(1);
+    let (release, wait) = crossbeam_channel::unbounded::<()>();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let stuck = pool.spawn(move || {
+        wait.recv().unwrap();
+        "stuck"
+    });
+    let queued = {
+        let ran = Arc::clone(&ran);
+        pool.spawn(move || {
+            ran.fetch_add(1, Ordering::SeqCst);
+            "queued"
+        })
+    };
+    let results: Vec<_> = as_completed([stuck, queued])
+        .timeout(Duration::from_millis(30))
+        .collect();
+    assert_eq!(results.len(), 2);
+    for (position, (index, result)) in results.iter().enumerate() {
+        assert_eq!(*index, position);
+        let err = result.as_ref().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert_eq!(err.index(), Some(position));
+    }
+    // The running task ends once released; the queued one was cancelled and never runs.
+    release.send(()).unwrap();
+    let after = pool.spawn(|| ()).join();
+    assert!(after.is_ok());
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn past_the_timeout_the_input_is_not_read_further() {
+    let pool = pool(2);
+    let read = Arc::new(AtomicUsize::new(0));
+    let (_never, wait) = crossbeam_channel::unbounded::<()>();
+    let endless = {
+        let read = Arc::clone(&read);
+        (0..).map(move |_| {
+            read.fetch_add(1, Ordering::SeqCst);
+            let wait = wait.clone();
+            pool.spawn(move || wait.recv_timeout(Duration::from_secs(2)).is_ok())
+        })
+    };
+    let results: Vec<_> = as_completed(endless)
+        .in_flight(3)
+        .timeout(Duration::from_millis(30))
+        .collect();
+    assert_eq!(results.len(), 3);
+    assert!(
+        results
+            .iter()
+            .all(|(_, r)| r.as_ref().unwrap_err().is_timeout())
+    );
+    assert_eq!(read.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn tasks_that_finish_in_time_are_yielded_as_usual() {
+    let pool = pool(2);
+    let tasks = (0..10u32).map(|i| pool.spawn(move || i * 2));
+    let mut values: Vec<u32> = as_completed(tasks)
+        .timeout(Duration::from_secs(60))
+        .map(|(_, r)| r.unwrap())
+        .collect();
+    values.sort_unstable();
+    assert_eq!(values, (0..10).map(|i| i * 2).collect::<Vec<_>>());
 }
