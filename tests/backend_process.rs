@@ -633,6 +633,36 @@ fn a_worker_says_which_task_panicked_unless_its_pool_is_quiet() {
 }
 
 #[test]
+fn a_panic_in_a_worker_keeps_where_it_happened() {
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .quiet_panics(true)
+        .build()
+        .unwrap();
+    let err = pool.spawn(loud_panic, (3,)).join().unwrap_err();
+    assert_eq!(err.panic_message(), Some("loud 3"));
+    let location = err.location().expect("the worker saw where");
+    assert!(
+        location.starts_with("tests/backend_process.rs:"),
+        "{location}"
+    );
+    assert!(
+        format!("{err:#}").ends_with(&format!("loud 3 (at {location})")),
+        "{err:#}"
+    );
+    // The plain form stays the message alone.
+    assert!(format!("{err}").ends_with("panicked: loud 3"), "{err}");
+    // A batch: each panicking call has its own place, the others their values.
+    let results: Vec<_> = pool.map(third_panics, 1..10u64).collect();
+    for (n, result) in (1..10u64).zip(&results) {
+        match result {
+            Ok(value) => assert_eq!(*value, n),
+            Err(err) => assert!(n % 3 == 0 && err.panic_message().is_some(), "{err}"),
+        }
+    }
+}
+
+#[test]
 #[ignore = "run by a_worker_says_which_task_panicked_unless_its_pool_is_quiet, as a child process"]
 fn child_panics_in_a_worker() {
     let quiet = std::env::var_os("PARALLEL_TEST_QUIET").is_some();

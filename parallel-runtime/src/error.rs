@@ -35,6 +35,8 @@ struct Inner {
     payload: Option<Mutex<Box<dyn Any + Send>>>,
     /// The lower-level error behind this one, such as the system's refusal to start a process.
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// Where the task panicked (`file:line:column`), where it is known.
+    location: Option<String>,
 }
 
 /// What happened to a task that failed.
@@ -159,6 +161,7 @@ impl TaskError {
             kind: ErrorKind::Panicked { message },
             payload: Some(Mutex::new(payload)),
             source: None,
+            location: None,
         }))
     }
 
@@ -257,6 +260,7 @@ impl TaskError {
             kind,
             payload: None,
             source: None,
+            location: None,
         }))
     }
 
@@ -271,6 +275,13 @@ impl TaskError {
     #[must_use]
     pub fn with_index(mut self, index: usize) -> Self {
         self.0.index = Some(index);
+        self
+    }
+
+    /// Keeps where the task panicked (`file:line:column`).
+    #[must_use]
+    pub(crate) fn with_location(mut self, location: String) -> Self {
+        self.0.location = Some(location);
         self
     }
 
@@ -356,6 +367,28 @@ impl TaskError {
         }
     }
 
+    /// Where the task panicked, as `file:line:column`, where it is known: for a process task
+    /// whose worker kept its own panic hook. `{:#}` shows it after the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn fails(_: u8) -> u8 {
+    ///     panic!("no")
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).quiet_panics(true).build().unwrap();
+    /// let err = pool.spawn(fails, (0,)).join().unwrap_err();
+    /// assert!(err.location().unwrap().contains(".rs:"));
+    /// assert!(format!("{err:#}").ends_with(&format!("panicked: no (at {})", err.location().unwrap())));
+    /// ```
+    pub fn location(&self) -> Option<&str> {
+        self.0.location.as_deref()
+    }
+
     /// Whether the task timed out.
     ///
     /// # Examples
@@ -402,7 +435,13 @@ impl fmt::Display for TaskError {
             write!(f, " (`{name}`)")?;
         }
         match &self.0.kind {
-            ErrorKind::Panicked { message } => write!(f, " panicked: {message}"),
+            ErrorKind::Panicked { message } => {
+                write!(f, " panicked: {message}")?;
+                match &self.0.location {
+                    Some(location) if f.alternate() => write!(f, " (at {location})"),
+                    _ => Ok(()),
+                }
+            }
             ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
             ErrorKind::Cancelled => f.write_str(" was cancelled"),
             ErrorKind::WorkerDied { exit } => write!(f, " failed: its worker process {exit}"),

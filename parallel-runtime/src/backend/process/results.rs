@@ -68,7 +68,13 @@ fn decode_one<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<R, TaskErro
 /// The error of a call that failed in the worker.
 fn failure_error(failure: &CallFailure) -> TaskError {
     match failure.kind {
-        FailureKind::Panicked => TaskError::panicked(Box::new(failure.message.clone())),
+        FailureKind::Panicked | FailureKind::PanickedAt => {
+            let err = TaskError::panicked(Box::new(failure.message.clone()));
+            match &failure.location {
+                Some(location) => err.with_location(location.clone()),
+                None => err,
+            }
+        }
         FailureKind::Arguments | FailureKind::Result => {
             TaskError::serialization(failure.message.clone())
         }

@@ -53,7 +53,8 @@ pub(crate) use frame::{
 };
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{
-    CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, refused,
+    CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, forget_panic_location,
+    record_panic_location, refused,
 };
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};

@@ -60,6 +60,9 @@ pub(crate) enum FailureKind {
     Arguments,
     /// The result did not encode.
     Result,
+    /// The function panicked, and the worker knows where: on the wire only, as `Panicked`
+    /// with the message `location\nmessage`; read back as `Panicked` with a location.
+    PanickedAt,
 }
 
 impl FailureKind {
@@ -68,6 +71,7 @@ impl FailureKind {
             FailureKind::Panicked => 0,
             FailureKind::Arguments => 1,
             FailureKind::Result => 2,
+            FailureKind::PanickedAt => 3,
         }
     }
 
@@ -76,9 +80,26 @@ impl FailureKind {
             0 => Ok(FailureKind::Panicked),
             1 => Ok(FailureKind::Arguments),
             2 => Ok(FailureKind::Result),
+            3 => Ok(FailureKind::PanickedAt),
             _ => Err(Malformed("an unknown kind of failure")),
         }
     }
+}
+
+thread_local! {
+    /// Where the last panic of this thread happened, as the worker's panic hook saw it.
+    static PANIC_LOCATION: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// Records where a panic of this thread happened (the worker's panic hook calls it), for the
+/// failure of the call that panicked.
+pub(crate) fn record_panic_location(location: String) {
+    PANIC_LOCATION.set(Some(location));
+}
+
+/// Forgets a recorded location: before a call, so that none is left from an earlier one.
+pub(crate) fn forget_panic_location() {
+    PANIC_LOCATION.set(None);
 }
 
 /// One call that failed in the worker.
@@ -88,6 +109,8 @@ pub(crate) struct CallFailure {
     pub(crate) index: u32,
     pub(crate) kind: FailureKind,
     pub(crate) message: String,
+    /// Where the call panicked, for a panic the worker located.
+    pub(crate) location: Option<String>,
 }
 
 /// The outcomes of a request's calls, checked against the request's count of calls.
@@ -134,10 +157,22 @@ impl<'a> Outcomes<'a> {
                 return Err(Malformed("failures out of order"));
             }
             last_index = Some(index);
+            let (kind, message, location) = match FailureKind::from_byte(kind)? {
+                FailureKind::PanickedAt => match message.split_once('\n') {
+                    Some((location, message)) => (
+                        FailureKind::Panicked,
+                        message.to_owned(),
+                        Some(location.to_owned()),
+                    ),
+                    None => return Err(Malformed("a located panic without its location")),
+                },
+                kind => (kind, message, None),
+            };
             failures.push(CallFailure {
                 index,
-                kind: FailureKind::from_byte(kind)?,
+                kind,
                 message,
+                location,
             });
             rest = tail;
         }
@@ -309,9 +344,16 @@ impl<'a> OutcomesBuilder<'a> {
         );
     }
 
-    /// Adds the panic of call `index`.
+    /// Adds the panic of call `index`, where the worker's hook saw it if it did.
     pub fn fail_panicked(&mut self, index: usize, message: &str) {
-        self.fail(index, FailureKind::Panicked, message);
+        match PANIC_LOCATION.take() {
+            Some(location) => self.fail(
+                index,
+                FailureKind::PanickedAt,
+                &format!("{location}\n{message}"),
+            ),
+            None => self.fail(index, FailureKind::Panicked, message),
+        }
     }
 
     /// The reply, ready to send, for request `seq` of `count` calls that ran in `nanos`.

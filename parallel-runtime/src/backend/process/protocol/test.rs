@@ -76,6 +76,53 @@ fn outcomes_keep_each_calls_bytes_and_failures_apart() {
     assert!(Outcomes::parse(&frame[outcomes_start(&frame)..], 5).is_err());
 }
 
+/// The outcomes of a reply built by `build`, parsed back (`count` calls).
+fn parsed_failures(count: u32, build: impl FnOnce(&mut OutcomesBuilder<'_>)) -> Vec<CallFailure> {
+    let mut out = OutcomesBuilder::new(Vec::new(), None);
+    build(&mut out);
+    let bytes = out.finish(1, count, 0);
+    let frame = read_one(&bytes).unwrap().unwrap();
+    let outcomes = Outcomes::parse(&frame[outcomes_start(&frame)..], count).unwrap();
+    outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            Outcome::Failed(failure) => Some(failure.clone()),
+            Outcome::Value(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_panic_located_by_the_worker_crosses_with_its_place() {
+    let failures = parsed_failures(2, |out| {
+        record_panic_location("src/lib.rs:3:5".to_owned());
+        out.fail_panicked(0, "first");
+        // Taken by the first failure: the second has no place.
+        out.fail_panicked(1, "second");
+    });
+    assert_eq!(failures[0].kind, FailureKind::Panicked);
+    assert_eq!(failures[0].message, "first");
+    assert_eq!(failures[0].location.as_deref(), Some("src/lib.rs:3:5"));
+    assert_eq!(failures[1].message, "second");
+    assert_eq!(failures[1].location, None);
+    // A message with a new line keeps it: only the first one separates the place.
+    let failures = parsed_failures(1, |out| {
+        record_panic_location("a.rs:1:1".to_owned());
+        out.fail_panicked(0, "two\nlines");
+    });
+    assert_eq!(failures[0].message, "two\nlines");
+    assert_eq!(failures[0].location.as_deref(), Some("a.rs:1:1"));
+}
+
+#[test]
+fn a_located_panic_without_a_place_is_malformed() {
+    let mut out = OutcomesBuilder::new(Vec::new(), None);
+    out.fail(0, FailureKind::PanickedAt, "no new line");
+    let bytes = out.finish(1, 1, 0);
+    let frame = read_one(&bytes).unwrap().unwrap();
+    assert!(Outcomes::parse(&frame[outcomes_start(&frame)..], 1).is_err());
+}
+
 fn outcomes_start(frame: &[u8]) -> usize {
     match decode_to_parent(frame).unwrap() {
         ToParent::Done { outcomes, .. } => outcomes,

@@ -10,6 +10,7 @@ use std::backtrace::{Backtrace, BacktraceStatus};
 use std::cell::Cell;
 use std::io::Write;
 
+use crate::backend::process::protocol;
 use crate::error::panic_message;
 
 thread_local! {
@@ -20,6 +21,9 @@ thread_local! {
 /// Installs the worker's panic hook: silent if `quiet`.
 pub(super) fn install(quiet: bool) {
     std::panic::set_hook(Box::new(move |info| {
+        if let Some(at) = info.location() {
+            protocol::record_panic_location(at.to_string());
+        }
         if quiet {
             return;
         }
@@ -47,6 +51,8 @@ pub(super) fn install(quiet: bool) {
 
 /// Runs `f` as task `name`, for the hook to say which task panicked.
 pub(super) fn running<R>(name: &'static str, f: impl FnOnce() -> R) -> R {
+    // No location left from an earlier request (a hook that a task set records none).
+    protocol::forget_panic_location();
     let before = TASK.with(|task| task.replace(Some(name)));
     let result = f();
     TASK.with(|task| task.set(before));
