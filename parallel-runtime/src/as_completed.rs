@@ -11,6 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::config::available_cores;
 use crate::error::TaskError;
 use crate::map::Indexed;
+use crate::progress::{Ticker, ticker_for};
 use crate::task::Task;
 
 /// Yields tasks' results as they finish, as `(index, result)`: Python's
@@ -49,6 +50,7 @@ where
         wakes_tx,
         wakes,
         deadline: None,
+        ticker: Ticker::default(),
     }
 }
 
@@ -78,6 +80,7 @@ pub struct AsCompleted<I, T> {
     wakes: Receiver<usize>,
     /// When the tasks still running come back as timed out, and the timeout they report.
     deadline: Option<(Instant, Duration)>,
+    ticker: Ticker,
 }
 
 /// Wakes an [`AsCompleted`] with the index of the task that finished.
@@ -148,6 +151,26 @@ impl<I, T> AsCompleted<I, T> {
         self.deadline = Some((Instant::now() + timeout, timeout));
         self
     }
+
+    /// Draws a progress bar on stderr, one step per task yielded, when `show` and stderr is a
+    /// terminal (the macros' `progress` option); nothing otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ThreadPool, as_completed};
+    ///
+    /// let pool = ThreadPool::builder().workers(2).build().unwrap();
+    /// let tasks: Vec<_> = (0..10).map(|i| pool.spawn(move || i)).collect();
+    /// assert_eq!(as_completed(tasks).progress(true).count(), 10);
+    /// ```
+    pub fn progress(mut self, show: bool) -> Self
+    where
+        I: Iterator,
+    {
+        self.ticker = ticker_for(show, self.input.size_hint(), "as_completed");
+        self
+    }
 }
 
 impl<I: Iterator<Item = Task<T>>, T> AsCompleted<I, T> {
@@ -214,6 +237,7 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
             }
             self.fill();
             if let Some(done) = self.ready.pop_front() {
+                self.ticker.tick();
                 return Some(done);
             }
             if self.watching.is_empty() {
@@ -234,7 +258,10 @@ impl<I: Iterator<Item = Task<T>>, T> Iterator for AsCompleted<I, T> {
             };
             if let Some((task, waker)) = self.watching.remove(&index) {
                 match task.poll_result(&waker) {
-                    Poll::Ready(result) => return Some((index, with_index(result, index))),
+                    Poll::Ready(result) => {
+                        self.ticker.tick();
+                        return Some((index, with_index(result, index)));
+                    }
                     Poll::Pending => {
                         self.watching.insert(index, (task, waker));
                     }

@@ -14,6 +14,7 @@ use crate::backend::threads::ThreadPool;
 use crate::backend::work_stealing::RayonPool;
 use crate::error::TaskError;
 use crate::order::Reorder;
+use crate::progress::{Ticker, ticker_for};
 use crate::task;
 
 pub(crate) type Indexed<T> = (usize, Result<T, TaskError>);
@@ -52,6 +53,7 @@ pub struct MapUnordered<I: Iterator, T> {
     outstanding: usize,
     results_tx: Sender<Indexed<T>>,
     results: Receiver<Indexed<T>>,
+    ticker: Ticker,
 }
 
 impl<I: Iterator, T> MapUnordered<I, T>
@@ -87,6 +89,7 @@ where
             outstanding: 0,
             results_tx,
             results,
+            ticker: Ticker::default(),
         }
     }
 }
@@ -141,6 +144,21 @@ impl<I: Iterator, T> MapUnordered<I, T> {
         self
     }
 
+    /// Draws a progress bar on stderr, one step per result yielded, when `show` and stderr is
+    /// a terminal (the macros' `progress` option); nothing otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().workers(2).build().unwrap();
+    /// let done = pool.map_unordered(|n: u64| n * n, 0..100).progress(true).count();
+    /// assert_eq!(done, 100);
+    /// ```
+    pub fn progress(mut self, show: bool) -> Self {
+        self.ticker = ticker_for(show, self.input.size_hint(), "map");
+        self
+    }
+
     fn limit(&self) -> usize {
         self.in_flight
             .unwrap_or_else(|| self.workers.saturating_mul(2).saturating_mul(self.chunk))
@@ -184,7 +202,11 @@ impl<I: Iterator, T> Iterator for MapUnordered<I, T> {
     type Item = Indexed<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_holding(0)
+        let next = self.next_holding(0);
+        if next.is_some() {
+            self.ticker.tick();
+        }
+        next
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -258,6 +280,7 @@ impl<X, T, F> Drop for Batch<X, T, F> {
 pub struct Map<I: Iterator, T> {
     unordered: MapUnordered<I, T>,
     order: Reorder<Result<T, TaskError>>,
+    ticker: Ticker,
 }
 
 impl<I: Iterator, T> Map<I, T>
@@ -273,6 +296,7 @@ where
         Map {
             unordered: MapUnordered::new(executor, f, input),
             order: Reorder::default(),
+            ticker: Ticker::default(),
         }
     }
 }
@@ -317,6 +341,25 @@ impl<I: Iterator, T> Map<I, T> {
         self.unordered = self.unordered.in_flight(limit);
         self
     }
+
+    /// Draws a progress bar on stderr, one step per result yielded, when `show` and stderr is
+    /// a terminal (the macros' `progress` option); nothing otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = parallel::ThreadPool::builder().workers(2).build().unwrap();
+    /// let squares: Vec<u64> = pool
+    ///     .map(|n: u64| n * n, 0..100)
+    ///     .progress(true)
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(squares[99], 99 * 99);
+    /// ```
+    pub fn progress(mut self, show: bool) -> Self {
+        self.ticker = ticker_for(show, self.unordered.input.size_hint(), "map");
+        self
+    }
 }
 
 impl<I: Iterator, T> Iterator for Map<I, T> {
@@ -325,6 +368,7 @@ impl<I: Iterator, T> Iterator for Map<I, T> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(result) = self.order.pop() {
+                self.ticker.tick();
                 return Some(result);
             }
             // Never `None` while the next index is missing: with results held, the limit is

@@ -33,6 +33,24 @@ impl Ticker {
     }
 }
 
+/// A ticker for the items an iterator with `size_hint` will give (a count when it is exact),
+/// drawn if `enabled` and stderr is a terminal: for the runtime's maps and `as_completed`.
+pub(crate) fn ticker_for(
+    enabled: bool,
+    size_hint: (usize, Option<usize>),
+    label: &'static str,
+) -> Ticker {
+    ticker(enabled, exact_len(size_hint), label)
+}
+
+/// The number of items a size hint promises, when it promises one.
+fn exact_len(size_hint: (usize, Option<usize>)) -> Option<usize> {
+    match size_hint {
+        (low, Some(high)) if low == high => Some(low),
+        _ => None,
+    }
+}
+
 /// A ticker for `len` tasks (unknown when `None`), drawn if `enabled` and stderr is a terminal.
 pub fn ticker(enabled: bool, len: Option<usize>, label: &'static str) -> Ticker {
     Ticker(Progress::start(enabled, len, label))
@@ -72,5 +90,26 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish();
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn a_bar_counts_to_the_length_an_input_promises() {
+        assert_eq!(exact_len((0..10).size_hint()), Some(10));
+        assert_eq!(exact_len((0..).size_hint()), None);
+        assert_eq!(exact_len((0..10).filter(|n| n % 2 == 0).size_hint()), None);
+    }
+
+    #[test]
+    fn no_bar_is_drawn_unless_asked_or_off_a_terminal() {
+        assert!(!ticker(false, Some(3), "map").is_drawn());
+        // Tests run with stderr captured or piped: never a terminal here.
+        if !std::io::stderr().is_terminal() {
+            assert!(!ticker_for(true, (3, Some(3)), "map").is_drawn());
+        }
     }
 }

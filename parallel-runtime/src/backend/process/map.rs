@@ -16,6 +16,7 @@ use super::request::RequestBuilder;
 use super::results::{ResultRun, ResultRunIter};
 use crate::error::TaskError;
 use crate::order::Runs;
+use crate::progress::{Ticker, ticker_for};
 use crate::wait::mailbox::Mailbox;
 use crate::wait::spin::spin_until;
 
@@ -60,6 +61,7 @@ impl ProcessPool {
             unordered: self.map_unordered(f, items),
             current: ResultRunIter::default(),
             order: Runs::default(),
+            ticker: Ticker::default(),
         }
     }
 
@@ -112,6 +114,7 @@ impl ProcessPool {
             current: ResultRunIter::default(),
             reply,
             replies,
+            ticker: Ticker::default(),
         }
     }
 }
@@ -161,6 +164,7 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     /// Where every job of this map replies: one for all of them.
     reply: Arc<dyn ReplyTo>,
     replies: Arc<Mailbox<Reply<R>>>,
+    ticker: Ticker,
 }
 
 impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
@@ -186,6 +190,27 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
     pub fn chunk(mut self, chunk: usize) -> Self {
         assert!(chunk > 0, "chunk must be at least 1");
         self.chunk = Some(chunk);
+        self
+    }
+
+    /// Draws a progress bar on stderr, one step per result yielded, when `show` and stderr is
+    /// a terminal (the macros' `progress` option); nothing otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.map_unordered(square, 0..100).progress(true).count(), 100);
+    /// ```
+    pub fn progress(mut self, show: bool) -> Self {
+        self.ticker = ticker_for(show, self.input.size_hint(), "pool.map_unordered");
         self
     }
 
@@ -352,6 +377,7 @@ impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMapUnordered
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some(done) = self.current.next() {
+                self.ticker.tick();
                 return Some(done);
             }
             self.current = self.next_batch()?.into_iter();
@@ -382,6 +408,7 @@ pub struct ProcessMap<I: Iterator, R> {
     current: ResultRunIter<R>,
     /// Batches received and not yet yielded.
     order: Runs<ResultRun<R>>,
+    ticker: Ticker,
 }
 
 impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMap<I, R> {
@@ -409,6 +436,28 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMap<I, R> {
         self.unordered = self.unordered.chunk(chunk);
         self
     }
+
+    /// Draws a progress bar on stderr, one step per result yielded, when `show` and stderr is
+    /// a terminal (the macros' `progress` option); nothing otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let squares: Vec<u64> = pool.map(square, 0..100).progress(true).map(Result::unwrap).collect();
+    /// assert_eq!(squares[99], 99 * 99);
+    /// ```
+    pub fn progress(mut self, show: bool) -> Self {
+        self.ticker = ticker_for(show, self.unordered.input.size_hint(), "pool.map");
+        self
+    }
 }
 
 impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMap<I, R> {
@@ -417,6 +466,7 @@ impl<I: Iterator<Item: Serialize + 'static>, R> Iterator for ProcessMap<I, R> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             if let Some((_, result)) = self.current.next() {
+                self.ticker.tick();
                 return Some(result);
             }
             match self.order.pop() {
