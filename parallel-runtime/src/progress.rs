@@ -34,7 +34,7 @@ impl Ticker {
 }
 
 /// A ticker for the items an iterator with `size_hint` will give (a count when it is exact),
-/// drawn if `enabled` and stderr is a terminal: for the runtime's maps and `as_completed`.
+/// drawn if `enabled` and stderr is a terminal.
 pub(crate) fn ticker_for(
     enabled: bool,
     size_hint: (usize, Option<usize>),

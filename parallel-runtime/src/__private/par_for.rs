@@ -16,7 +16,7 @@ use crate::backend::scoped::{FirstPanic, scoped_chunks};
 use crate::config::Options;
 use crate::config::default_thread_workers;
 use crate::plan::{Plan, plan};
-use crate::progress::{Ticker, ticker};
+use crate::progress::{Ticker, ticker, ticker_for};
 use crate::type_of::TypeOf;
 
 /// The pieces the macro generates for one loop.
@@ -375,8 +375,7 @@ where
         chunk,
     } = parts;
     let input = items.into_iter();
-    let (low, high) = input.size_hint();
-    let ticker = ticker(progress, (Some(low) == high).then_some(low), "parallel for");
+    let ticker = ticker_for(progress, input.size_hint(), "parallel for");
     let stopped = AtomicBool::new(false);
     let exit: Mutex<Option<S::Exit>> = Mutex::new(None);
     let partials: Mutex<Vec<(usize, A)>> = Mutex::new(Vec::new());

@@ -16,7 +16,7 @@ use crate::backend::work_stealing::RayonPool;
 use crate::config::Options;
 use crate::config::default_thread_workers;
 use crate::plan::{Plan, plan};
-use crate::progress::{Ticker, ticker};
+use crate::progress::{Ticker, ticker, ticker_for};
 
 /// The per-call settings of a map that the backends share.
 #[derive(Clone, Copy, Debug)]
@@ -189,12 +189,7 @@ where
     C: Collector<T>,
 {
     let input = items.into_iter().enumerate();
-    let (low, high) = input.size_hint();
-    let ticker = ticker(
-        settings.progress,
-        (Some(low) == high).then_some(low),
-        settings.label,
-    );
+    let ticker = ticker_for(settings.progress, input.size_hint(), settings.label);
     let stop = AtomicUsize::new(usize::MAX);
     let first_panic = FirstPanic::default();
     let done: Mutex<Vec<(usize, T)>> = Mutex::new(Vec::new());

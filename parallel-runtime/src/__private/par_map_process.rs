@@ -13,7 +13,7 @@ use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
 use crate::config::Options;
 use crate::error::TaskError;
 use crate::order::InOrder;
-use crate::progress::ticker;
+use crate::progress::ticker_for;
 use crate::type_of::TypeOf;
 
 /// The type that picks a call's route to the process backend: the proof that the function is
@@ -128,12 +128,8 @@ where
     let pool =
         ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0));
     let items = items.into_iter();
-    let (low, high) = items.size_hint();
-    let ticker = ticker(
-        options.progress.unwrap_or(false),
-        (Some(low) == high).then_some(low),
-        label,
-    );
+    let low = items.size_hint().0;
+    let ticker = ticker_for(options.progress.unwrap_or(false), items.size_hint(), label);
     let mut map = pool.map_unordered(f, items);
     if let Some(chunk) = options.chunk {
         map = map.chunk(chunk.get());
