@@ -114,13 +114,11 @@ impl SharedChannel {
 
     fn send_entry(&mut self, frame: &[u8], on_socket: bool) -> io::Result<Pushed> {
         let body = &frame[4..];
-        // An entry on the socket takes a header's room in the ring, as the largest frames do.
-        let room = if on_socket { usize::MAX } else { body.len() };
         loop {
             match self.rings.push_entry(body, on_socket)? {
                 Pushed::Full => {
                     match self.wait(
-                        |rings| rings.room_for(room),
+                        |rings| rings.room_for(body.len(), on_socket),
                         Rings::set_waiting_to_write,
                         None,
                         true,

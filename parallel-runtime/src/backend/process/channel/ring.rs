@@ -288,22 +288,13 @@ impl Rings {
         frame: &[u8],
         on_socket: bool,
     ) -> Result<Pushed, Malformed> {
-        let (kind, size) = if on_socket || frame.len() > self.largest_in_ring() {
-            (ON_SOCKET, ENTRY_HEADER)
-        } else {
-            (FRAME, ENTRY_HEADER + frame.len().next_multiple_of(8))
-        };
-        let head = self.position(self.writes, HEAD).load(Ordering::Acquire);
-        let used = self.tail.wrapping_sub(head);
-        if used > self.capacity as u64 || used % 8 != 0 {
-            return Err(Malformed("a ring's head out of range"));
+        let (kind, size) = self.entry_for(frame.len(), on_socket);
+        let (needed, free) = self.needed_and_free(size)?;
+        if needed as u64 > free {
+            return Ok(Pushed::Full);
         }
         let mut index = (self.tail % self.capacity as u64) as usize;
         let to_end = self.capacity - index;
-        let needed = if size > to_end { to_end + size } else { size };
-        if needed as u64 > self.capacity as u64 - used {
-            return Ok(Pushed::Full);
-        }
         if size > to_end {
             self.write_at(index, &entry_header(0, WRAP));
             self.tail += to_end as u64;
@@ -328,24 +319,40 @@ impl Rings {
         self.position(self.reads, TAIL).load(Ordering::Acquire) != self.head
     }
 
-    /// Whether the ring this side writes has room for a frame of `len` bytes.
-    pub(crate) fn room_for(&self, len: usize) -> bool {
-        let size = if len > self.largest_in_ring() {
-            ENTRY_HEADER
+    /// Whether the ring this side writes has room for a frame of `len` bytes (its entry alone
+    /// if `on_socket`).
+    pub(crate) fn room_for(&self, len: usize, on_socket: bool) -> bool {
+        let (_, size) = self.entry_for(len, on_socket);
+        // A head out of range is for `push` to report: there is "room" to find it.
+        self.needed_and_free(size)
+            .map_or(true, |(needed, free)| needed as u64 <= free)
+    }
+
+    /// The kind of the entry for a frame of `len` bytes (on the socket if `on_socket`, or when
+    /// too large for the ring), and the bytes the entry takes in the ring.
+    fn entry_for(&self, len: usize, on_socket: bool) -> (u32, usize) {
+        if on_socket || len > self.largest_in_ring() {
+            (ON_SOCKET, ENTRY_HEADER)
         } else {
-            ENTRY_HEADER + len.next_multiple_of(8)
-        };
+            (FRAME, ENTRY_HEADER + len.next_multiple_of(8))
+        }
+    }
+
+    /// The bytes an entry of `size` needs from the tail on (with the rest of the ring before it
+    /// when it wraps), and the bytes free in the ring this side writes.
+    ///
+    /// # Errors
+    ///
+    /// When the reader's head is out of range.
+    fn needed_and_free(&self, size: usize) -> Result<(usize, u64), Malformed> {
         let head = self.position(self.writes, HEAD).load(Ordering::Acquire);
         let used = self.tail.wrapping_sub(head);
-        // A head out of range is for `push` to report: there is "room" to find it.
-        let Some(free) = (self.capacity as u64).checked_sub(used) else {
-            return true;
-        };
-        // The worst case, an entry that wraps.
-        let index = (self.tail % self.capacity as u64) as usize;
-        let to_end = self.capacity - index;
+        if used > self.capacity as u64 || used % 8 != 0 {
+            return Err(Malformed("a ring's head out of range"));
+        }
+        let to_end = self.capacity - (self.tail % self.capacity as u64) as usize;
         let needed = if size > to_end { to_end + size } else { size };
-        needed as u64 <= free
+        Ok((needed, self.capacity as u64 - used))
     }
 
     /// Takes the next entry of the ring this side reads: its frame goes into `buffer`.

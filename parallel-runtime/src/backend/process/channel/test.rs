@@ -98,10 +98,10 @@ fn a_full_ring_takes_nothing_until_the_reader_makes_room() {
         pushed += 1;
     }
     assert_eq!(pushed, SMALL / 1008);
-    assert!(!parent.room_for(frame.len()));
+    assert!(!parent.room_for(frame.len(), false));
     assert_eq!(parent.push(&frame), Ok(Pushed::Full));
     assert_eq!(worker.pop(&mut buffer), Ok(Popped::Frame));
-    assert!(parent.room_for(frame.len()));
+    assert!(parent.room_for(frame.len(), false));
     assert_eq!(parent.push(&frame), Ok(Pushed::InRing));
     for _ in 0..pushed {
         assert_eq!(worker.pop(&mut buffer), Ok(Popped::Frame));
@@ -245,7 +245,7 @@ fn a_writer_waiting_for_room_wakes_when_the_reader_takes_a_frame() {
     let (mut parent, mut worker) = channels(SMALL);
     let frame = framed(&[3; 1000]);
     let mut sent = 0;
-    while parent.rings.room_for(frame.len() - 4) {
+    while parent.rings.room_for(frame.len() - 4, false) {
         parent.send(&frame).unwrap();
         sent += 1;
     }
