@@ -554,13 +554,26 @@ fn scribble(call: (u32, bool)) -> u32 {
     index % 2
 }
 
+/// This process's descriptors beyond the standard streams, each with what it names
+/// (`socket:[…]`, `/memfd:parallel-rings (deleted)`, …).
+fn descriptors() -> Vec<(i32, String)> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
+            let target = std::fs::read_link(entry.path()).unwrap_or_default();
+            (fd, target.to_string_lossy().into_owned())
+        })
+        .filter(|(fd, _)| *fd > 2)
+        .collect()
+}
+
 fn scribble_on_the_socket() {
     use std::io::Write;
     use std::os::fd::FromRawFd;
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
-        let target = std::fs::read_link(entry.path()).unwrap_or_default();
-        if fd > 2 && target.to_string_lossy().starts_with("socket:") {
+    for (fd, target) in descriptors() {
+        if target.starts_with("socket:") {
             // SAFETY: none needed for soundness of this test: the descriptor is the worker's
             // open socket; `ManuallyDrop` keeps it open after the write.
             let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
@@ -573,10 +586,8 @@ fn scribble_on_the_socket() {
 
 fn ring_every_socket() {
     use std::os::fd::FromRawFd;
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
-        let target = std::fs::read_link(entry.path()).unwrap_or_default();
-        if fd > 2 && target.to_string_lossy().starts_with("socket:") {
+    for (fd, target) in descriptors() {
+        if target.starts_with("socket:") {
             // SAFETY: none needed for soundness of this test: the descriptor is one of the
             // worker's open sockets; `ManuallyDrop` keeps it open after the write.
             let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
@@ -590,10 +601,8 @@ fn ring_every_socket() {
 fn scribble_in_the_reply_ring() {
     use std::os::fd::FromRawFd;
     use std::os::unix::fs::FileExt;
-    for entry in std::fs::read_dir("/proc/self/fd").unwrap().flatten() {
-        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
-        let target = std::fs::read_link(entry.path()).unwrap_or_default();
-        if target.to_string_lossy().contains("parallel-rings") {
+    for (fd, target) in descriptors() {
+        if target.contains("parallel-rings") {
             // SAFETY: none needed for soundness of this test: the descriptor is the worker's
             // open rings file; `ManuallyDrop` keeps it open.
             let rings = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
