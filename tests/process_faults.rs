@@ -793,7 +793,11 @@ fn make_huge(len: usize) -> Huge {
     Huge(len)
 }
 
-/// Writes to a pipe whose reader is gone and says what the write gave.
+/// Writes to a pipe whose reader is gone until a write fails, and says how it failed.
+///
+/// Until then it writes again: a process that another test's thread forks at the same moment
+/// holds a copy of the pipe's read end until it executes its program, and while it does, a
+/// write can succeed (or wait). Once that copy closes, the next write fails.
 #[parallel]
 fn write_to_closed_pipe(_: u8) -> String {
     use std::io::Write;
@@ -803,9 +807,10 @@ fn write_to_closed_pipe(_: u8) -> String {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     child.wait().unwrap();
-    match stdin.write_all(&[0; 1 << 16]) {
-        Ok(()) => "written".to_owned(),
-        Err(e) => format!("{:?}", e.kind()),
+    loop {
+        if let Err(e) = stdin.write_all(&[0; 1 << 16]) {
+            return format!("{:?}", e.kind());
+        }
     }
 }
 
