@@ -57,6 +57,10 @@ pub enum Backend {
     /// Worker processes that re-enter the current executable: isolation, killable timeouts.
     /// Runs `#[parallel]` functions whose arguments and results are serde data.
     Process,
+    /// The worker ranks of an MPI job ([`MpiPool`](crate::MpiPool)): the process backend's
+    /// tasks across the machines of a cluster. Needs the `mpi` feature.
+    #[cfg(all(unix, feature = "mpi"))]
+    Mpi,
 }
 
 impl Backend {
@@ -70,7 +74,13 @@ impl Backend {
     /// let names: Vec<&str> = Backend::ALL.iter().map(|b| b.name()).collect();
     /// assert_eq!(names, ["rayon", "threads", "process"]);
     /// ```
-    pub const ALL: &'static [Backend] = &[Backend::Rayon, Backend::Threads, Backend::Process];
+    pub const ALL: &'static [Backend] = &[
+        Backend::Rayon,
+        Backend::Threads,
+        Backend::Process,
+        #[cfg(all(unix, feature = "mpi"))]
+        Backend::Mpi,
+    ];
 
     /// The name used in options and environment variables.
     ///
@@ -84,6 +94,8 @@ impl Backend {
             Backend::Rayon => "rayon",
             Backend::Threads => "threads",
             Backend::Process => "process",
+            #[cfg(all(unix, feature = "mpi"))]
+            Backend::Mpi => "mpi",
         }
     }
 }
@@ -102,7 +114,17 @@ impl FromStr for Backend {
             .iter()
             .copied()
             .find(|backend| backend.name() == s.trim())
-            .ok_or_else(|| ConfigError::new("backend", s, "one of `rayon`, `threads`, `process`"))
+            .ok_or_else(|| {
+                let expected = if cfg!(all(unix, feature = "mpi")) {
+                    "one of `rayon`, `threads`, `process`, `mpi`"
+                } else if s.trim() == "mpi" {
+                    "one of `rayon`, `threads`, `process` (`mpi` needs the `mpi` feature of \
+                     `parallel`)"
+                } else {
+                    "one of `rayon`, `threads`, `process`"
+                };
+                ConfigError::new("backend", s, expected)
+            })
     }
 }
 

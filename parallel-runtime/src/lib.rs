@@ -60,6 +60,8 @@ mod compile_fail;
 pub mod __private;
 
 pub use as_completed::{AsCompleted, as_completed};
+#[cfg(all(unix, feature = "mpi"))]
+pub use backend::mpi::{MpiError, MpiPool, MpiPoolBuilder};
 #[cfg(unix)]
 pub use backend::process::{
     ProcessFn, ProcessMap, ProcessMapUnordered, ProcessPool, ProcessPoolBuilder,

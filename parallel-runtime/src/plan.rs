@@ -54,10 +54,13 @@ pub fn plan(options: Options) -> Plan {
         Backend::Process => {
             Plan::Process(options.workers.map_or_else(available_cores, |w| w.get()))
         }
+        #[cfg(all(unix, feature = "mpi"))]
+        Backend::Mpi => Plan::Process(crate::MpiPool::shared().workers()),
     }
 }
 
-/// The shared process pool for a call's options and the environment.
+/// The shared process pool for a call's options and the environment: the MPI job's worker ranks
+/// when the backend is `mpi`.
 ///
 /// # Panics
 ///
@@ -69,8 +72,16 @@ pub fn process_pool(options: Options) -> ProcessPool {
         Err(e) => panic!("{e}"),
     };
     let options = options.or(env);
+    let retries = options.retries.unwrap_or(0);
+    #[cfg(all(unix, feature = "mpi"))]
+    if options.backend == Some(Backend::Mpi) {
+        return crate::MpiPool::shared()
+            .process_pool()
+            .clone()
+            .configured(options.timeout, retries);
+    }
     let workers = options.workers.map_or_else(available_cores, |w| w.get());
-    ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0))
+    ProcessPool::shared(workers).configured(options.timeout, retries)
 }
 
 #[cfg(test)]

@@ -20,6 +20,20 @@ impl Options {
                 BackendName::Rayon => quote_spanned!(key.span()=> Rayon),
                 BackendName::Threads => quote_spanned!(key.span()=> Threads),
                 BackendName::Process => quote_spanned!(key.span()=> Process),
+                // A macro of the runtime's: `Backend::Mpi` with the `mpi` feature, a compile
+                // error that says to enable it without.
+                BackendName::Mpi => {
+                    // Spanned on the option, so that the error points at it.
+                    let private: TokenStream = private
+                        .clone()
+                        .into_iter()
+                        .map(|mut token| {
+                            token.set_span(key.span());
+                            token
+                        })
+                        .collect();
+                    return quote_spanned!(key.span()=> #private::mpi_backend!());
+                }
             };
             quote!(#private::Backend::#variant)
         }));

@@ -192,9 +192,10 @@ fn backend_name(value: &Expr) -> syn::Result<BackendName> {
         Some("rayon") => Ok(BackendName::Rayon),
         Some("threads") => Ok(BackendName::Threads),
         Some("process") => Ok(BackendName::Process),
+        Some("mpi") => Ok(BackendName::Mpi),
         Some(other) => Err(syn::Error::new_spanned(
             value,
-            format!("unknown backend `{other}`; expected `rayon`, `threads` or `process`"),
+            format!("unknown backend `{other}`; expected `rayon`, `threads`, `process` or `mpi`"),
         )),
         None => Err(syn::Error::new_spanned(
             value,

@@ -9,7 +9,7 @@ impl Options {
     /// `PARALLEL_BACKEND`) when it names no backend.
     pub(crate) fn reject_process_only(&self, may_run_in_process: bool) -> syn::Result<()> {
         let allowed = match &self.backend {
-            Some((_, backend)) => *backend == BackendName::Process,
+            Some((_, backend)) => matches!(backend, BackendName::Process | BackendName::Mpi),
             None => may_run_in_process,
         };
         if allowed {

@@ -10,6 +10,8 @@ pub(crate) enum BackendName {
     Rayon,
     Threads,
     Process,
+    /// The worker ranks of an MPI job: the process backend's tasks, on another transport.
+    Mpi,
 }
 
 /// Options as written, each with the tokens to blame for it.
@@ -40,9 +42,13 @@ impl Options {
         }
     }
 
-    /// Whether the options name the process backend.
+    /// Whether the options name the process backend, or MPI (which runs the same tasks, with
+    /// the same checks).
     pub(crate) fn is_process(&self) -> bool {
-        matches!(self.backend, Some((_, BackendName::Process)))
+        matches!(
+            self.backend,
+            Some((_, BackendName::Process | BackendName::Mpi))
+        )
     }
 
     /// Whether `timeout` or `retries` is set.

@@ -43,6 +43,31 @@ pub use crate::plan::{Plan, plan, process_pool};
 pub use crate::progress::{Ticker, ticker};
 pub use crate::type_of::{TypeOf, type_of};
 
+/// `backend = mpi` in a macro's options: the backend, with the `mpi` feature.
+#[cfg(all(unix, feature = "mpi"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __parallel_mpi_backend {
+    () => {
+        $crate::__private::Backend::Mpi
+    };
+}
+
+/// `backend = mpi` in a macro's options, without the `mpi` feature: one error that says what
+/// to do.
+#[cfg(not(all(unix, feature = "mpi")))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __parallel_mpi_backend {
+    () => {
+        ::core::compile_error!(
+            "`backend = mpi` needs the `mpi` feature of `parallel`: write `parallel = { version = \"…\", features = [\"mpi\"] }` in Cargo.toml (building it needs an MPI library, such as Open MPI, and libclang)"
+        )
+    };
+}
+
+pub use crate::__parallel_mpi_backend as mpi_backend;
+
 /// The `TypeId` of a function item, for the registry.
 pub fn type_id_of<F: 'static>(_: &F) -> std::any::TypeId {
     std::any::TypeId::of::<F>()

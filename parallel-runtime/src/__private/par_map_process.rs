@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use super::collect::Collector;
 use super::pick::MapCall;
 use super::proof::IsTask;
-use crate::backend::process::{ProcessFn, ProcessMapUnordered, ProcessPool};
+use crate::backend::process::{ProcessFn, ProcessMapUnordered};
 use crate::config::Options;
 use crate::error::TaskError;
 use crate::order::InOrder;
@@ -104,7 +104,8 @@ where
         f: F,
         collector: C,
     ) -> Result<C::Output, (I, F)> {
-        Ok(process_map(options, workers, label, items, f, collector))
+        let _ = workers; // `process_pool` resolves them again, with the backend.
+        Ok(process_map(options, label, items, f, collector))
     }
 }
 
@@ -112,7 +113,6 @@ where
 /// caller once the calls already sent have finished.
 fn process_map<I, F, C>(
     options: Options,
-    workers: usize,
     label: &'static str,
     items: I,
     f: F,
@@ -125,8 +125,7 @@ where
     F::Output: DeserializeOwned + Send + 'static,
     C: Collector<F::Output>,
 {
-    let pool =
-        ProcessPool::shared(workers).configured(options.timeout, options.retries.unwrap_or(0));
+    let pool = crate::plan::process_pool(options);
     let items = items.into_iter();
     let low = items.size_hint().0;
     let ticker = ticker_for(options.progress.unwrap_or(false), items.size_hint(), label);

@@ -6,13 +6,17 @@
 //! - `scoped`: OS threads started for one macro call, whose tasks may borrow from the caller
 //!   (`backend = threads` in the macros);
 //! - `process`: worker processes that re-enter this executable, for isolation and killable
-//!   timeouts ([`ProcessPool`](crate::ProcessPool); `backend = process`).
+//!   timeouts ([`ProcessPool`](crate::ProcessPool); `backend = process`);
+//! - `mpi` (feature `mpi`): the worker ranks of an MPI job, on the process backend's machinery
+//!   (`MpiPool`; `backend = mpi`).
 //!
 //! Where a call runs is decided in `crate::plan`; the maps over the pools are in `crate::map`.
 //!
 //! [`RayonPool`]: crate::RayonPool
 //! [`ThreadPool`]: crate::ThreadPool
 
+#[cfg(all(unix, feature = "mpi"))]
+pub(crate) mod mpi;
 #[cfg(unix)]
 pub(crate) mod process;
 pub(crate) mod scoped;

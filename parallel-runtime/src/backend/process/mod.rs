@@ -18,7 +18,9 @@
 //! - `channel`: one side of the shared rings and their doorbell (the parent's and the worker's);
 //! - `protocol`: the frames; `claim`: the page shared with each worker;
 //!   `serde_message`: the message of a failed `Serialize`; `registry`: the link-time table of
-//!   `#[parallel]` functions; `worker`: the child's side.
+//!   `#[parallel]` functions; `worker`: the child's side;
+//! - `mpi` (feature `mpi`): the ranks of an MPI job as workers, and `transport::mpi`, the
+//!   transport to them.
 //!
 //! `SharedSlice`s (`crate::shared_slice`) ride along: a request records the arrays its
 //! arguments name, and before sending it the driver asks the transport to `attach` them, which
@@ -29,6 +31,8 @@ mod channel;
 mod claim;
 mod driver;
 mod map;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod pool;
 mod protocol;
 mod queue;
@@ -41,4 +45,6 @@ mod transport;
 mod worker;
 
 pub use map::{ProcessMap, ProcessMapUnordered};
+#[cfg(feature = "mpi")]
+pub(crate) use mpi::world::world as mpi_world;
 pub use pool::{ProcessFn, ProcessPool, ProcessPoolBuilder};

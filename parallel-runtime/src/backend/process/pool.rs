@@ -102,14 +102,24 @@ process_fn!(A, B, C, D, E, G, H, J);
 #[derive(Clone)]
 pub struct ProcessPool {
     inner: Arc<Inner>,
-    pub(super) timeout: Option<Duration>,
-    pub(super) retries: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retries: u32,
 }
 
 struct Inner {
     drivers: Arc<Drivers>,
     workers: usize,
-    transport: ProcessTransport,
+    carrier: Carrier,
+}
+
+/// What carries a pool's requests to its workers.
+#[derive(Clone, Copy, Debug)]
+enum Carrier {
+    /// Worker processes of this pool, on this transport.
+    Process(ProcessTransport),
+    /// Worker ranks of the MPI job (only inside an `MpiPool`).
+    #[cfg(feature = "mpi")]
+    Mpi,
 }
 
 impl Drop for Inner {
@@ -281,7 +291,10 @@ impl ProcessPoolBuilder {
         let settings = WorkerSettings {
             quiet_panics: self.quiet_panics,
         };
-        Ok(ProcessPool::start(workers, transport, settings).configured(self.timeout, self.retries))
+        Ok(
+            ProcessPool::start(workers, Carrier::Process(transport), settings)
+                .configured(self.timeout, self.retries),
+        )
     }
 }
 
@@ -327,21 +340,34 @@ impl ProcessPool {
         pools
             .entry(workers)
             .or_insert_with(|| {
-                ProcessPool::start(workers, shared_transport(), WorkerSettings::default())
+                let carrier = Carrier::Process(shared_transport());
+                ProcessPool::start(workers, carrier, WorkerSettings::default())
             })
             .clone()
     }
 
-    fn start(workers: usize, transport: ProcessTransport, settings: WorkerSettings) -> ProcessPool {
+    /// The pool of `workers` drivers for the worker ranks of the MPI job, which has started.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn start_mpi(workers: usize) -> ProcessPool {
+        ProcessPool::start(workers, Carrier::Mpi, WorkerSettings::default())
+    }
+
+    fn start(workers: usize, carrier: Carrier, settings: WorkerSettings) -> ProcessPool {
         let drivers = Arc::new(Drivers::new(workers, settings));
         let mut started = 0;
         for number in 0..workers {
             let drivers = Arc::clone(&drivers);
             let spawned = std::thread::Builder::new()
                 .name(format!("parallel-process-{number}"))
-                .spawn(move || match transport {
-                    ProcessTransport::SharedMemory => drive::<SharedMemoryTransport>(&drivers),
-                    ProcessTransport::Socket => drive::<SocketTransport>(&drivers),
+                .spawn(move || match carrier {
+                    Carrier::Process(ProcessTransport::SharedMemory) => {
+                        drive::<SharedMemoryTransport>(&drivers);
+                    }
+                    Carrier::Process(ProcessTransport::Socket) => {
+                        drive::<SocketTransport>(&drivers);
+                    }
+                    #[cfg(feature = "mpi")]
+                    Carrier::Mpi => drive::<super::transport::mpi::MpiTransport>(&drivers),
                 });
             // Without a driver the pool runs on the others.
             started += usize::from(spawned.is_ok());
@@ -354,7 +380,7 @@ impl ProcessPool {
             inner: Arc::new(Inner {
                 drivers,
                 workers,
-                transport,
+                carrier,
             }),
             timeout: None,
             retries: 0,
@@ -396,7 +422,12 @@ impl ProcessPool {
     /// assert_eq!(pool.transport(), ProcessTransport::SharedMemory);
     /// ```
     pub fn transport(&self) -> ProcessTransport {
-        self.inner.transport
+        match self.inner.carrier {
+            Carrier::Process(transport) => transport,
+            // Never asked: an `MpiPool` does not hand out its `ProcessPool`.
+            #[cfg(feature = "mpi")]
+            Carrier::Mpi => ProcessTransport::default(),
+        }
     }
 
     /// Runs `f(args...)` in a worker process and returns its handle: Python's
@@ -462,7 +493,7 @@ impl std::fmt::Debug for ProcessPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcessPool")
             .field("workers", &self.inner.workers)
-            .field("transport", &self.inner.transport)
+            .field("carrier", &self.inner.carrier)
             .field("timeout", &self.timeout)
             .field("retries", &self.retries)
             .finish()

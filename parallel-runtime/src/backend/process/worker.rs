@@ -26,7 +26,7 @@ use std::process::exit;
 use std::time::Instant;
 
 mod link;
-mod panics;
+pub(super) mod panics;
 
 use super::channel::SharedChannel;
 use super::claim::Claims;
@@ -81,6 +81,10 @@ extern "C" fn entry() {
     if let Some(parent) = parent_of_worker() {
         serve(parent);
     }
+    // Checked after: a worker process that a serving rank starts inherits its rank's
+    // environment, and is a worker process all the same.
+    #[cfg(feature = "mpi")]
+    super::mpi::serve::enter();
 }
 
 /// The parent's process id if this process is a worker the pool started; `None` for every
@@ -169,7 +173,7 @@ fn serve(parent: u32) -> ! {
     }
 }
 
-fn run_request(
+pub(super) fn run_request(
     run: &Run<'_>,
     buffer: Vec<u8>,
     progress: Option<&std::sync::atomic::AtomicU32>,

@@ -7,6 +7,8 @@
 //! a worker process ([`socket::SocketTransport`]), and rings in memory shared with it, beside
 //! that socket ([`shared_memory::SharedMemoryTransport`], the default).
 
+#[cfg(feature = "mpi")]
+pub(super) mod mpi;
 pub(super) mod shared_memory;
 pub(super) mod socket;
 

@@ -19,7 +19,7 @@ thread_local! {
 }
 
 /// Installs the worker's panic hook: silent if `quiet`.
-pub(super) fn install(quiet: bool) {
+pub(in crate::backend::process) fn install(quiet: bool) {
     std::panic::set_hook(Box::new(move |info| {
         if let Some(at) = info.location() {
             protocol::record_panic_location(at.to_string());

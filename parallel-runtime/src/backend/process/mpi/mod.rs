@@ -1,0 +1,35 @@
+//! The ranks of an MPI job as workers (feature `mpi`).
+//!
+//! Rank 0 runs `main`; every other rank is a worker that serves requests, the same run frames
+//! the process backend sends to its worker processes, carried by MPI messages instead of a
+//! socket (`transport::mpi`). The files:
+//!
+//! - `launch`: where this process sits in an MPI job, read before `main` from what the launcher
+//!   (`mpirun`, `srun`) or `MPI_Comm_spawn` left in its environment and arguments;
+//! - `serve`: a serving rank's loop, entered before `main`, which it never reaches;
+//! - `crash`: what a serving rank says on stderr when a task kills it;
+//! - `world`: rank 0's side: MPI started (or worker ranks spawned), ranks lent to drivers,
+//!   messages to and from them, and MPI finished when the program exits.
+//!
+//! Messages (tag, then body; a body is a frame without its length prefix, which MPI carries):
+//!
+//! ```text
+//! run     = TAG_RUN,     a run frame                      rank 0 -> worker rank
+//! reply   = TAG_REPLY,   a done or refused frame          worker rank -> rank 0
+//! stop    = TAG_STOP,    empty                            rank 0 -> worker rank, at exit
+//! stopped = TAG_STOPPED, empty                            worker rank -> rank 0, its last
+//! ```
+
+mod crash;
+pub(super) mod launch;
+pub(super) mod serve;
+pub(super) mod world;
+
+/// A request for a worker rank.
+const TAG_RUN: i32 = 1;
+/// A worker rank's reply to the oldest request it has not answered.
+const TAG_REPLY: i32 = 2;
+/// Rank 0 is exiting: the worker rank answers with [`TAG_STOPPED`], finalizes MPI and exits.
+const TAG_STOP: i32 = 3;
+/// A worker rank's last message.
+const TAG_STOPPED: i32 = 4;

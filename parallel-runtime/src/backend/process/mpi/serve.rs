@@ -1,0 +1,176 @@
+//! A serving rank: every rank but 0 of a launched job, and every rank that rank 0 spawned.
+//!
+//! Entered before `main` (from the worker entry, `worker::entry`) and never returns: it starts
+//! MPI, serves rank 0's requests in order until told to stop, finishes MPI and exits, so a
+//! serving rank never runs the user's `main` or a test harness. Requests run exactly as in a
+//! worker process (`worker::run_request`): a task that panics or fails its (de)serialization
+//! fails alone and the rank serves on. A panic outside a task is a bug of the runtime: the rank
+//! says so and aborts the MPI job rather than leave rank 0 waiting (an unwinding panic through
+//! `MPI_Finalize` would hang every rank).
+//!
+//! While idle, a rank polls for the next message briefly, then sleeps between polls, longer and
+//! longer up to [`MAX_NAP`]: idle ranks leave the cores to the ones that work.
+
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::exit;
+use std::time::Duration;
+
+use mpi::environment::Universe;
+use mpi::point_to_point::{Message, Status};
+use mpi::topology::{Communicator, Process};
+use mpi::traits::{Destination, Equivalence, Source};
+
+use super::launch::{self, Place};
+use super::{TAG_REPLY, TAG_RUN, TAG_STOP, TAG_STOPPED, crash};
+use crate::backend::process::protocol::{self, FrameBuffer, ToWorker};
+use crate::backend::process::registry;
+use crate::backend::process::worker::{QUIET_PANICS_VAR, panics, run_request};
+use crate::error::panic_message;
+use crate::wait::spin::spin_until;
+
+/// The exit code of an MPI job that a serving rank aborts.
+const EXIT_ABORTED: i32 = 104;
+/// The first sleep of an idle rank between two polls; each next one is twice as long.
+const FIRST_NAP: Duration = Duration::from_micros(20);
+/// The longest sleep of an idle rank between two polls: the delay a request to a rank that has
+/// been idle for a while may see.
+const MAX_NAP: Duration = Duration::from_millis(1);
+
+/// Serves requests if this process is a serving rank of an MPI job; returns at once otherwise.
+pub(crate) fn enter() {
+    match launch::place() {
+        Place::Spawned => {
+            let universe = initialize();
+            let world = universe.world();
+            let Some(parent) = world.parent() else {
+                die(&format!(
+                    "started with `{}` by something other than an MPI program's spawn",
+                    launch::MPI_WORKER_ARG
+                ))
+            };
+            serve(&parent, world.rank(), universe)
+        }
+        Place::Serving(_) => {
+            let universe = initialize();
+            let world = universe.world();
+            serve(&world, world.rank(), universe)
+        }
+        Place::Main => {}
+    }
+}
+
+fn initialize() -> Universe {
+    match mpi::initialize_with_threading(mpi::Threading::Single) {
+        Some((universe, _)) => universe,
+        None => die("MPI is initialized already"),
+    }
+}
+
+fn serve<C: Communicator>(comm: &C, rank: i32, universe: Universe) -> ! {
+    // As in a worker process; the launcher passes the environment on.
+    panics::install(std::env::var_os(QUIET_PANICS_VAR).is_some());
+    crash::install();
+    let root = comm.process_at_rank(0);
+    match catch_unwind(AssertUnwindSafe(|| serve_requests(&root, rank))) {
+        Ok(()) => {
+            crash::outside_tasks(rank, "finalized MPI");
+            finalize(comm, universe);
+            exit(0)
+        }
+        Err(payload) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "parallel: MPI rank {rank} fails outside a task ({}); aborting the MPI job",
+                panic_message(&*payload)
+            );
+            comm.abort(EXIT_ABORTED)
+        }
+    }
+}
+
+/// Disconnects from a spawning parent (which does the same), and finalizes MPI with rank 0
+/// and every other rank.
+#[allow(unsafe_code)]
+fn finalize<C: Communicator>(comm: &C, universe: Universe) {
+    if comm.test_inter() {
+        let mut handle = comm.as_raw();
+        // SAFETY: `handle` is the live intercommunicator to the parent, not used after this;
+        // `universe` is forgotten below, so rsmpi does not disconnect it a second time.
+        unsafe {
+            mpi::ffi::MPI_Comm_disconnect(&mut handle);
+        }
+        std::mem::forget(universe);
+        // SAFETY: every MPI call of this process is done; this is its last.
+        unsafe {
+            mpi::ffi::MPI_Finalize();
+        }
+    } else {
+        drop(universe);
+    }
+}
+
+/// Serves until rank 0 says stop. Panics on a message that breaks the protocol.
+fn serve_requests(root: &Process<'_>, rank: i32) {
+    let mut input = FrameBuffer::default();
+    let mut output = Vec::new();
+    loop {
+        let (message, status) = next_message(root);
+        let len = usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0);
+        message.matched_receive_into(input.fill(len));
+        match status.tag() {
+            TAG_RUN => {}
+            TAG_STOP => {
+                root.send_with_tag(&[0u8; 0][..], TAG_STOPPED);
+                return;
+            }
+            tag => panic!("rank 0 sent a message with tag {tag}"),
+        }
+        let run = match protocol::decode_to_worker(input.frame()) {
+            Ok(ToWorker::Run(run)) => run,
+            Ok(_) => panic!("rank 0 sent a frame other than a run"),
+            Err(malformed) => panic!("rank 0 sent a malformed frame: {malformed}"),
+        };
+        if let Some(entry) = registry::by_id(run.task_id) {
+            crash::running(rank, entry.name);
+        }
+        let reply = run_request(&run, std::mem::take(&mut output), None);
+        // What tasks printed goes to the launcher before their results reach rank 0.
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        // The frame without its length prefix: MPI carries the length.
+        root.send_with_tag(&reply[4..], TAG_REPLY);
+        output = reply;
+    }
+}
+
+/// Waits for the next message from rank 0: polls briefly, then sleeps between polls.
+fn next_message(root: &Process<'_>) -> (Message, Status) {
+    let mut found = None;
+    if spin_until(|| {
+        found = root.immediate_matched_probe();
+        found.is_some()
+    }) {
+        if let Some(found) = found {
+            return found;
+        }
+    }
+    let mut nap = FIRST_NAP;
+    loop {
+        if let Some(found) = root.immediate_matched_probe() {
+            return found;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(MAX_NAP);
+    }
+}
+
+/// Says why on stderr and exits: a rank that cannot serve.
+fn die(why: &str) -> ! {
+    let _ = writeln!(
+        std::io::stderr(),
+        "parallel: MPI worker process {} exits: {why}",
+        std::process::id()
+    );
+    exit(crate::backend::process::worker::EXIT_SETUP)
+}

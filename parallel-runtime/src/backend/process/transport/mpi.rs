@@ -1,0 +1,160 @@
+//! The MPI transport: a worker rank of an MPI job, lent by the world (`mpi::world`) to one
+//! driver, and MPI messages to and from it.
+//!
+//! Requests and replies are the process backend's frames, without their length prefix (MPI
+//! carries the length). What MPI cannot do changes three things:
+//!
+//! - A rank cannot be killed: a call past its timeout fails as timed out, and the rank goes back
+//!   to the world still running it; its reply is read and dropped before the rank's next
+//!   request. A dead rank ends the whole job in plain MPI (the launcher stops every rank), so
+//!   there is no dead worker to replace.
+//! - There is no shared page: requests are not pipelined.
+//! - `SharedSlice`s do not reach other hosts: their handles travel, their memory does not, and a
+//!   task that reads one fails (its argument does not decode).
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
+use crate::backend::process::claim::Claims;
+use crate::backend::process::mpi::world::{self, Lent, World};
+use crate::backend::process::protocol::{self, FrameBuffer};
+use crate::error::WorkerExit;
+use crate::shared_slice::Mapping;
+
+/// Bytes of a frame's length prefix, which MPI messages leave out.
+const PREFIX: usize = 4;
+
+pub(in crate::backend::process) struct MpiTransport {
+    world: &'static World,
+    /// `None` once given back.
+    lent: Option<Lent>,
+    /// Requests sent and not answered yet.
+    unanswered: u32,
+    /// Given up on: no reply is waited for any more.
+    killed: bool,
+}
+
+impl Transport for MpiTransport {
+    fn start(_: WorkerSettings) -> Result<MpiTransport, StartError> {
+        // The pool started the world before its drivers.
+        let world = world::started()
+            .ok_or_else(|| StartError::Spawn(io::Error::other("MPI did not start")))?;
+        let Some(mut lent) = world.lend() else {
+            return Err(StartError::Spawn(io::Error::other(
+                "the program is exiting",
+            )));
+        };
+        // Replies to calls an earlier driver gave up on.
+        let mut buffer = FrameBuffer::default();
+        while lent.stale > 0 {
+            world.wait_reply(lent.rank, None, false);
+            match world.try_receive(lent.rank, &mut buffer) {
+                Ok(true) => lent.stale -= 1,
+                Ok(false) => {}
+                Err(()) => {
+                    return Err(StartError::Spawn(io::Error::other(
+                        "the program is exiting",
+                    )));
+                }
+            }
+        }
+        Ok(MpiTransport {
+            world,
+            lent: Some(lent),
+            unanswered: 0,
+            killed: false,
+        })
+    }
+
+    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+        let lent = self.lent.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
+        if self.killed {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        if frame.len() <= PREFIX || i32::try_from(frame.len() - PREFIX).is_err() {
+            return Err(io::Error::other(
+                "a request of 2 GiB or more cannot go by MPI",
+            ));
+        }
+        let seq = lent.last_seq.wrapping_add(1);
+        protocol::set_seq(frame, seq);
+        if !self.world.send(lent.rank, &frame[PREFIX..]) {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        lent.last_seq = seq;
+        self.unanswered += 1;
+        Ok(seq)
+    }
+
+    fn attach(&mut self, _: &[Arc<Mapping>]) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn receive(
+        &mut self,
+        timeout: Option<Duration>,
+        poll: bool,
+        buffer: &mut FrameBuffer,
+    ) -> Result<Reply, ReceiveError> {
+        let rank = self.lent.as_ref().ok_or(ReceiveError::Gone)?.rank;
+        let deadline = timeout.map(|timeout| Instant::now() + timeout);
+        loop {
+            match self.world.try_receive(rank, buffer) {
+                Ok(true) => break,
+                Ok(false) if self.killed => return Err(ReceiveError::Gone),
+                Ok(false) => {}
+                Err(()) => return Err(ReceiveError::Gone),
+            }
+            if !self.world.wait_reply(rank, deadline, poll) {
+                return Err(ReceiveError::TimedOut);
+            }
+        }
+        self.unanswered = self.unanswered.saturating_sub(1);
+        if buffer.frame().is_empty() {
+            return Err(ReceiveError::Malformed(protocol::Malformed(
+                "a frame of length zero",
+            )));
+        }
+        decode_reply(buffer)
+    }
+
+    fn wait_readable(&self, deadline: Instant) -> bool {
+        match &self.lent {
+            Some(lent) => self.world.wait_reply(lent.rank, Some(deadline), true),
+            None => true,
+        }
+    }
+
+    fn claims(&self) -> Option<&Claims> {
+        None
+    }
+
+    fn last_seq(&self) -> u32 {
+        self.lent.as_ref().map_or(0, |lent| lent.last_seq)
+    }
+
+    fn kill(&mut self) {
+        // A rank cannot be killed without ending the job: its late replies are dropped instead.
+        self.killed = true;
+    }
+
+    fn end(&mut self, kill: bool) -> WorkerExit {
+        if kill {
+            self.kill();
+        }
+        if let Some(mut lent) = self.lent.take() {
+            lent.stale += std::mem::take(&mut self.unanswered);
+            self.world.give_back(lent);
+        }
+        // The rank serves on.
+        WorkerExit::Code(0)
+    }
+}
+
+impl Drop for MpiTransport {
+    fn drop(&mut self) {
+        self.end(false);
+    }
+}
