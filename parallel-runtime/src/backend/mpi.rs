@@ -36,8 +36,8 @@ use crate::task::Task;
 ///
 /// # Examples
 ///
-/// ```no_run
-/// // Built with `--features mpi`, run with `mpirun -n 3 ./app`, or alone.
+/// ```
+/// // Built with `--features mpi`; run with `mpirun -n 3 ./app`, or alone.
 /// use parallel::{MpiPool, parallel};
 ///
 /// #[parallel]
@@ -59,7 +59,7 @@ pub struct MpiPool {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use parallel::MpiPool;
 ///
@@ -83,7 +83,7 @@ pub struct MpiPoolBuilder {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// match parallel::MpiPool::builder().workers(0).build() {
 ///     Ok(pool) => println!("{} worker ranks", pool.workers()),
 ///     Err(err) => eprintln!("no MPI workers: {err}"),
@@ -114,7 +114,7 @@ impl MpiPoolBuilder {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::builder().workers(2).build().unwrap();
     /// assert!(pool.workers() <= 2);
     /// ```
@@ -128,7 +128,7 @@ impl MpiPoolBuilder {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use std::time::Duration;
     /// let pool = parallel::MpiPool::builder().timeout(Duration::from_secs(5)).build().unwrap();
     /// # let _ = pool;
@@ -143,7 +143,7 @@ impl MpiPoolBuilder {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::builder().retries(1).build().unwrap();
     /// # let _ = pool;
     /// ```
@@ -160,7 +160,7 @@ impl MpiPoolBuilder {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::builder().build().unwrap();
     /// assert!(pool.workers() >= 1);
     /// ```
@@ -192,7 +192,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::builder().build().unwrap();
     /// # let _ = pool;
     /// ```
@@ -208,7 +208,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::shared();
     /// # let _ = pool;
     /// ```
@@ -224,7 +224,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// let pool = parallel::MpiPool::builder().build().unwrap();
     /// println!("{} worker ranks", pool.workers());
     /// ```
@@ -236,7 +236,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use parallel::{MpiPool, parallel};
     ///
     /// #[parallel]
@@ -261,7 +261,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use parallel::{MpiPool, parallel};
     ///
     /// #[parallel]
@@ -287,7 +287,7 @@ impl MpiPool {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
     /// use parallel::{MpiPool, parallel};
     ///
     /// #[parallel]

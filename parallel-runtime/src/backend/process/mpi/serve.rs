@@ -8,13 +8,13 @@
 //! says so and aborts the MPI job rather than leave rank 0 waiting (an unwinding panic through
 //! `MPI_Finalize` would hang every rank).
 //!
-//! While idle, a rank polls for the next message briefly, then sleeps between polls, longer and
-//! longer up to [`MAX_NAP`]: idle ranks leave the cores to the ones that work.
+//! While idle, a rank polls for the next message for [`POLL_FOR`], then sleeps between polls,
+//! longer and longer up to [`MAX_NAP`]: ranks left idle leave the cores to the ones that work.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::exit;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mpi::environment::Universe;
 use mpi::point_to_point::{Message, Status};
@@ -27,10 +27,12 @@ use crate::backend::process::protocol::{self, FrameBuffer, ToWorker};
 use crate::backend::process::registry;
 use crate::backend::process::worker::{QUIET_PANICS_VAR, panics, run_request};
 use crate::error::panic_message;
-use crate::wait::spin::spin_until;
 
 /// The exit code of an MPI job that a serving rank aborts.
 const EXIT_ABORTED: i32 = 104;
+/// How long a rank polls for its next request before it sleeps between polls: requests of a
+/// busy program come back to back, and a sleeping rank answers up to [`MAX_NAP`] late.
+const POLL_FOR: Duration = Duration::from_millis(20);
 /// The first sleep of an idle rank between two polls; each next one is twice as long.
 const FIRST_NAP: Duration = Duration::from_micros(20);
 /// The longest sleep of an idle rank between two polls: the delay a request to a rank that has
@@ -144,16 +146,15 @@ fn serve_requests(root: &Process<'_>, rank: i32) {
     }
 }
 
-/// Waits for the next message from rank 0: polls briefly, then sleeps between polls.
+/// Waits for the next message from rank 0: polls (yielding the core between polls) for up to
+/// [`POLL_FOR`], as MPI ranks do, then sleeps between polls.
 fn next_message(root: &Process<'_>) -> (Message, Status) {
-    let mut found = None;
-    if spin_until(|| {
-        found = root.immediate_matched_probe();
-        found.is_some()
-    }) {
-        if let Some(found) = found {
+    let start = Instant::now();
+    while start.elapsed() < POLL_FOR {
+        if let Some(found) = root.immediate_matched_probe() {
             return found;
         }
+        std::thread::yield_now();
     }
     let mut nap = FIRST_NAP;
     loop {

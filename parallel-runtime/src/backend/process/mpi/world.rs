@@ -23,10 +23,11 @@ use mpi::traits::{AsRaw, Destination, Equivalence, FromRaw, Source};
 use super::launch::MPI_WORKER_ARG;
 use super::{TAG_REPLY, TAG_RUN, TAG_STOP, TAG_STOPPED};
 use crate::backend::process::protocol::FrameBuffer;
-use crate::wait::spin::spin_until;
 
 /// How long a worker rank still running a task at exit is waited for before the job is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a driver polls for a reply it expects soon before it sleeps between polls.
+const POLL_FOR: Duration = Duration::from_millis(1);
 /// The longest sleep between two polls of a driver waiting for a reply.
 const MAX_NAP: Duration = Duration::from_millis(1);
 const FIRST_NAP: Duration = Duration::from_micros(20);
@@ -352,8 +353,14 @@ impl World {
     /// Waits until a reply of `rank` has come or `deadline` passes (polling first if `poll`);
     /// whether one has. Returns `true` once the program exits, for the read to find out.
     pub(crate) fn wait_reply(&self, rank: Rank, deadline: Option<Instant>, poll: bool) -> bool {
-        if poll && spin_until(|| self.has_reply(rank) || !self.is_open()) {
-            return true;
+        if poll {
+            let start = Instant::now();
+            while start.elapsed() < POLL_FOR {
+                if self.has_reply(rank) || !self.is_open() {
+                    return true;
+                }
+                std::thread::yield_now();
+            }
         }
         let mut nap = FIRST_NAP;
         loop {

@@ -1,0 +1,114 @@
+//! A worker rank that dies ends the MPI job (plain MPI has no way around it): the job must end
+//! in bounded time, non-zero, saying which rank died in which task, never hang.
+//!
+//! Each case runs this test program under `mpirun -n 3`, with a scenario that kills a rank.
+#![cfg(all(unix, feature = "mpi"))]
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use parallel::{MpiPool, parallel};
+
+/// Far beyond the seconds a job takes to end: only a hang reaches it.
+const HANG: Duration = Duration::from_secs(60);
+
+#[parallel]
+fn square(n: u64) -> u64 {
+    n * n
+}
+
+#[parallel]
+fn crash(n: u64) -> u64 {
+    if n == 7 {
+        std::process::abort();
+    }
+    n
+}
+
+#[parallel]
+fn killed(n: u64) -> u64 {
+    if n == 7 {
+        let _ = Command::new("kill")
+            .args(["-9", &std::process::id().to_string()])
+            .status();
+        std::thread::sleep(Duration::from_secs(30));
+    }
+    n
+}
+
+/// Runs scenario `name` of this program under `mpirun -n 3`; its exit success, its stderr.
+fn run_job(name: &str) -> (bool, String) {
+    let mut command = Command::new("mpirun");
+    command
+        .args(["-n", "3", "--oversubscribe"])
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "--ignored", "--nocapture", name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (var, _) in std::env::vars_os() {
+        let var = var.to_string_lossy();
+        if ["OMPI_COMM_WORLD", "PMIX_", "PMI_"]
+            .iter()
+            .any(|p| var.starts_with(p))
+        {
+            command.env_remove(&*var);
+        }
+    }
+    let mut child = command.spawn().expect("mpirun (install Open MPI)");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > HANG {
+            let _ = child.kill();
+            panic!("the job still runs after {HANG:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status.success(), stderr)
+}
+
+#[test]
+fn a_rank_that_crashes_in_a_task_ends_the_job_and_names_the_task() {
+    let (success, stderr) = run_job("scenario_a_task_aborts_its_rank");
+    assert!(!success, "{stderr}");
+    assert!(
+        stderr.contains("crashed in task `crash`") && stderr.contains("parallel: MPI rank"),
+        "{stderr}"
+    );
+    // The launcher's own account, which names the rank and the signal.
+    assert!(stderr.contains("signal 6"), "{stderr}");
+}
+
+#[test]
+fn a_rank_killed_from_outside_ends_the_job() {
+    let (success, stderr) = run_job("scenario_a_rank_is_killed");
+    assert!(!success, "{stderr}");
+    assert!(stderr.contains("signal 9"), "{stderr}");
+}
+
+#[test]
+#[ignore = "run under mpirun by a_rank_that_crashes_in_a_task_ends_the_job_and_names_the_task"]
+fn scenario_a_task_aborts_its_rank() {
+    let pool = MpiPool::builder().build().unwrap();
+    assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
+    let _ = pool.map(crash, 0..20).count();
+    unreachable!("the job ends when a rank dies");
+}
+
+#[test]
+#[ignore = "run under mpirun by a_rank_killed_from_outside_ends_the_job"]
+fn scenario_a_rank_is_killed() {
+    let pool = MpiPool::builder().build().unwrap();
+    let _ = pool.map(killed, 0..20).count();
+    unreachable!("the job ends when a rank dies");
+}
