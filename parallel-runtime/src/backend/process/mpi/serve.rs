@@ -32,7 +32,7 @@ use crate::error::panic_message;
 const EXIT_ABORTED: i32 = 104;
 /// How long a rank polls for its next request before it sleeps between polls: requests of a
 /// busy program come back to back, and a sleeping rank answers up to [`MAX_NAP`] late.
-const POLL_FOR: Duration = Duration::from_millis(20);
+const POLL_FOR: Duration = Duration::from_millis(2);
 /// The first sleep of an idle rank between two polls; each next one is twice as long.
 const FIRST_NAP: Duration = Duration::from_micros(20);
 /// The longest sleep of an idle rank between two polls: the delay a request to a rank that has

@@ -28,9 +28,13 @@ use crate::backend::process::protocol::FrameBuffer;
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long a driver polls for a reply it expects soon before it sleeps between polls.
 const POLL_FOR: Duration = Duration::from_millis(1);
-/// The longest sleep between two polls of a driver waiting for a reply.
-const MAX_NAP: Duration = Duration::from_millis(1);
+/// A driver sending a large frame polls for its end this many times, then sleeps between polls.
+const SEND_POLLS: u32 = 1_000;
+/// A driver waiting for a reply sleeps between polls for this share of the time it waited.
+const NAP_SHARE: u32 = 32;
+/// The shortest and longest sleeps between two polls of a driver waiting for a reply.
 const FIRST_NAP: Duration = Duration::from_micros(20);
+const MAX_NAP: Duration = Duration::from_millis(1);
 
 /// The communicator to the worker ranks.
 enum Comm {
@@ -311,12 +315,35 @@ impl World {
 
     /// Sends `body` (a frame without its length prefix) to `rank`; `false` once the program
     /// exits.
+    ///
+    /// A large frame waits for the rank to take it (MPI's rendezvous). Sent with
+    /// `MPI_Isend` and polled for, yielding the core between polls, rather than with
+    /// `MPI_Send`, which spins without yielding: the rank copying the frame needs that core.
     pub(crate) fn send(&self, rank: Rank, body: &[u8]) -> bool {
         let open = self.gate.read().unwrap_or_else(|e| e.into_inner());
-        if *open {
-            self.comm.process(rank).send_with_tag(body, TAG_RUN);
+        if !*open {
+            return false;
         }
-        *open
+        mpi::request::scope(|scope| {
+            let mut request = self
+                .comm
+                .process(rank)
+                .immediate_send_with_tag(scope, body, TAG_RUN);
+            let mut polls = 0u32;
+            loop {
+                match request.test() {
+                    Ok(_) => break,
+                    Err(pending) => request = pending,
+                }
+                polls += 1;
+                if polls < SEND_POLLS {
+                    std::thread::yield_now();
+                } else {
+                    std::thread::sleep(FIRST_NAP);
+                }
+            }
+        });
+        true
     }
 
     /// Reads the next reply of `rank` into `buffer`, if one has come: `Ok(false)` if none has,
@@ -339,43 +366,35 @@ impl World {
         }
     }
 
-    /// Whether a reply of `rank` has come.
-    fn has_reply(&self, rank: Rank) -> bool {
+    /// Whether a reply of `rank` has come; `Err` once the program exits.
+    fn has_reply(&self, rank: Rank) -> Result<bool, ()> {
         let open = self.gate.read().unwrap_or_else(|e| e.into_inner());
-        *open
-            && self
-                .comm
-                .process(rank)
-                .immediate_probe_with_tag(TAG_REPLY)
-                .is_some()
+        if !*open {
+            return Err(());
+        }
+        Ok(self
+            .comm
+            .process(rank)
+            .immediate_probe_with_tag(TAG_REPLY)
+            .is_some())
     }
 
-    /// Waits until a reply of `rank` has come or `deadline` passes (polling first if `poll`);
-    /// whether one has. Returns `true` once the program exits, for the read to find out.
+    /// Reads the next reply of `rank` into `buffer`, waiting for it until `deadline`:
+    /// `Ok(false)` if the deadline passed, `Err` once the program exits.
+    pub(crate) fn receive(
+        &self,
+        rank: Rank,
+        deadline: Option<Instant>,
+        poll: bool,
+        buffer: &mut FrameBuffer,
+    ) -> Result<bool, ()> {
+        wait_for(deadline, poll, || self.try_receive(rank, buffer))
+    }
+
+    /// Waits until a reply of `rank` has come or `deadline` passes; whether one has (`true`
+    /// once the program exits, for the read to find out).
     pub(crate) fn wait_reply(&self, rank: Rank, deadline: Option<Instant>, poll: bool) -> bool {
-        if poll {
-            let start = Instant::now();
-            while start.elapsed() < POLL_FOR {
-                if self.has_reply(rank) || !self.is_open() {
-                    return true;
-                }
-                std::thread::yield_now();
-            }
-        }
-        let mut nap = FIRST_NAP;
-        loop {
-            if self.has_reply(rank) || !self.is_open() {
-                return true;
-            }
-            let now = Instant::now();
-            let sleep = match deadline {
-                Some(deadline) if now >= deadline => return false,
-                Some(deadline) => nap.min(deadline - now),
-                None => nap,
-            };
-            std::thread::sleep(sleep);
-            nap = (nap * 2).min(MAX_NAP);
-        }
+        wait_for(deadline, poll, || self.has_reply(rank)).unwrap_or(true)
     }
 
     /// At exit: stops every worker rank and finalizes MPI.
@@ -421,6 +440,40 @@ impl World {
         if let Some((finish, finished)) = finish {
             let _ = finish.send(());
             let _ = finished.recv();
+        }
+    }
+}
+
+/// Calls `ready` until it says `Ok(true)` or `Err`, or `deadline` passes (`Ok(false)`).
+///
+/// MPI offers no wait that sleeps, so this polls: for [`POLL_FOR`] first, yielding the core
+/// between polls, if `poll` (an answer is expected soon); then it sleeps between polls, each
+/// sleep a [`NAP_SHARE`]th of the time waited so far, between [`FIRST_NAP`] and [`MAX_NAP`]: an
+/// answer is seen at most about 3% late, with few wake-ups while a long call runs.
+fn wait_for(
+    deadline: Option<Instant>,
+    poll: bool,
+    mut ready: impl FnMut() -> Result<bool, ()>,
+) -> Result<bool, ()> {
+    let start = Instant::now();
+    if poll {
+        while start.elapsed() < POLL_FOR {
+            if ready()? {
+                return Ok(true);
+            }
+            std::thread::yield_now();
+        }
+    }
+    loop {
+        if ready()? {
+            return Ok(true);
+        }
+        let now = Instant::now();
+        let nap = (now.duration_since(start) / NAP_SHARE).clamp(FIRST_NAP, MAX_NAP);
+        match deadline {
+            Some(deadline) if now >= deadline => return Ok(false),
+            Some(deadline) => std::thread::sleep(nap.min(deadline - now)),
+            None => std::thread::sleep(nap),
         }
     }
 }

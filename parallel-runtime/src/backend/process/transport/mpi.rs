@@ -99,17 +99,18 @@ impl Transport for MpiTransport {
         buffer: &mut FrameBuffer,
     ) -> Result<Reply, ReceiveError> {
         let rank = self.lent.as_ref().ok_or(ReceiveError::Gone)?.rank;
-        let deadline = timeout.map(|timeout| Instant::now() + timeout);
-        loop {
-            match self.world.try_receive(rank, buffer) {
-                Ok(true) => break,
-                Ok(false) if self.killed => return Err(ReceiveError::Gone),
-                Ok(false) => {}
-                Err(()) => return Err(ReceiveError::Gone),
+        let received = if self.killed {
+            // Only what has come already.
+            self.world.try_receive(rank, buffer)
+        } else {
+            let deadline = timeout.map(|timeout| Instant::now() + timeout);
+            match self.world.receive(rank, deadline, poll, buffer) {
+                Ok(false) => return Err(ReceiveError::TimedOut),
+                received => received,
             }
-            if !self.world.wait_reply(rank, deadline, poll) {
-                return Err(ReceiveError::TimedOut);
-            }
+        };
+        if received != Ok(true) {
+            return Err(ReceiveError::Gone);
         }
         self.unanswered = self.unanswered.saturating_sub(1);
         if buffer.frame().is_empty() {
