@@ -188,5 +188,6 @@ impl Drop for Request {
                 self.reply.failed(index, error);
             }
         }
+        protocol::give_back_frame(std::mem::take(&mut self.frame));
     }
 }

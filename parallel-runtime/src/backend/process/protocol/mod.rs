@@ -42,6 +42,7 @@
 mod bulk;
 mod codec;
 mod frame;
+mod frame_pool;
 mod outcomes;
 mod run;
 
@@ -51,6 +52,7 @@ pub(crate) use frame::{
     FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
     enlarge_send_buffer, read_frame, write_frame,
 };
+pub(crate) use frame_pool::give_back as give_back_frame;
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{
     CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, forget_panic_location,

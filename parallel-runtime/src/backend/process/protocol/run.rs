@@ -141,7 +141,7 @@ impl RunFrame {
     /// A request for `task_id` with room for `calls` calls and `capacity` bytes of arguments.
     pub(crate) fn new(task_id: &str, calls: usize, capacity: usize) -> Self {
         let id_len = u16::try_from(task_id.len()).expect("task identities are short");
-        let mut bytes = Vec::with_capacity(RUN_HEADER + task_id.len() + capacity.max(64));
+        let mut bytes = super::frame_pool::take(RUN_HEADER + task_id.len() + capacity.max(64));
         bytes.extend_from_slice(&[0; 4]);
         bytes.push(RUN);
         bytes.extend_from_slice(&[0; 8]);
