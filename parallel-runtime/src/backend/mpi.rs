@@ -74,6 +74,7 @@ pub struct MpiPool {
 #[must_use]
 pub struct MpiPoolBuilder {
     workers: Option<i64>,
+    isolate: bool,
     timeout: Option<Duration>,
     retries: u32,
 }
@@ -152,6 +153,40 @@ impl MpiPoolBuilder {
         self
     }
 
+    /// Whether each worker rank runs its tasks in a worker process of its own (the process
+    /// backend, on the rank's host), instead of in the rank itself (`false` by default).
+    ///
+    /// In plain MPI a rank that dies ends the whole job. Isolated, a task that segfaults,
+    /// aborts, exits or is killed fails alone, with [`ErrorKind::WorkerDied`], and its rank
+    /// starts a new worker process and serves on; a `timeout` kills the late call's worker
+    /// process, so the rank is free again at once. It costs a copy of each request and reply
+    /// on the rank, and a worker process per rank. Only the first pool of a program decides.
+    ///
+    /// [`ErrorKind::WorkerDied`]: crate::ErrorKind::WorkerDied
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, MpiPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn fragile(n: u32) -> u32 {
+    ///     if n == 3 {
+    ///         std::process::abort();
+    ///     }
+    ///     n
+    /// }
+    ///
+    /// let pool = MpiPool::builder().isolate(true).build().unwrap();
+    /// let results: Vec<_> = pool.map(fragile, 0..5).collect();
+    /// assert!(matches!(results[3].as_ref().unwrap_err().kind(), ErrorKind::WorkerDied { .. }));
+    /// assert_eq!(results[4].as_ref().unwrap(), &4);
+    /// ```
+    pub fn isolate(mut self, isolate: bool) -> Self {
+        self.isolate = isolate;
+        self
+    }
+
     /// Starts MPI and the worker ranks, if no pool did yet.
     ///
     /// # Errors
@@ -170,17 +205,17 @@ impl MpiPoolBuilder {
             None => None,
         };
         Ok(MpiPool {
-            pool: ranks_pool(workers)?.configured(self.timeout, self.retries),
+            pool: ranks_pool(workers, self.isolate)?.configured(self.timeout, self.retries),
         })
     }
 }
 
 /// The one pool of drivers for the job's worker ranks, started by the first caller.
-fn ranks_pool(workers: Option<usize>) -> Result<ProcessPool, MpiError> {
+fn ranks_pool(workers: Option<usize>, isolate: bool) -> Result<ProcessPool, MpiError> {
     static POOL: OnceLock<Result<ProcessPool, MpiError>> = OnceLock::new();
     POOL.get_or_init(|| {
         let spawn = workers.unwrap_or_else(available_cores);
-        let world = mpi_world(spawn).map_err(MpiError)?;
+        let world = mpi_world(spawn, isolate).map_err(MpiError)?;
         let drivers = workers.map_or(world.workers(), |n| n.min(world.workers()));
         Ok(ProcessPool::start_mpi(drivers.max(1)))
     })
@@ -214,7 +249,7 @@ impl MpiPool {
     /// ```
     #[track_caller]
     pub fn shared() -> MpiPool {
-        match ranks_pool(None) {
+        match ranks_pool(None, false) {
             Ok(pool) => MpiPool { pool },
             Err(err) => panic!("parallel: `backend = mpi`: {err}"),
         }

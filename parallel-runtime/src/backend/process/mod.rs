@@ -30,6 +30,8 @@
 mod channel;
 mod claim;
 mod driver;
+#[cfg(feature = "mpi")]
+mod forward;
 mod map;
 #[cfg(feature = "mpi")]
 mod mpi;

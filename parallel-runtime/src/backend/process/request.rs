@@ -91,6 +91,33 @@ impl RequestBuilder {
     }
 }
 
+#[cfg(feature = "mpi")]
+impl Request {
+    /// A request made of a run frame that arrived whole (its `count` calls of `entry`, with
+    /// its length prefix), answered through `reply`: how an MPI rank hands a request on to its
+    /// own worker process (`forward`).
+    pub(super) fn forwarded(
+        entry: &'static Entry,
+        frame: Vec<u8>,
+        count: usize,
+        reply: Arc<dyn ReplyTo>,
+        timeout: Option<Duration>,
+        retries: u32,
+    ) -> Request {
+        Request {
+            entry,
+            first: 0,
+            count,
+            frame,
+            slices: Vec::new(),
+            reply,
+            timeout,
+            retries,
+            answered: false,
+        }
+    }
+}
+
 #[cold]
 fn arguments_error(error: protocol::EncodeError) -> TaskError {
     TaskError::serialization(format!("could not encode the arguments: {error}"))

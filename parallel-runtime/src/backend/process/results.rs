@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use super::protocol::{self, CallFailure, FailureKind, Outcome, Outcomes};
-use crate::error::{TaskError, panic_message};
+use crate::error::{TaskError, WorkerExit, panic_message};
 
 /// Decodes the outcomes of calls `first..`; errors carry `name` when given.
 ///
@@ -65,8 +65,8 @@ fn decode_one<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<R, TaskErro
     }
 }
 
-/// The error of a call that failed in the worker.
-fn failure_error(failure: &CallFailure) -> TaskError {
+/// The error of a call that failed in the worker (or in a process pool of an MPI rank).
+pub(super) fn failure_error(failure: &CallFailure) -> TaskError {
     match failure.kind {
         FailureKind::Panicked | FailureKind::PanickedAt => {
             let err = TaskError::panicked(Box::new(failure.message.clone()));
@@ -78,6 +78,35 @@ fn failure_error(failure: &CallFailure) -> TaskError {
         FailureKind::Arguments | FailureKind::Result => {
             TaskError::serialization(failure.message.clone())
         }
+        FailureKind::WorkerDied => TaskError::worker_died(exit_from_wire(&failure.message)),
+        FailureKind::TimedOut => TaskError::timed_out(std::time::Duration::from_nanos(
+            failure.message.parse().unwrap_or(0),
+        )),
+        FailureKind::Cancelled => TaskError::cancelled(),
+        FailureKind::Refused => TaskError::refused(failure.message.clone()),
+        FailureKind::Protocol => TaskError::protocol(failure.message.clone()),
+    }
+}
+
+/// How a worker ended, as [`FailureKind::WorkerDied`] carries it: `code N`, `signal N`, or
+/// anything else for unknown.
+#[cfg(feature = "mpi")]
+pub(super) fn exit_to_wire(exit: WorkerExit) -> String {
+    match exit {
+        WorkerExit::Code(code) => format!("code {code}"),
+        WorkerExit::Signal(signal) => format!("signal {signal}"),
+        WorkerExit::Unknown => "unknown".to_owned(),
+    }
+}
+
+fn exit_from_wire(text: &str) -> WorkerExit {
+    let number = |rest: &str| rest.parse::<i32>().ok();
+    if let Some(code) = text.strip_prefix("code ").and_then(number) {
+        WorkerExit::Code(code)
+    } else if let Some(signal) = text.strip_prefix("signal ").and_then(number) {
+        WorkerExit::Signal(signal)
+    } else {
+        WorkerExit::Unknown
     }
 }
 

@@ -34,7 +34,7 @@ mod failure;
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
 use super::queue::RequestQueue;
 use super::request::Request;
-use super::transport::{ReceiveError, Reply, StartError, Transport, WorkerSettings};
+use super::transport::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings};
 use crate::error::{TaskError, WorkerExit};
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
@@ -287,9 +287,13 @@ impl<'a, T: Transport> Driver<'a, T> {
         }
         let worker = self.worker.as_mut().expect("started above");
         // The `SharedSlice`s the request names reach the worker first.
-        let sent = worker
-            .attach(&request.slices)
-            .and_then(|()| worker.send(&mut request.frame));
+        let sent = worker.attach(&request.slices).and_then(|()| {
+            let limits = CallLimits {
+                timeout: request.timeout,
+                retries: request.retries,
+            };
+            worker.send(&mut request.frame, limits)
+        });
         match sent {
             Ok(seq) => {
                 if self.sent.is_empty() {

@@ -16,6 +16,9 @@
 //! ```text
 //! run     = TAG_RUN,     a run frame                      rank 0 -> worker rank
 //! reply   = TAG_REPLY,   a done or refused frame          worker rank -> rank 0
+//! run'    = TAG_RUN_ISOLATED, timeout:u64le retries:u32le  rank 0 -> worker rank: run it in
+//!             and a run frame                               a worker process of the rank's own
+//!                                                           (timeout in ns, 0 for none)
 //! stop    = TAG_STOP,    empty                            rank 0 -> worker rank, at exit
 //! stopped = TAG_STOPPED, empty                            worker rank -> rank 0, its last
 //! ```
@@ -26,10 +29,14 @@ pub(super) mod serve;
 pub(super) mod world;
 
 /// A request for a worker rank.
-const TAG_RUN: i32 = 1;
+pub(super) const TAG_RUN: i32 = 1;
 /// A worker rank's reply to the oldest request it has not answered.
 const TAG_REPLY: i32 = 2;
 /// Rank 0 is exiting: the worker rank answers with [`TAG_STOPPED`], finalizes MPI and exits.
 const TAG_STOP: i32 = 3;
 /// A worker rank's last message.
 const TAG_STOPPED: i32 = 4;
+/// A request for a worker rank, to run in a worker process of its own.
+pub(super) const TAG_RUN_ISOLATED: i32 = 5;
+/// Bytes before the run frame of an isolated request: the timeout and the retries.
+pub(super) const ISOLATED_HEADER: usize = 8 + 4;

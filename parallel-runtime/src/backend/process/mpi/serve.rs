@@ -14,6 +14,7 @@
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::exit;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use mpi::environment::Universe;
@@ -22,7 +23,9 @@ use mpi::topology::{Communicator, Process};
 use mpi::traits::{Destination, Equivalence, Source};
 
 use super::launch::{self, Place};
-use super::{TAG_REPLY, TAG_RUN, TAG_STOP, TAG_STOPPED, crash};
+use super::{ISOLATED_HEADER, TAG_REPLY, TAG_RUN, TAG_RUN_ISOLATED, TAG_STOP, TAG_STOPPED, crash};
+use crate::backend::process::ProcessPool;
+use crate::backend::process::forward;
 use crate::backend::process::protocol::{self, FrameBuffer, ToWorker};
 use crate::backend::process::registry;
 use crate::backend::process::worker::{QUIET_PANICS_VAR, panics, run_request};
@@ -122,6 +125,11 @@ fn serve_requests(root: &Process<'_>, rank: i32) {
         message.matched_receive_into(input.fill(len));
         match status.tag() {
             TAG_RUN => {}
+            TAG_RUN_ISOLATED => {
+                let reply = run_isolated(input.frame());
+                root.send_with_tag(&reply[4..], TAG_REPLY);
+                continue;
+            }
             TAG_STOP => {
                 root.send_with_tag(&[0u8; 0][..], TAG_STOPPED);
                 return;
@@ -144,6 +152,28 @@ fn serve_requests(root: &Process<'_>, rank: i32) {
         root.send_with_tag(&reply[4..], TAG_REPLY);
         output = reply;
     }
+}
+
+/// Runs an isolated request (its header, then its run frame) in this rank's worker process,
+/// which the process backend starts on first use and replaces when a task kills it; returns
+/// the reply frame.
+fn run_isolated(message: &[u8]) -> Vec<u8> {
+    static POOL: OnceLock<ProcessPool> = OnceLock::new();
+    let Some((header, frame)) = message.split_at_checked(ISOLATED_HEADER) else {
+        panic!("rank 0 sent an isolated request without its header");
+    };
+    let (timeout, retries) = header.split_at(8);
+    let timeout = u64::from_le_bytes(timeout.try_into().expect("8 bytes"));
+    let retries = u32::from_le_bytes(retries.try_into().expect("4 bytes"));
+    let timeout = (timeout > 0).then(|| Duration::from_nanos(timeout));
+    let pool = POOL.get_or_init(|| {
+        ProcessPool::builder()
+            .workers(1)
+            .quiet_panics(std::env::var_os(QUIET_PANICS_VAR).is_some())
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the rank's worker process: {e}"))
+    });
+    forward::run_frame(pool, frame, timeout, retries)
 }
 
 /// Waits for the next message from rank 0: polls (yielding the core between polls) for up to

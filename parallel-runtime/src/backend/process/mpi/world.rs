@@ -16,12 +16,13 @@ use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
+use mpi::Tag;
 use mpi::point_to_point::{Message, Status};
 use mpi::topology::{Communicator, InterCommunicator, Process, Rank, SimpleCommunicator};
 use mpi::traits::{AsRaw, Destination, Equivalence, FromRaw, Source};
 
 use super::launch::MPI_WORKER_ARG;
-use super::{TAG_REPLY, TAG_RUN, TAG_STOP, TAG_STOPPED};
+use super::{TAG_REPLY, TAG_STOP, TAG_STOPPED};
 use crate::backend::process::protocol::FrameBuffer;
 
 /// How long a worker rank still running a task at exit is waited for before the job is aborted.
@@ -98,6 +99,8 @@ pub(crate) struct Lent {
 /// Rank 0's MPI state.
 pub(crate) struct World {
     comm: Comm,
+    /// Whether worker ranks run tasks in worker processes of their own.
+    isolated: bool,
     /// Open until exit: every MPI call holds it for reading, the exit for writing.
     gate: RwLock<bool>,
     free: Mutex<Vec<Lent>>,
@@ -115,9 +118,9 @@ static WORLD: OnceLock<Result<World, String>> = OnceLock::new();
 /// # Errors
 ///
 /// Why MPI cannot give this process workers (it says what to do instead).
-pub(crate) fn world(spawn: usize) -> Result<&'static World, String> {
+pub(crate) fn world(spawn: usize, isolated: bool) -> Result<&'static World, String> {
     WORLD
-        .get_or_init(|| start(spawn))
+        .get_or_init(|| start(spawn, isolated))
         .as_ref()
         .map_err(Clone::clone)
 }
@@ -127,7 +130,7 @@ pub(crate) fn started() -> Option<&'static World> {
     WORLD.get()?.as_ref().ok()
 }
 
-fn start(spawn: usize) -> Result<World, String> {
+fn start(spawn: usize, isolated: bool) -> Result<World, String> {
     let (started, receive_started) = mpsc::channel();
     let (finish, receive_finish) = mpsc::channel::<()>();
     let (finished, receive_finished) = mpsc::channel::<()>();
@@ -190,6 +193,7 @@ fn start(spawn: usize) -> Result<World, String> {
         .collect();
     let world = World {
         comm,
+        isolated,
         gate: RwLock::new(true),
         free: Mutex::new(free),
         returned: Condvar::new(),
@@ -286,6 +290,11 @@ impl World {
         self.ranks.len()
     }
 
+    /// Whether worker ranks run tasks in worker processes of their own.
+    pub(crate) fn isolated(&self) -> bool {
+        self.isolated
+    }
+
     /// Takes a free worker rank, waiting for one; `None` once the program exits.
     pub(crate) fn lend(&self) -> Option<Lent> {
         let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
@@ -319,7 +328,7 @@ impl World {
     /// A large frame waits for the rank to take it (MPI's rendezvous). Sent with
     /// `MPI_Isend` and polled for, yielding the core between polls, rather than with
     /// `MPI_Send`, which spins without yielding: the rank copying the frame needs that core.
-    pub(crate) fn send(&self, rank: Rank, body: &[u8]) -> bool {
+    pub(crate) fn send(&self, rank: Rank, body: &[u8], tag: Tag) -> bool {
         let open = self.gate.read().unwrap_or_else(|e| e.into_inner());
         if !*open {
             return false;
@@ -328,7 +337,7 @@ impl World {
             let mut request = self
                 .comm
                 .process(rank)
-                .immediate_send_with_tag(scope, body, TAG_RUN);
+                .immediate_send_with_tag(scope, body, tag);
             let mut polls = 0u32;
             loop {
                 match request.test() {

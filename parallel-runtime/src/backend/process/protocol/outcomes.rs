@@ -63,6 +63,18 @@ pub(crate) enum FailureKind {
     /// The function panicked, and the worker knows where: on the wire only, as `Panicked`
     /// with the message `location\nmessage`; read back as `Panicked` with a location.
     PanickedAt,
+    // The failures of a process pool that an MPI rank ran the call in (`forward`), passed on:
+    // a worker process never sends these.
+    /// The worker process running the call died; the message is how (`WorkerExit::to_wire`).
+    WorkerDied,
+    /// The call ran past its timeout; the message is the timeout in nanoseconds.
+    TimedOut,
+    /// The call was cancelled.
+    Cancelled,
+    /// The call could not run; the message says why.
+    Refused,
+    /// A worker process broke the protocol; the message says how.
+    Protocol,
 }
 
 impl FailureKind {
@@ -72,6 +84,11 @@ impl FailureKind {
             FailureKind::Arguments => 1,
             FailureKind::Result => 2,
             FailureKind::PanickedAt => 3,
+            FailureKind::WorkerDied => 4,
+            FailureKind::TimedOut => 5,
+            FailureKind::Cancelled => 6,
+            FailureKind::Refused => 7,
+            FailureKind::Protocol => 8,
         }
     }
 
@@ -81,6 +98,11 @@ impl FailureKind {
             1 => Ok(FailureKind::Arguments),
             2 => Ok(FailureKind::Result),
             3 => Ok(FailureKind::PanickedAt),
+            4 => Ok(FailureKind::WorkerDied),
+            5 => Ok(FailureKind::TimedOut),
+            6 => Ok(FailureKind::Cancelled),
+            7 => Ok(FailureKind::Refused),
+            8 => Ok(FailureKind::Protocol),
             _ => Err(Malformed("an unknown kind of failure")),
         }
     }
@@ -297,6 +319,14 @@ impl<'a> OutcomesBuilder<'a> {
                 .push((self.bytes.len() - DONE_HEADER) as u32),
             Err(e) => self.fail_result(index, mark, &e),
         }
+    }
+
+    /// Adds a value that is encoded already (a call run elsewhere, passed on).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn push_encoded(&mut self, value: &[u8]) {
+        self.bytes.extend_from_slice(value);
+        self.value_ends
+            .push((self.bytes.len() - DONE_HEADER) as u32);
     }
 
     /// Drops what call `index` wrote of its value from `mark` on, and fails it.

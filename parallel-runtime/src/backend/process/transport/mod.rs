@@ -35,11 +35,13 @@ pub(super) trait Transport: Sized {
     fn start(settings: WorkerSettings) -> Result<Self, StartError>;
 
     /// Numbers the run frame `frame` and sends it; returns its number (from 1, wrapping).
+    /// `limits` are its calls' timeout and retries, for a transport whose worker enforces
+    /// them itself (an isolated MPI rank's pool); the others ignore them (their driver does).
     ///
     /// # Errors
     ///
     /// When the worker is gone.
-    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32>;
+    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32>;
 
     /// Brings the worker up to date for a request that names the `SharedSlice`s `slices`,
     /// before it is sent: sends the files of those it does not hold yet, and names those it
@@ -75,6 +77,14 @@ pub(super) trait Transport: Sized {
     /// Ends the worker (stopping it first if `kill`; otherwise it ends once told there is no
     /// more work) and says how it ended.
     fn end(&mut self, kill: bool) -> WorkerExit;
+}
+
+/// A request's calls' timeout and retries.
+#[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+pub(super) struct CallLimits {
+    pub(super) timeout: Option<Duration>,
+    pub(super) retries: u32,
 }
 
 /// Why a worker did not start.

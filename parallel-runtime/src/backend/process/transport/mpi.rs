@@ -16,15 +16,20 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
+use super::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::mpi::world::{self, Lent, World};
+use crate::backend::process::mpi::{ISOLATED_HEADER, TAG_RUN, TAG_RUN_ISOLATED};
 use crate::backend::process::protocol::{self, FrameBuffer};
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
 
 /// Bytes of a frame's length prefix, which MPI messages leave out.
 const PREFIX: usize = 4;
+/// How much longer than a call's timeout the driver waits for an isolated rank, which kills
+/// its worker process at the timeout and answers that the call timed out: the rank stays
+/// usable, rather than becoming one that runs a late call.
+const ISOLATED_GRACE: Duration = Duration::from_secs(2);
 
 pub(in crate::backend::process) struct MpiTransport {
     world: &'static World,
@@ -34,6 +39,8 @@ pub(in crate::backend::process) struct MpiTransport {
     unanswered: u32,
     /// Given up on: no reply is waited for any more.
     killed: bool,
+    /// An isolated request as it goes out: its header, then its frame.
+    isolated: Vec<u8>,
 }
 
 impl Transport for MpiTransport {
@@ -65,10 +72,11 @@ impl Transport for MpiTransport {
             lent: Some(lent),
             unanswered: 0,
             killed: false,
+            isolated: Vec::new(),
         })
     }
 
-    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32> {
         let lent = self.lent.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
         if self.killed {
             return Err(io::ErrorKind::BrokenPipe.into());
@@ -80,7 +88,25 @@ impl Transport for MpiTransport {
         }
         let seq = lent.last_seq.wrapping_add(1);
         protocol::set_seq(frame, seq);
-        if !self.world.send(lent.rank, &frame[PREFIX..]) {
+        let sent = if self.world.isolated() {
+            let timeout = limits.timeout.map_or(0, |timeout| {
+                u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX).max(1)
+            });
+            self.isolated.clear();
+            self.isolated.extend_from_slice(&timeout.to_le_bytes());
+            self.isolated
+                .extend_from_slice(&limits.retries.to_le_bytes());
+            debug_assert_eq!(self.isolated.len(), ISOLATED_HEADER);
+            self.isolated.extend_from_slice(&frame[PREFIX..]);
+            let sent = self.world.send(lent.rank, &self.isolated, TAG_RUN_ISOLATED);
+            if self.isolated.capacity() > 1 << 20 {
+                self.isolated = Vec::new();
+            }
+            sent
+        } else {
+            self.world.send(lent.rank, &frame[PREFIX..], TAG_RUN)
+        };
+        if !sent {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
         lent.last_seq = seq;
@@ -103,7 +129,12 @@ impl Transport for MpiTransport {
             // Only what has come already.
             self.world.try_receive(rank, buffer)
         } else {
-            let deadline = timeout.map(|timeout| Instant::now() + timeout);
+            let grace = if self.world.isolated() {
+                ISOLATED_GRACE
+            } else {
+                Duration::ZERO
+            };
+            let deadline = timeout.map(|timeout| Instant::now() + timeout + grace);
             match self.world.receive(rank, deadline, poll, buffer) {
                 Ok(false) => return Err(ReceiveError::TimedOut),
                 received => received,

@@ -9,7 +9,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use super::socket::SocketTransport;
-use super::{ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
+use super::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
 use crate::backend::process::channel::{Popped, Pushed, SharedChannel, Waited};
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer};
@@ -45,9 +45,9 @@ impl Transport for SharedMemoryTransport {
         })
     }
 
-    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32> {
         let Some(channel) = &mut self.channel else {
-            return self.socket.send(frame);
+            return self.socket.send(frame, limits);
         };
         let seq = self.socket.next_seq();
         protocol::set_seq(frame, seq);

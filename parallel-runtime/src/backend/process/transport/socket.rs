@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 
 use super::{
-    AttachFrame, Attached, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply,
+    AttachFrame, Attached, CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings,
+    decode_reply,
 };
 use crate::backend::process::claim::Claims;
 use crate::backend::process::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
@@ -63,7 +64,7 @@ impl Transport for SocketTransport {
     /// # Errors
     ///
     /// When the worker's socket is closed: the worker is gone.
-    fn send(&mut self, frame: &mut [u8]) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut [u8], _: CallLimits) -> io::Result<u32> {
         let seq = self.last_seq.wrapping_add(1);
         protocol::set_seq(frame, seq);
         protocol::write_frame(&self.stream, frame)?;

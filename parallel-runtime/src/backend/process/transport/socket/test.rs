@@ -1,5 +1,6 @@
 use super::*;
 use crate::backend::process::protocol::RunFrame;
+use crate::backend::process::transport::CallLimits;
 use crate::backend::process::worker::EXIT_MALFORMED;
 
 /// A worker asked for a function it does not know answers with an error, and stays usable.
@@ -8,7 +9,7 @@ fn a_worker_refuses_an_unknown_task() {
     let mut worker = SocketTransport::start(Default::default())
         .expect("this test executable starts as a worker");
     let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
-    let seq = worker.send(&mut frame).unwrap();
+    let seq = worker.send(&mut frame, CallLimits::default()).unwrap();
     let mut buffer = protocol::FrameBuffer::default();
     match worker.receive(None, true, &mut buffer) {
         Ok(Reply::Refused {
