@@ -199,7 +199,8 @@ fn backend_name(value: &Expr) -> syn::Result<BackendName> {
         )),
         None => Err(syn::Error::new_spanned(
             value,
-            "expected a backend name: `backend = rayon`, `backend = threads` or `backend = process`",
+            "expected a backend name: `backend = rayon`, `backend = threads`, `backend = process` or \
+             `backend = mpi`",
         )),
     }
 }

@@ -18,15 +18,15 @@ impl Options {
         if let Some((key, _)) = &self.timeout {
             return Err(syn::Error::new(
                 key.span(),
-                "`timeout` needs `backend = process`: a thread cannot be stopped safely; add \
-                 `backend = process`, or remove it",
+                "`timeout` needs `backend = process` (or `mpi`): a thread cannot be stopped \
+                 safely; add `backend = process`, or remove it",
             ));
         }
         if let Some((key, _)) = &self.retries {
             return Err(syn::Error::new(
                 key.span(),
-                "`retries` needs `backend = process`: it re-runs a task whose worker process \
-                 died; add `backend = process`, or remove it",
+                "`retries` needs `backend = process` (or `mpi`): it re-runs a task whose worker \
+                 process died; add `backend = process`, or remove it",
             ));
         }
         Ok(())

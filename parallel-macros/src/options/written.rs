@@ -51,6 +51,15 @@ impl Options {
         )
     }
 
+    /// The name of the backend that runs `#[parallel]` functions in other processes, as
+    /// written: `mpi`, or `process` (also when none is written).
+    pub(crate) fn process_backend_name(&self) -> &'static str {
+        match self.backend {
+            Some((_, BackendName::Mpi)) => "mpi",
+            _ => "process",
+        }
+    }
+
     /// Whether `timeout` or `retries` is set.
     pub(crate) fn has_process_only(&self) -> bool {
         self.timeout.is_some() || self.retries.is_some()

@@ -38,7 +38,7 @@ impl ParJoin {
         let mut calls = Vec::new();
         if options.is_process() {
             for expr in &self.exprs {
-                match process_call(expr) {
+                match process_call(expr, options.process_backend_name()) {
                     Ok(call) => calls.push(call),
                     Err(err) => errors.push(err),
                 }
@@ -84,7 +84,7 @@ fn check_expr(expr: &Expr) -> Option<syn::Error> {
 
 /// With `backend = process`, each expression calls a `#[parallel]` function by its path; its
 /// arguments are evaluated in the caller and cross to the worker.
-fn process_call(expr: &Expr) -> syn::Result<ProcessCall<'_>> {
+fn process_call<'a>(expr: &'a Expr, backend: &str) -> syn::Result<ProcessCall<'a>> {
     if let Expr::Call(call) = expr {
         if let Expr::Path(path) = &*call.func {
             crate::process_task::reject_associated(path)?;
@@ -98,7 +98,9 @@ fn process_call(expr: &Expr) -> syn::Result<ProcessCall<'_>> {
     }
     Err(syn::Error::new_spanned(
         expr,
-        "with `backend = process`, each expression calls a `#[parallel]` function, whose \
-         arguments cross to the worker: `par_join!(crunch(a), parse(b); backend = process)`",
+        format!(
+            "with `backend = {backend}`, each expression calls a `#[parallel]` function, whose \
+             arguments cross to the worker: `par_join!(crunch(a), parse(b); backend = {backend})`"
+        ),
     ))
 }

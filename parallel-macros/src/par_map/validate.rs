@@ -21,9 +21,12 @@ impl ParMap {
         if options.is_process() && !matches!(self.f, Expr::Path(_)) {
             return Err(syn::Error::new_spanned(
                 &self.f,
-                "only a `#[parallel]` function can run in a worker process, not a closure or \
-                 another expression: move the code into `#[parallel] fn task(item: T) -> U` \
-                 and write `par_map!(task, items; backend = process)`",
+                format!(
+                    "only a `#[parallel]` function can run in a worker process, not a closure \
+                     or another expression: move the code into `#[parallel] fn task(item: T) \
+                     -> U` and write `par_map!(task, items; backend = {})`",
+                    options.process_backend_name()
+                ),
             ));
         }
         Ok(options)

@@ -21,6 +21,19 @@ fn zero_and_garbage_workers_are_errors() {
 }
 
 #[test]
+fn mpi_is_a_backend_with_the_mpi_feature_and_a_hint_without() {
+    let parsed = "mpi".parse::<Backend>();
+    #[cfg(feature = "mpi")]
+    assert_eq!(parsed, Ok(Backend::Mpi));
+    #[cfg(not(feature = "mpi"))]
+    assert_eq!(
+        parsed.unwrap_err().to_string(),
+        "invalid backend \"mpi\": expected one of `rayon`, `threads`, `process` (`mpi` needs \
+         the `mpi` feature of `parallel`)"
+    );
+}
+
+#[test]
 fn environment_values_are_parsed_and_errors_name_the_variable() {
     let options = options_from(Some("threads"), Some("3")).unwrap();
     assert_eq!(options.backend, Some(Backend::Threads));
@@ -30,10 +43,12 @@ fn environment_values_are_parsed_and_errors_name_the_variable() {
 
     let err = options_from(Some("gpu"), None).unwrap_err();
     assert_eq!(err.setting(), "PARALLEL_BACKEND");
-    assert_eq!(
-        err.to_string(),
+    let expected = if cfg!(feature = "mpi") {
+        "invalid PARALLEL_BACKEND \"gpu\": expected one of `rayon`, `threads`, `process`, `mpi`"
+    } else {
         "invalid PARALLEL_BACKEND \"gpu\": expected one of `rayon`, `threads`, `process`"
-    );
+    };
+    assert_eq!(err.to_string(), expected);
 
     let err = options_from(None, Some("0")).unwrap_err();
     assert_eq!(err.setting(), "PARALLEL_WORKERS");

@@ -1,7 +1,7 @@
-//! A worker rank that dies ends the MPI job (plain MPI has no way around it): the job must end
-//! in bounded time, non-zero, saying which rank died in which task, never hang.
-//!
-//! Each case runs this test program under `mpirun -n 3`, with a scenario that kills a rank.
+//! Whole MPI jobs, each this test program under `mpirun -n 3` running one scenario: what tasks
+//! on worker ranks print reaches the launcher's terminal; and a worker rank that dies ends the
+//! job (plain MPI has no way around it), in bounded time, non-zero, saying which rank died in
+//! which task, never hanging.
 #![cfg(all(unix, feature = "mpi"))]
 
 use std::io::Read;
@@ -39,12 +39,18 @@ fn killed(n: u64) -> u64 {
 
 /// Runs scenario `name` of this program under `mpirun -n 3`; its exit success, its stderr.
 fn run_job(name: &str) -> (bool, String) {
+    let (success, _, stderr) = run_job_with_output(name);
+    (success, stderr)
+}
+
+/// Runs scenario `name` of this program under `mpirun -n 3`; its exit success, stdout, stderr.
+fn run_job_with_output(name: &str) -> (bool, String, String) {
     let mut command = Command::new("mpirun");
     command
         .args(["-n", "3", "--oversubscribe"])
         .arg(std::env::current_exe().unwrap())
         .args(["--exact", "--ignored", "--nocapture", name])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (var, _) in std::env::vars_os() {
         let var = var.to_string_lossy();
@@ -56,6 +62,13 @@ fn run_job(name: &str) -> (bool, String) {
         }
     }
     let mut child = command.spawn().expect("mpirun (install Open MPI)");
+    // Read as the job runs, so that a full pipe never stalls it.
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let stdout = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout_pipe.read_to_string(&mut text).unwrap();
+        text
+    });
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -74,7 +87,7 @@ fn run_job(name: &str) -> (bool, String) {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
-    (status.success(), stderr)
+    (status.success(), stdout.join().unwrap(), stderr)
 }
 
 #[test]
@@ -111,4 +124,45 @@ fn scenario_a_rank_is_killed() {
     let pool = MpiPool::builder().build().unwrap();
     let _ = pool.map(killed, 0..20).count();
     unreachable!("the job ends when a rank dies");
+}
+
+#[parallel]
+fn shout(n: u32) -> u32 {
+    println!("task {n} says hello from process {}", std::process::id());
+    eprintln!("task {n} warns from process {}", std::process::id());
+    n
+}
+
+#[test]
+fn what_tasks_print_on_worker_ranks_reaches_the_launchers_terminal() {
+    let (success, stdout, stderr) = run_job_with_output("scenario_tasks_print");
+    assert!(success, "{stderr}");
+    for n in 0..6 {
+        assert!(stdout.contains(&format!("task {n} says hello")), "{stdout}");
+    }
+    // Rust writes a line to stderr in pieces (stderr is unbuffered), and the launcher passes
+    // on each piece as it comes: pieces of two ranks' lines may interleave, each piece whole.
+    assert_eq!(
+        stderr.matches(" warns from process ").count(),
+        6,
+        "{stderr}"
+    );
+    // From worker ranks, not from rank 0 (whose process id the scenario prints).
+    let main = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("rank 0 is process "))
+        .expect("rank 0's line");
+    assert!(
+        !stdout.contains(&format!("hello from process {main}\n")),
+        "{stdout}"
+    );
+}
+
+#[test]
+#[ignore = "run under mpirun by what_tasks_print_on_worker_ranks_reaches_the_launchers_terminal"]
+fn scenario_tasks_print() {
+    println!("rank 0 is process {}", std::process::id());
+    let pool = MpiPool::builder().build().unwrap();
+    let results: Vec<u32> = pool.map(shout, 0..6).map(Result::unwrap).collect();
+    assert_eq!(results, [0, 1, 2, 3, 4, 5]);
 }
