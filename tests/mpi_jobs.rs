@@ -166,3 +166,26 @@ fn scenario_tasks_print() {
     let results: Vec<u32> = pool.map(shout, 0..6).map(Result::unwrap).collect();
     assert_eq!(results, [0, 1, 2, 3, 4, 5]);
 }
+
+#[test]
+fn a_rank_that_fails_outside_a_task_aborts_the_job_with_a_message() {
+    let (success, stderr) = run_job("scenario_a_rank_gets_a_message_it_cannot_read");
+    assert!(!success, "{stderr}");
+    assert!(
+        stderr.contains("fails outside a task (rank 0 sent a message with tag 99)")
+            && stderr.contains("aborting the MPI job"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run under mpirun by a_rank_that_fails_outside_a_task_aborts_the_job_with_a_message"]
+fn scenario_a_rank_gets_a_message_it_cannot_read() {
+    let pool = MpiPool::builder().build().unwrap();
+    assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
+    assert!(parallel::__private::mpi_send_raw(0, 99, b"nonsense"));
+    // The job ends while this waits: the rank aborts it.
+    let _ = pool.map(square, 0..1_000_000).count();
+    std::thread::sleep(Duration::from_secs(30));
+    unreachable!("the job ends when a rank aborts it");
+}

@@ -291,7 +291,11 @@ fn compare() {
                             } else {
                                 python / value
                             };
-                            format!(" ({better:.0}×)")
+                            if better < 10.0 {
+                                format!(" ({better:.1}×)")
+                            } else {
+                                format!(" ({better:.0}×)")
+                            }
                         })
                         .unwrap_or_default();
                     format!("{value:.3}{ratio}")

@@ -68,6 +68,14 @@ macro_rules! __parallel_mpi_backend {
 
 pub use crate::__parallel_mpi_backend as mpi_backend;
 
+/// Fault injection for the MPI tests: sends worker rank `worker` (0 for the first) a message
+/// with `tag` and `body`, as no part of the runtime would. Starts MPI as `MpiPool` does.
+#[cfg(all(unix, feature = "mpi"))]
+#[doc(hidden)]
+pub fn mpi_send_raw(worker: usize, tag: i32, body: &[u8]) -> bool {
+    crate::backend::process::mpi_send_raw(worker, tag, body)
+}
+
 /// The `TypeId` of a function item, for the registry.
 pub fn type_id_of<F: 'static>(_: &F) -> std::any::TypeId {
     std::any::TypeId::of::<F>()

@@ -48,5 +48,5 @@ mod worker;
 
 pub use map::{ProcessMap, ProcessMapUnordered};
 #[cfg(feature = "mpi")]
-pub(crate) use mpi::world::world as mpi_world;
+pub(crate) use mpi::world::{send_raw as mpi_send_raw, world as mpi_world};
 pub use pool::{ProcessFn, ProcessPool, ProcessPoolBuilder};

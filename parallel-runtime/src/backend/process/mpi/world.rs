@@ -125,6 +125,19 @@ pub(crate) fn world(spawn: usize, isolated: bool) -> Result<&'static World, Stri
         .map_err(Clone::clone)
 }
 
+/// Sends worker rank `worker` (0 for the first) a message with `tag` and `body` that no part
+/// of the runtime would: fault injection for tests. `false` if MPI does not start or there is
+/// no such rank.
+pub(crate) fn send_raw(worker: usize, tag: Tag, body: &[u8]) -> bool {
+    let Ok(world) = world(crate::config::available_cores(), false) else {
+        return false;
+    };
+    world
+        .ranks
+        .get(worker)
+        .is_some_and(|&rank| world.send(rank, body, tag))
+}
+
 /// The MPI world, if it started.
 pub(crate) fn started() -> Option<&'static World> {
     WORLD.get()?.as_ref().ok()
