@@ -754,3 +754,131 @@ fn is_running(pid: u32) -> bool {
         Err(_) => false,
     }
 }
+
+#[parallel]
+fn power(base: u64, exponent: u32) -> u64 {
+    assert!(exponent < 64, "exponent {exponent} overflows");
+    base.pow(exponent)
+}
+
+/// Python: `Pool(2).starmap(pow, [(2, 3), (3, 2), (2, 70), (10, 1)])`, and
+/// `executor.map(pow, bases, exponents)`: a function of two arguments over tuples of them,
+/// with a failing tuple failing alone.
+#[test]
+fn starmap_runs_a_function_of_several_arguments_over_tuples() {
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .quiet_panics(true)
+        .build()
+        .unwrap();
+    let results: Vec<_> = pool
+        .starmap(power, [(2, 3), (3, 2), (2, 70), (10, 1)])
+        .collect();
+    assert_eq!(results[0].as_ref().unwrap(), &8);
+    assert_eq!(results[1].as_ref().unwrap(), &9);
+    let err = results[2].as_ref().unwrap_err();
+    assert_eq!(err.index(), Some(2));
+    assert_eq!(err.panic_message(), Some("exponent 70 overflows"));
+    assert_eq!(results[3].as_ref().unwrap(), &10);
+
+    let bases: Vec<u64> = (0..1_000).collect();
+    let exponents = std::iter::repeat_n(2, 1_000);
+    let squares: Vec<u64> = pool
+        .starmap(power, bases.iter().copied().zip(exponents))
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(squares, bases.iter().map(|b| b * b).collect::<Vec<_>>());
+
+    let mut unordered: Vec<(usize, u64)> = pool
+        .starmap_unordered(power, [(2, 1), (2, 2), (2, 3)])
+        .map(|(i, r)| (i, r.unwrap()))
+        .collect();
+    unordered.sort_unstable();
+    assert_eq!(unordered, [(0, 2), (1, 4), (2, 8)]);
+}
+
+#[parallel]
+fn nap_then_pid(ms: u64) -> u32 {
+    std::thread::sleep(Duration::from_millis(ms));
+    std::process::id()
+}
+
+/// Python: `with ProcessPoolExecutor(2) as ex: fs = [ex.submit(f, x) for x in xs]`, leaving the
+/// block (`shutdown(wait=True)`): every submitted task finishes first, and a submit after it
+/// fails.
+#[test]
+fn shutdown_waits_for_every_task_given_and_refuses_later_ones() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let tasks: Vec<_> = (0..6).map(|_| pool.spawn(nap_then_pid, (50,))).collect();
+    pool.shutdown();
+    // Done when `shutdown` returned: no waiting here.
+    assert!(tasks.iter().all(parallel::Task::is_finished));
+    let pids: Vec<u32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    // The workers are gone, and reaped.
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} lives on"
+        );
+    }
+    let late = pool.spawn(nap_then_pid, (0,)).join().unwrap_err();
+    assert_eq!(late.kind(), &ErrorKind::Cancelled);
+}
+
+#[parallel]
+fn mark_then_nap(mark: String, ms: u64) -> u64 {
+    std::fs::write(mark, b"running").unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Python: `executor.shutdown(wait=True, cancel_futures=True)`: the running task finishes,
+/// the queued ones are cancelled.
+#[test]
+fn cancel_queued_then_shutdown_finishes_the_running_task_only() {
+    let pool = ProcessPool::builder().workers(1).build().unwrap();
+    let mark = std::env::temp_dir().join(format!("parallel-cancel-queued-{}", std::process::id()));
+    let _ = std::fs::remove_file(&mark);
+    let running = pool.spawn(mark_then_nap, (mark.display().to_string(), 300));
+    // Wait until the worker runs it: only then are the next ones sure to queue behind it.
+    while !mark.exists() {
+        std::thread::yield_now();
+    }
+    let queued: Vec<_> = (0..5).map(|_| pool.spawn(nap_then_pid, (1,))).collect();
+    assert_eq!(pool.cancel_queued(), 5);
+    pool.shutdown();
+    assert!(running.join().is_ok());
+    let _ = std::fs::remove_file(&mark);
+    for task in queued {
+        assert_eq!(task.join().unwrap_err().kind(), &ErrorKind::Cancelled);
+    }
+}
+
+/// Python: `pool.terminate()` with tasks running and queued: the workers are killed now, and
+/// every unfinished task fails, saying why.
+#[test]
+fn terminate_kills_the_workers_and_fails_every_unfinished_task() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let pids: Vec<u32> = pool
+        .map(nap_then_pid, [0, 0, 0, 0])
+        .map(Result::unwrap)
+        .collect();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..6)
+        .map(|_| pool.spawn(nap_then_pid, (60_000,)))
+        .collect();
+    pool.terminate();
+    // Long before the naps would end.
+    assert!(started.elapsed() < Duration::from_secs(30));
+    for task in tasks {
+        assert_eq!(task.join().unwrap_err().kind(), &ErrorKind::Terminated);
+    }
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "worker {pid} lives on"
+        );
+    }
+    let late = pool.spawn(nap_then_pid, (0,)).join().unwrap_err();
+    assert_eq!(late.kind(), &ErrorKind::Cancelled);
+}

@@ -243,4 +243,34 @@ fn child_without_threads() {
     let (a, b) = par_join!(1 + 1, "two".len(); backend = threads);
     assert_eq!((a, b), (2, 3));
     assert_eq!(sum_in_loop(100), 4950);
+    // A thread of its own cannot start: the task says why, at once.
+    let err = parallel::spawn_thread_named("refused", || 1)
+        .join()
+        .unwrap_err();
+    assert!(
+        matches!(err.kind(), parallel::ErrorKind::Refused { message } if message.starts_with("the system refused a thread")),
+        "{err}"
+    );
+    assert_eq!(err.name(), Some("refused"));
+    assert!(std::error::Error::source(&err).is_some());
+}
+
+/// Python: `threads = [Thread(target=meet, args=(i,)) for i in range(12)]`, each start()ed, then
+/// join()ed, where `meet` waits at a `Barrier(12)`: every task needs a thread of its own, more
+/// than any pool sized for the cores has.
+#[test]
+fn twelve_threads_that_meet_at_a_barrier_all_run() {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(12));
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            parallel::spawn_thread_named(format!("meet-{i}"), move || {
+                barrier.wait();
+                (i, thread::current().name().map(str::to_owned))
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.join().unwrap(), (i, Some(format!("meet-{i}"))));
+    }
 }

@@ -72,6 +72,9 @@ pub enum ErrorKind {
     },
     /// The task was cancelled before it started, or its pool shut down first.
     Cancelled,
+    /// The task's pool was terminated ([`ProcessPool::terminate`](crate::ProcessPool::terminate))
+    /// while the task ran or waited: its worker process was killed, or it never started.
+    Terminated,
     /// The worker process running the task died: it aborted, crashed, exited or was killed.
     WorkerDied {
         /// How the worker ended.
@@ -192,6 +195,21 @@ impl TaskError {
     /// ```
     pub fn cancelled() -> Self {
         Self::from_kind(ErrorKind::Cancelled)
+    }
+
+    /// A task whose pool was terminated before it could finish.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ErrorKind, TaskError};
+    ///
+    /// let err = TaskError::terminated();
+    /// assert_eq!(err.kind(), &ErrorKind::Terminated);
+    /// assert_eq!(err.to_string(), "task was stopped: its pool was terminated");
+    /// ```
+    pub fn terminated() -> Self {
+        Self::from_kind(ErrorKind::Terminated)
     }
 
     /// A task whose worker process died.
@@ -448,6 +466,7 @@ impl fmt::Display for TaskError {
             }
             ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
             ErrorKind::Cancelled => f.write_str(" was cancelled"),
+            ErrorKind::Terminated => f.write_str(" was stopped: its pool was terminated"),
             ErrorKind::WorkerDied { exit } => write!(f, " failed: its worker process {exit}"),
             ErrorKind::Refused { message } => write!(f, " could not run: {message}"),
             ErrorKind::Serialization { message } => {

@@ -66,6 +66,7 @@ pub use backend::mpi::{MpiError, MpiPool, MpiPoolBuilder};
 pub use backend::process::{
     ProcessFn, ProcessMap, ProcessMapUnordered, ProcessPool, ProcessPoolBuilder,
 };
+pub use backend::thread_per_task::{spawn_thread, spawn_thread_named};
 pub use backend::threads::{ThreadPool, ThreadPoolBuilder};
 pub use backend::work_stealing::{RayonPool, RayonPoolBuilder};
 pub use config::{

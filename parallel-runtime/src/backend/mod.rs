@@ -3,6 +3,7 @@
 //! - `work_stealing`: rayon's work-stealing pool, for CPU-bound work ([`RayonPool`]); the
 //!   default backend, and the macros' `backend = rayon`;
 //! - `threads`: dedicated OS threads that a pool keeps, for blocking work ([`ThreadPool`]);
+//! - `thread_per_task`: a new OS thread for each task ([`spawn_thread`](crate::spawn_thread));
 //! - `scoped`: OS threads started for one macro call, whose tasks may borrow from the caller
 //!   (`backend = threads` in the macros);
 //! - `process`: worker processes that re-enter this executable, for isolation and killable
@@ -20,6 +21,7 @@ pub(crate) mod mpi;
 #[cfg(unix)]
 pub(crate) mod process;
 pub(crate) mod scoped;
+pub(crate) mod thread_per_task;
 pub(crate) mod threads;
 pub(crate) mod work_stealing;
 

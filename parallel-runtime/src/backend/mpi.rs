@@ -348,6 +348,66 @@ impl MpiPool {
         self.pool.map_unordered(f, items)
     }
 
+    /// Applies `f`, a function of several arguments, to every tuple of arguments in `items`,
+    /// results in input order: `pool.starmap(f, pairs)`; see [`ProcessPool::starmap`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{MpiPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let pool = MpiPool::builder().build().unwrap();
+    /// let powers: Vec<u64> = pool.starmap(power, [(2, 3), (3, 2)]).map(Result::unwrap).collect();
+    /// assert_eq!(powers, [8, 9]);
+    /// ```
+    pub fn starmap<F, I>(&self, f: F, items: I) -> ProcessMap<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<I::Item>,
+        I::Item: Serialize + 'static,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        self.pool.starmap(f, items)
+    }
+
+    /// Like [`starmap`](MpiPool::starmap), but yields `(index, result)` as each call finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{MpiPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn add(a: u32, b: u32) -> u32 {
+    ///     a + b
+    /// }
+    ///
+    /// let pool = MpiPool::builder().build().unwrap();
+    /// let total: u32 = pool
+    ///     .starmap_unordered(add, [(1, 2), (3, 4)])
+    ///     .map(|(_, r)| r.unwrap())
+    ///     .sum();
+    /// assert_eq!(total, 10);
+    /// ```
+    pub fn starmap_unordered<F, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> ProcessMapUnordered<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<I::Item>,
+        I::Item: Serialize + 'static,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        self.pool.starmap_unordered(f, items)
+    }
+
     /// The process backend's pool under this one, for the runtime's macro paths.
     pub(crate) fn process_pool(&self) -> &ProcessPool {
         &self.pool

@@ -73,7 +73,8 @@ fn to_wire(error: &TaskError) -> (FailureKind, String) {
             None => (FailureKind::Panicked, message.clone()),
         },
         ErrorKind::TimedOut { after } => (FailureKind::TimedOut, after.as_nanos().to_string()),
-        ErrorKind::Cancelled => (FailureKind::Cancelled, String::new()),
+        // A rank's own pool is never terminated; the nearest the wire has.
+        ErrorKind::Cancelled | ErrorKind::Terminated => (FailureKind::Cancelled, String::new()),
         ErrorKind::WorkerDied { exit } => (FailureKind::WorkerDied, exit_to_wire(*exit)),
         ErrorKind::Refused { message } => (FailureKind::Refused, message.clone()),
         ErrorKind::Serialization { message } => (FailureKind::Arguments, message.clone()),

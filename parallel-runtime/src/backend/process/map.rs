@@ -93,9 +93,106 @@ impl ProcessPool {
     {
         // Only `F`'s type names the task (its registry entry); the value itself never crosses.
         let _ = f;
+        // An item is the argument tuple of a function of one argument, as it crosses.
+        self.unordered(entry_of::<F>(), items)
+    }
+
+    /// Applies `f`, a function of several arguments, to every tuple of arguments in `items`,
+    /// and yields the results in input order: Python's `pool.starmap(f, [(a, b), ...])`, and
+    /// `executor.map(f, xs, ys)` with `xs.into_iter().zip(ys)`. Batched and lazy as
+    /// [`map`](ProcessPool::map).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn power(base: u64, exponent: u32) -> u64 {
+    ///     base.pow(exponent)
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// // Python: Pool(2).starmap(pow, [(2, 3), (3, 2), (10, 1)])
+    /// let powers: Vec<u64> = pool
+    ///     .starmap(power, [(2, 3), (3, 2), (10, 1)])
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(powers, [8, 9, 10]);
+    ///
+    /// // Python: executor.map(pow, bases, exponents)
+    /// let (bases, exponents) = (vec![2, 5], vec![10, 2]);
+    /// let powers: Vec<u64> = pool
+    ///     .starmap(power, bases.into_iter().zip(exponents))
+    ///     .map(Result::unwrap)
+    ///     .collect();
+    /// assert_eq!(powers, [1024, 25]);
+    /// ```
+    pub fn starmap<F, I>(&self, f: F, items: I) -> ProcessMap<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<I::Item>,
+        I::Item: Serialize + 'static,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        ProcessMap {
+            unordered: self.starmap_unordered(f, items),
+            current: ResultRunIter::default(),
+            order: Runs::default(),
+            ticker: Ticker::default(),
+        }
+    }
+
+    /// Like [`starmap`](ProcessPool::starmap), but yields `(index, result)` as each call
+    /// finishes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn repeat(text: String, times: usize) -> String {
+    ///     text.repeat(times)
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let mut done: Vec<(usize, String)> = pool
+    ///     .starmap_unordered(repeat, [("ab".to_owned(), 2), ("c".to_owned(), 3)])
+    ///     .map(|(i, r)| (i, r.unwrap()))
+    ///     .collect();
+    /// done.sort();
+    /// assert_eq!(done, [(0, "abab".to_owned()), (1, "ccc".to_owned())]);
+    /// ```
+    pub fn starmap_unordered<F, I>(
+        &self,
+        f: F,
+        items: I,
+    ) -> ProcessMapUnordered<I::IntoIter, F::Output>
+    where
+        I: IntoIterator,
+        F: ProcessFn<I::Item>,
+        I::Item: Serialize + 'static,
+        F::Output: DeserializeOwned + Send + 'static,
+    {
+        let _ = f;
+        // An item is the function's whole argument tuple.
+        self.unordered(entry_of::<F>(), items)
+    }
+
+    /// The map of `entry`'s function over `items`, each item its encoded arguments.
+    fn unordered<I, R>(
+        &self,
+        entry: Result<&'static Entry, TaskError>,
+        items: I,
+    ) -> ProcessMapUnordered<I::IntoIter, R>
+    where
+        I: IntoIterator,
+        I::Item: Serialize + 'static,
+        R: DeserializeOwned + Send + 'static,
+    {
         let replies = Arc::new(Mailbox::new());
-        let entry = entry_of::<F>();
-        let reply = Arc::new(ChannelReply::<F::Output> {
+        let reply = Arc::new(ChannelReply::<R> {
             replies: Arc::clone(&replies),
             name: entry.as_ref().map_or("", |entry| entry.name),
         });

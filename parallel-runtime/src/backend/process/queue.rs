@@ -166,6 +166,14 @@ impl RequestQueue {
         true
     }
 
+    /// Takes every request that waits, leaving the queue empty.
+    pub(super) fn take_all(&self) -> Vec<Request> {
+        let mut state = self.lock();
+        let taken = state.requests.drain(..).collect();
+        self.len.store(0, Ordering::Release);
+        taken
+    }
+
     /// Closes the queue: no new request is taken, and waiting drivers wake up.
     pub(super) fn close(&self) {
         self.lock().closed = true;

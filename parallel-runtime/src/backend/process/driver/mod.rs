@@ -26,6 +26,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -69,9 +70,18 @@ pub(super) struct Drivers {
     warned: AtomicBool,
     /// How workers are started.
     settings: WorkerSettings,
+    /// Set by `ProcessPool::terminate`: workers are killed, and every call not answered yet
+    /// fails as terminated.
+    pub(super) terminated: AtomicBool,
+    /// The process ids of the running workers, for `terminate` to kill.
+    pub(super) pids: Mutex<Vec<u32>>,
 }
 
 impl Drivers {
+    pub(super) fn pids(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
+        self.pids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub(super) fn new(workers: usize, settings: WorkerSettings) -> Self {
         Drivers {
             queue: RequestQueue::new(),
@@ -80,6 +90,8 @@ impl Drivers {
             idle: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             warned: AtomicBool::new(false),
+            terminated: AtomicBool::new(false),
+            pids: Mutex::new(Vec::new()),
         }
     }
 }
@@ -238,11 +250,44 @@ impl<'a, T: Transport> Driver<'a, T> {
         if self.worker.is_some() {
             return Ok(());
         }
-        let worker = T::start(self.drivers.settings)?;
+        let mut worker = T::start(self.drivers.settings)?;
+        if let Some(pid) = worker.pid() {
+            self.drivers.pids().push(pid);
+        }
+        // Started as the pool was terminated, after its workers were killed.
+        if self.drivers.terminated.load(Ordering::SeqCst) {
+            self.forget_pid(worker.pid());
+            worker.end(true);
+            return Err(StartError::Spawn(std::io::Error::other(
+                "the pool was terminated",
+            )));
+        }
         self.drivers.live.fetch_add(1, Ordering::SeqCst);
         self.worker = Some(worker);
         self.start_again = None;
         Ok(())
+    }
+
+    fn forget_pid(&self, pid: Option<u32>) {
+        if let Some(pid) = pid {
+            self.drivers.pids().retain(|&live| live != pid);
+        }
+    }
+
+    /// The pool was terminated: the worker is killed (if it lives still), and every request
+    /// this driver holds fails as terminated.
+    fn stop_for_termination(&mut self) {
+        self.end_worker(true);
+        self.sent_bytes = 0;
+        let held: Vec<Request> = self
+            .sent
+            .drain(..)
+            .map(|sent| sent.request)
+            .chain(self.backlog.drain(..))
+            .collect();
+        for request in held {
+            request.fail_all(TaskError::terminated);
+        }
     }
 
     /// Ends the worker, if there is one (killed first if asked), and says how it ended.
@@ -250,6 +295,9 @@ impl<'a, T: Transport> Driver<'a, T> {
         match self.worker.take() {
             Some(mut worker) => {
                 self.drivers.live.fetch_sub(1, Ordering::SeqCst);
+                // Forgotten before it is reaped, after which its id may be another process's:
+                // `terminate` kills only workers that are not reaped yet.
+                self.forget_pid(worker.pid());
                 worker.end(kill)
             }
             None => WorkerExit::Unknown,
@@ -282,6 +330,9 @@ impl<'a, T: Transport> Driver<'a, T> {
     /// Writes `request` to the worker, starting one if needed; whatever fails is dealt with
     /// here.
     fn send(&mut self, mut request: Request) {
+        if self.drivers.terminated.load(Ordering::SeqCst) {
+            return request.fail_all(TaskError::terminated);
+        }
         if let Err(error) = self.start_worker() {
             return self.not_started(request, error);
         }
@@ -328,7 +379,11 @@ impl<'a, T: Transport> Driver<'a, T> {
         let Some(worker) = self.worker.as_mut() else {
             return;
         };
-        match worker.receive(timeout, poll, &mut self.buffer) {
+        let received = worker.receive(timeout, poll, &mut self.buffer);
+        if received.is_err() && self.drivers.terminated.load(Ordering::SeqCst) {
+            return self.stop_for_termination();
+        }
+        match received {
             Ok(reply) => self.answer(reply),
             Err(ReceiveError::TimedOut) => self.worker_failed(timeout),
             Err(ReceiveError::Gone) => self.worker_failed(None),

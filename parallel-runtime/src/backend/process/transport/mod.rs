@@ -71,6 +71,10 @@ pub(super) trait Transport: Sized {
     /// The number of the last request sent.
     fn last_seq(&self) -> u32;
 
+    /// The worker's process id, where it is a process of this host that the pool may kill
+    /// (`ProcessPool::terminate`).
+    fn pid(&self) -> Option<u32>;
+
     /// Stops the worker now; replies it already sent can still be read.
     fn kill(&mut self);
 

@@ -167,6 +167,11 @@ impl Transport for MpiTransport {
         self.lent.as_ref().map_or(0, |lent| lent.last_seq)
     }
 
+    fn pid(&self) -> Option<u32> {
+        // A rank, on this host or another: MPI cannot kill it alone.
+        None
+    }
+
     fn kill(&mut self) {
         // A rank cannot be killed without ending the job: its late replies are dropped instead.
         self.killed = true;

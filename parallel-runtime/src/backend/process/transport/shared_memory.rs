@@ -124,6 +124,10 @@ impl Transport for SharedMemoryTransport {
         self.socket.last_seq()
     }
 
+    fn pid(&self) -> Option<u32> {
+        self.socket.pid()
+    }
+
     fn kill(&mut self) {
         self.socket.kill();
     }

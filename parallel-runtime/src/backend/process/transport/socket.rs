@@ -59,6 +59,10 @@ impl Transport for SocketTransport {
         self.last_seq
     }
 
+    fn pid(&self) -> Option<u32> {
+        Some(self.child.id())
+    }
+
     /// Numbers the run frame `frame` and sends it; returns its number.
     ///
     /// # Errors
