@@ -882,3 +882,132 @@ fn terminate_kills_the_workers_and_fails_every_unfinished_task() {
     let late = pool.spawn(nap_then_pid, (0,)).join().unwrap_err();
     assert_eq!(late.kind(), &ErrorKind::Cancelled);
 }
+
+#[parallel]
+fn triple(n: u64) -> u64 {
+    3 * n
+}
+
+fn not_parallel(n: u64) -> u64 {
+    n
+}
+
+/// Python: `run_functions_in_parallel(*fns)` over functions chosen at run time, each a plain
+/// function object: here `fn` pointers of `#[parallel]` functions, found by their address in
+/// the parent (a worker is sent the function's identity, never an address).
+#[test]
+fn function_pointers_of_parallel_functions_run_in_workers() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let chosen: Vec<fn(u64) -> u64> = std::env::args()
+        .take(1)
+        .flat_map(|_| [triple as fn(u64) -> u64, square])
+        .collect();
+    let tasks: Vec<_> = chosen.iter().map(|&f| pool.spawn(f, (5,))).collect();
+    let results: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    assert_eq!(results, [15, 25]);
+
+    let plain: fn(u64) -> u64 = not_parallel;
+    let err = pool.spawn(plain, (1,)).join().unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Refused { .. }), "{err}");
+    assert!(
+        err.to_string().contains(
+            "this function pointer (`fn(u64) -> u64`) points to a function without `#[parallel]`"
+        ),
+        "{err}"
+    );
+    let closure = |n: u64| n + 1;
+    let err = pool.spawn(closure, (1,)).join().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a closure is not a `#[parallel]` function"),
+        "{err}"
+    );
+    // Maps take them too.
+    let mapped: Vec<u64> = pool
+        .map(triple as fn(u64) -> u64, 0..4)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(mapped, [0, 3, 6, 9]);
+}
+
+static INITIALIZED_WITH: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+
+#[parallel]
+fn remember(value: u64) {
+    assert!(value != 13, "unlucky initializer argument");
+    INITIALIZED_WITH
+        .set(value)
+        .expect("the initializer runs once per worker");
+}
+
+#[parallel]
+fn initialized_with(_: u32) -> (u32, Option<u64>) {
+    (std::process::id(), INITIALIZED_WITH.get().copied())
+}
+
+/// Python: `Pool(1, initializer=remember, initargs=(42,), maxtasksperchild=3)` mapping 12
+/// calls one at a time: every worker ran the initializer once, before its first task, and no
+/// worker ran more than 3 tasks.
+#[test]
+fn an_initializer_runs_in_every_new_worker_and_workers_retire_after_their_share() {
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .initializer(remember, (42,))
+        .max_tasks_per_worker(3)
+        .build()
+        .unwrap();
+    let seen: Vec<(u32, Option<u64>)> = pool
+        .map(initialized_with, 0..12)
+        .chunk(1)
+        .map(Result::unwrap)
+        .collect();
+    assert!(seen.iter().all(|&(_, value)| value == Some(42)), "{seen:?}");
+    let mut per_worker = std::collections::HashMap::new();
+    for (pid, _) in &seen {
+        *per_worker.entry(*pid).or_insert(0) += 1;
+    }
+    assert_eq!(per_worker.len(), 4, "{per_worker:?}");
+    assert!(
+        per_worker.values().all(|&calls| calls == 3),
+        "{per_worker:?}"
+    );
+}
+
+/// Python's `ProcessPoolExecutor(initializer=f)` whose `f` raises breaks the pool; here the
+/// task that needed the worker fails, saying why, and the pool stays usable.
+#[test]
+fn a_failing_initializer_fails_the_task_that_needed_the_worker() {
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .quiet_panics(true)
+        .initializer(remember, (13,))
+        .build()
+        .unwrap();
+    let err = pool.spawn(initialized_with, (0,)).join().unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Refused { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("the pool's initializer `remember` failed in a new worker")
+            && err.to_string().contains("unlucky initializer argument"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_initializer_or_a_share_the_pool_cannot_use_is_a_build_error() {
+    fn plain(_: u64) {}
+    let err = ProcessPool::builder()
+        .initializer(plain, (1,))
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting(), "initializer");
+    assert!(
+        err.to_string().contains("a `#[parallel]` function"),
+        "{err}"
+    );
+    let err = ProcessPool::builder()
+        .max_tasks_per_worker(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.setting(), "max_tasks_per_worker");
+}

@@ -91,6 +91,10 @@ impl Registration {
                     #private::type_id_of(&#name)
                 }
 
+                fn __parallel_address() -> usize {
+                    (#name as fn(#(#args),*) -> #output) as usize
+                }
+
                 #[#linkme::distributed_slice(#private::registry::TASKS)]
                 #[linkme(crate = #linkme)]
                 static __PARALLEL_ENTRY: #private::registry::Entry = #private::registry::Entry {
@@ -100,6 +104,7 @@ impl Registration {
                     ),
                     name: ::core::stringify!(#name),
                     type_id: __parallel_type_id,
+                    address: __parallel_address,
                     invoke: __parallel_invoke,
                 };
             };

@@ -91,10 +91,9 @@ impl ProcessPool {
         I::Item: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
-        // Only `F`'s type names the task (its registry entry); the value itself never crosses.
-        let _ = f;
+        // Only `F` names the task (its registry entry); the value itself never crosses.
         // An item is the argument tuple of a function of one argument, as it crosses.
-        self.unordered(entry_of::<F>(), items)
+        self.unordered(entry_of(&f), items)
     }
 
     /// Applies `f`, a function of several arguments, to every tuple of arguments in `items`,
@@ -175,9 +174,8 @@ impl ProcessPool {
         I::Item: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
-        let _ = f;
         // An item is the function's whole argument tuple.
-        self.unordered(entry_of::<F>(), items)
+        self.unordered(entry_of(&f), items)
     }
 
     /// The map of `entry`'s function over `items`, each item its encoded arguments.

@@ -2,12 +2,14 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::driver::lifecycle::{Initializer, Lifecycle};
 use super::driver::{Drivers, drive};
 use super::registry::{self, Entry};
 use super::reply::TaskReply;
@@ -51,6 +53,15 @@ use crate::task::{self, Task};
 pub trait ProcessFn<Args>: Copy + Send + Sync + 'static {
     /// What the function returns.
     type Output;
+
+    /// The address this value points to, when it is a function pointer (`fn(A) -> R`) rather
+    /// than a function item or a closure: the pool finds the `#[parallel]` function it points
+    /// to by that address (the address itself never crosses to a worker).
+    #[doc(hidden)]
+    fn __pointer_address(&self) -> Option<usize>
+    where
+        Args: 'static,
+        Self::Output: 'static;
 }
 
 macro_rules! process_fn {
@@ -60,6 +71,17 @@ macro_rules! process_fn {
             F: Fn($($arg),*) -> R + Copy + Send + Sync + 'static,
         {
             type Output = R;
+
+            fn __pointer_address(&self) -> Option<usize>
+            where
+                ($($arg,)*): 'static,
+                R: 'static,
+            {
+                let value: &dyn std::any::Any = self;
+                value
+                    .downcast_ref::<fn($($arg),*) -> R>()
+                    .map(|pointer| *pointer as usize)
+            }
         }
     };
 }
@@ -156,6 +178,9 @@ pub struct ProcessPoolBuilder {
     retries: u32,
     transport: Option<ProcessTransport>,
     quiet_panics: bool,
+    /// The initializer, or why it cannot be one (reported by `build`).
+    initializer: Option<Result<Initializer, ConfigError>>,
+    max_tasks_per_worker: Option<usize>,
 }
 
 impl ProcessPoolBuilder {
@@ -267,12 +292,82 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Runs `f(args...)` in every new worker before its first task: Python's
+    /// `Pool(initializer=f, initargs=args)`. For setup a worker keeps (a connection, a cache, a
+    /// logger): a worker is a process of its own, so what `f` sets in statics stays there for
+    /// the worker's tasks. `f` is a `#[parallel]` function (its result is dropped). If it
+    /// panics, the worker is discarded and the task that needed it fails with
+    /// [`ErrorKind::Refused`](crate::ErrorKind::Refused), saying so.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// static GREETING: OnceLock<String> = OnceLock::new();
+    ///
+    /// #[parallel]
+    /// fn set_greeting(greeting: String) {
+    ///     let _ = GREETING.set(greeting);
+    /// }
+    ///
+    /// #[parallel]
+    /// fn greet(name: String) -> String {
+    ///     format!("{}, {name}", GREETING.get().map_or("?", String::as_str))
+    /// }
+    ///
+    /// let pool = ProcessPool::builder()
+    ///     .workers(2)
+    ///     .initializer(set_greeting, ("hello".to_owned(),))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.spawn(greet, ("you".to_owned(),)).join().unwrap(), "hello, you");
+    /// ```
+    pub fn initializer<F, Args>(mut self, f: F, args: Args) -> Self
+    where
+        F: ProcessFn<Args>,
+        Args: Serialize + 'static,
+        F::Output: 'static,
+    {
+        self.initializer = Some(Initializer::new(f, &args));
+        self
+    }
+
+    /// Replaces a worker with a new one once it has run `calls` calls: Python's
+    /// `maxtasksperchild` / `max_tasks_per_child`, for code that leaks memory or handles. A
+    /// batch is not cut, so a worker may run a few more calls than `calls` when small calls
+    /// are batched; `chunk(1)` on a map counts exactly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn worker_pid(_: u32) -> u32 {
+    ///     std::process::id()
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).max_tasks_per_worker(2).build().unwrap();
+    /// let pids: Vec<u32> = pool.map(worker_pid, 0..6).chunk(1).map(Result::unwrap).collect();
+    /// // Three workers, two calls each.
+    /// assert_eq!(pids[0], pids[1]);
+    /// assert_ne!(pids[1], pids[2]);
+    /// assert_ne!(pids[3], pids[4]);
+    /// ```
+    pub fn max_tasks_per_worker(mut self, calls: usize) -> Self {
+        self.max_tasks_per_worker = Some(calls);
+        self
+    }
+
     /// Starts the workers.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] for zero workers, or for an invalid `PARALLEL_TRANSPORT` when no
-    /// transport was given.
+    /// A [`ConfigError`] for zero workers, for an invalid `PARALLEL_TRANSPORT` when no
+    /// transport was given, for an initializer that is not a `#[parallel]` function (or whose
+    /// arguments do not encode), or for `max_tasks_per_worker(0)`.
     ///
     /// # Examples
     ///
@@ -293,8 +388,17 @@ impl ProcessPoolBuilder {
         let settings = WorkerSettings {
             quiet_panics: self.quiet_panics,
         };
+        let lifecycle = Lifecycle {
+            initializer: self.initializer.transpose()?,
+            max_calls: match self.max_tasks_per_worker {
+                Some(calls) => Some(NonZeroUsize::new(calls).ok_or_else(|| {
+                    ConfigError::new("max_tasks_per_worker", "0", "at least one call")
+                })?),
+                None => None,
+            },
+        };
         Ok(
-            ProcessPool::start(workers, Carrier::Process(transport), settings)
+            ProcessPool::start(workers, Carrier::Process(transport), settings, lifecycle)
                 .configured(self.timeout, self.retries),
         )
     }
@@ -343,7 +447,12 @@ impl ProcessPool {
             .entry(workers)
             .or_insert_with(|| {
                 let carrier = Carrier::Process(shared_transport());
-                ProcessPool::start(workers, carrier, WorkerSettings::default())
+                ProcessPool::start(
+                    workers,
+                    carrier,
+                    WorkerSettings::default(),
+                    Lifecycle::default(),
+                )
             })
             .clone()
     }
@@ -351,11 +460,21 @@ impl ProcessPool {
     /// The pool of `workers` drivers for the worker ranks of the MPI job, which has started.
     #[cfg(feature = "mpi")]
     pub(crate) fn start_mpi(workers: usize) -> ProcessPool {
-        ProcessPool::start(workers, Carrier::Mpi, WorkerSettings::default())
+        ProcessPool::start(
+            workers,
+            Carrier::Mpi,
+            WorkerSettings::default(),
+            Lifecycle::default(),
+        )
     }
 
-    fn start(workers: usize, carrier: Carrier, settings: WorkerSettings) -> ProcessPool {
-        let drivers = Arc::new(Drivers::new(workers, settings));
+    fn start(
+        workers: usize,
+        carrier: Carrier,
+        settings: WorkerSettings,
+        lifecycle: Lifecycle,
+    ) -> ProcessPool {
+        let drivers = Arc::new(Drivers::new(workers, settings, lifecycle));
         let mut threads = Vec::with_capacity(workers);
         for number in 0..workers {
             let drivers = Arc::clone(&drivers);
@@ -451,6 +570,30 @@ impl ProcessPool {
     /// assert_eq!(task.join().unwrap(), "hello youhello you");
     /// ```
     ///
+    /// A function pointer to a `#[parallel]` function works too (its address only finds the
+    /// function's entry, and never reaches a worker), so a list of functions can be chosen at
+    /// run time:
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn double(n: u64) -> u64 {
+    ///     2 * n
+    /// }
+    ///
+    /// #[parallel]
+    /// fn square(n: u64) -> u64 {
+    ///     n * n
+    /// }
+    ///
+    /// let chosen: Vec<fn(u64) -> u64> = vec![double, square];
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let tasks: Vec<_> = chosen.into_iter().map(|f| pool.spawn(f, (7,))).collect();
+    /// let results: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+    /// assert_eq!(results, [14, 49]);
+    /// ```
+    ///
     /// A function without `#[parallel]` fails when it is joined:
     ///
     /// ```
@@ -465,10 +608,15 @@ impl ProcessPool {
         Args: Serialize + 'static,
         F::Output: DeserializeOwned + Send + 'static,
     {
-        // Only `F`'s type names the task (its registry entry); the value itself never crosses.
-        let _ = f;
-        let (task, completer) = task::pair(task::name_of::<F>());
-        let entry = match entry_of::<F>() {
+        // `f` names the task (its registry entry, by its type or the address a function pointer
+        // holds); it never crosses to the worker.
+        let entry = entry_of(&f);
+        let name = match &entry {
+            Ok(entry) => Some(std::borrow::Cow::Borrowed(entry.name)),
+            Err(_) => task::name_of::<F>(),
+        };
+        let (task, completer) = task::pair(name);
+        let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
                 completer.finish(Err(err));
@@ -635,12 +783,35 @@ fn shared_transport() -> ProcessTransport {
     })
 }
 
-/// The registry entry of the function item `F`.
-pub(super) fn entry_of<F: 'static>() -> Result<&'static Entry, TaskError> {
-    registry::by_type(TypeId::of::<F>()).ok_or_else(|| {
-        let name = task::name_of::<F>().unwrap_or(std::borrow::Cow::Borrowed("a closure"));
-        TaskError::refused(format!(
-            "`{name}` is not a `#[parallel]` function: only those run in a worker process"
-        ))
-    })
+/// The registry entry of `f`: a `#[parallel]` function item, or a function pointer to one.
+pub(super) fn entry_of<F, Args>(f: &F) -> Result<&'static Entry, TaskError>
+where
+    F: ProcessFn<Args>,
+    Args: 'static,
+    F::Output: 'static,
+{
+    if let Some(entry) = registry::by_type(TypeId::of::<F>()) {
+        return Ok(entry);
+    }
+    let pointer = f.__pointer_address();
+    if let Some(entry) = pointer.and_then(registry::by_address) {
+        return Ok(entry);
+    }
+    let what = match (pointer, task::name_of::<F>()) {
+        (Some(_), _) => format!(
+            "this function pointer (`{}`) points to a function without `#[parallel]`",
+            std::any::type_name::<F>()
+        ),
+        (None, Some(name)) => format!("`{name}` is not a `#[parallel]` function"),
+        (None, None) if std::any::type_name::<F>().contains("{{closure}}") => {
+            "a closure is not a `#[parallel]` function".to_owned()
+        }
+        (None, None) => format!(
+            "`{}` is not a `#[parallel]` function",
+            std::any::type_name::<F>()
+        ),
+    };
+    Err(TaskError::refused(format!(
+        "{what}: only those run in a worker process"
+    )))
 }

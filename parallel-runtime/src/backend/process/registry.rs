@@ -27,6 +27,8 @@ pub struct Entry {
     pub name: &'static str,
     /// The type of the function item, so that the parent can find the entry from the function.
     pub type_id: fn() -> TypeId,
+    /// The function's address, so that the parent can find the entry from a function pointer.
+    pub address: fn() -> usize,
     /// Runs the function on each call's postcard-encoded argument tuple, adding each call's
     /// outcome to `out` (the layout is in the `protocol` module).
     pub invoke: Invoke,
@@ -63,6 +65,22 @@ pub(crate) fn by_type(type_id: TypeId) -> Option<&'static Entry> {
                 .collect()
         })
         .get(&type_id)
+        .copied()
+}
+
+/// The entry of the function at `address` (a function pointer's): the first one registered
+/// there (two functions the linker folded into one share it, and run the same code).
+pub(crate) fn by_address(address: usize) -> Option<&'static Entry> {
+    static BY_ADDRESS: OnceLock<HashMap<usize, &'static Entry>> = OnceLock::new();
+    BY_ADDRESS
+        .get_or_init(|| {
+            let mut by_address = HashMap::new();
+            for entry in TASKS.iter() {
+                by_address.entry((entry.address)()).or_insert(entry);
+            }
+            by_address
+        })
+        .get(&address)
         .copied()
 }
 

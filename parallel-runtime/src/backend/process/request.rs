@@ -69,6 +69,11 @@ impl RequestBuilder {
         self.frame.len()
     }
 
+    /// The encoded frame alone, for a request sent outside the pool's queue (an initializer).
+    pub(super) fn into_frame(self) -> Vec<u8> {
+        self.frame.finish()
+    }
+
     /// The request, answered through `reply`.
     pub(super) fn finish(
         self,

@@ -69,6 +69,17 @@ impl<T: Transport> Driver<'_, T> {
             StartError::Malformed(malformed) => {
                 request.fail_all(|| TaskError::protocol(malformed.to_string()));
             }
+            StartError::Initializer(message) => {
+                let name = self
+                    .drivers
+                    .lifecycle
+                    .initializer
+                    .as_ref()
+                    .map_or("?", |init| init.name());
+                let message =
+                    format!("the pool's initializer `{name}` failed in a new worker: {message}");
+                request.fail_all(|| TaskError::refused(message.clone()));
+            }
             StartError::Unsupported => request.fail_all(|| {
                 TaskError::refused("the process backend needs Linux, Android, FreeBSD or macOS")
             }),

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 mod failure;
+pub(super) mod lifecycle;
 
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
 use super::queue::RequestQueue;
@@ -70,6 +71,8 @@ pub(super) struct Drivers {
     warned: AtomicBool,
     /// How workers are started.
     settings: WorkerSettings,
+    /// The initializer and the replacement of workers after a number of calls.
+    pub(super) lifecycle: lifecycle::Lifecycle,
     /// Set by `ProcessPool::terminate`: workers are killed, and every call not answered yet
     /// fails as terminated.
     pub(super) terminated: AtomicBool,
@@ -82,8 +85,13 @@ impl Drivers {
         self.pids.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn new(workers: usize, settings: WorkerSettings) -> Self {
+    pub(super) fn new(
+        workers: usize,
+        settings: WorkerSettings,
+        lifecycle: lifecycle::Lifecycle,
+    ) -> Self {
         Drivers {
+            lifecycle,
             queue: RequestQueue::new(),
             workers,
             settings,
@@ -133,6 +141,8 @@ struct Driver<'a, T: Transport> {
     deaths_before_start: u32,
     /// While starting a worker fails: when to try again, and the wait after that.
     start_again: Option<(Instant, Duration)>,
+    /// Calls the worker has answered.
+    calls_run: usize,
 }
 
 impl<'a, T: Transport> Driver<'a, T> {
@@ -148,6 +158,7 @@ impl<'a, T: Transport> Driver<'a, T> {
             head_since: Instant::now(),
             deaths_before_start: 0,
             start_again: None,
+            calls_run: 0,
         }
     }
 
@@ -174,6 +185,11 @@ impl<'a, T: Transport> Driver<'a, T> {
     /// Sends requests while the pipe has room, waiting for one if none is in flight. `false`
     /// once the pool is gone and every request is answered.
     fn fill(&mut self) -> bool {
+        if self.sent.is_empty() && self.spent() {
+            // Replaced now, warm for the next request.
+            self.end_worker(false);
+            let _ = self.start_worker();
+        }
         loop {
             if self.sent.len() >= PIPELINE_DEPTH {
                 return true;
@@ -237,6 +253,7 @@ impl<'a, T: Transport> Driver<'a, T> {
     /// on either side (a timeout is measured on a request that runs alone).
     fn fits(&self, request: &Request) -> bool {
         self.sent.len() < PIPELINE_DEPTH
+            && !self.beyond_share(request)
             && request.timeout.is_none()
             && self
                 .sent
@@ -262,10 +279,35 @@ impl<'a, T: Transport> Driver<'a, T> {
                 "the pool was terminated",
             )));
         }
+        if let Some(initializer) = &self.drivers.lifecycle.initializer
+            && let Err(message) = initializer.run(&mut worker, &mut self.buffer)
+        {
+            self.forget_pid(worker.pid());
+            worker.end(true);
+            return Err(StartError::Initializer(message));
+        }
         self.drivers.live.fetch_add(1, Ordering::SeqCst);
         self.worker = Some(worker);
+        self.calls_run = 0;
         self.start_again = None;
         Ok(())
+    }
+
+    /// Whether `request`, queued behind those in flight, would take the worker past its share
+    /// of calls: it waits for the next worker instead.
+    fn beyond_share(&self, request: &Request) -> bool {
+        self.drivers.lifecycle.max_calls.is_some_and(|max| {
+            let in_flight: usize = self.sent.iter().map(|sent| sent.request.count).sum();
+            self.calls_run + in_flight + request.count > max.get()
+        })
+    }
+
+    /// Whether the worker has run its share of calls, and is to be replaced.
+    fn spent(&self) -> bool {
+        self.drivers
+            .lifecycle
+            .max_calls
+            .is_some_and(|max| self.calls_run >= max.get())
     }
 
     fn forget_pid(&self, pid: Option<u32>) {
@@ -445,6 +487,7 @@ impl<'a, T: Transport> Driver<'a, T> {
                         let head = self.pop_head();
                         self.per_call = Some(nanos / u64::from(count.max(1)));
                         self.deaths_before_start = 0;
+                        self.calls_run += count as usize;
                         head.done(nanos, &outcomes);
                     }
                     Err(malformed) => self.misbehaved(malformed),

@@ -104,6 +104,8 @@ pub(super) enum StartError {
     Malformed(Malformed),
     /// This platform runs no worker processes.
     Unsupported,
+    /// It started, and the pool's initializer failed in it (the message says how).
+    Initializer(String),
 }
 
 /// A reply of the worker, read into the driver's buffer.
