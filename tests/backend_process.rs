@@ -1011,3 +1011,71 @@ fn an_initializer_or_a_share_the_pool_cannot_use_is_a_build_error() {
         .unwrap_err();
     assert_eq!(err.setting(), "max_tasks_per_worker");
 }
+
+/// Waits until `of` calls have written their mark in `dir`; whether they all did (within a
+/// hang guard far beyond what the test needs).
+#[parallel]
+fn meet(dir: String, me: u32, of: u32) -> bool {
+    std::fs::write(format!("{dir}/meet-{me}"), b"").unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        let met = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("meet-"))
+            })
+            .count();
+        if met as u32 >= of {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// Marks that it runs, then holds its worker until `dir/release` exists.
+#[parallel]
+fn hold(dir: String, me: usize) -> bool {
+    std::fs::write(format!("{dir}/held-{me}"), b"").unwrap();
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
+        if Path::new(&format!("{dir}/release")).exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    false
+}
+
+/// Python: `ps = [Process(target=f) for f in (a, b, c)]`, all started, then joined: every
+/// process runs at once, however many cores there are and whatever else the program runs.
+/// Here three calls that wait for each other, while other work holds every worker of the
+/// shared pool: `par_join!` must start all three at once, or they never meet.
+#[test]
+fn par_join_on_process_starts_every_call_at_once() {
+    let dir = std::env::temp_dir().join(format!("parallel-join-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir_name = dir.display().to_string();
+    let cores = parallel::available_cores();
+    let shared = ProcessPool::shared(cores);
+    let holds: Vec<_> = (0..cores)
+        .map(|me| shared.spawn(hold, (dir_name.clone(), me)))
+        .collect();
+    // Every worker of the shared pool is held.
+    while (0..cores).any(|me| !dir.join(format!("held-{me}")).exists()) {
+        std::thread::yield_now();
+    }
+    let (a, b, c) = par_join!(
+        meet(dir_name.clone(), 0, 3),
+        meet(dir_name.clone(), 1, 3),
+        meet(dir_name.clone(), 2, 3);
+        backend = process
+    );
+    std::fs::write(dir.join("release"), b"").unwrap();
+    assert!(a && b && c, "the calls did not all run at once");
+    assert!(holds.into_iter().all(|hold| hold.join().unwrap()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -84,5 +84,27 @@ pub fn process_pool(options: Options) -> ProcessPool {
     ProcessPool::shared(workers).configured(options.timeout, retries)
 }
 
+/// A pool for each of a `par_join!`'s `calls` process calls, so that every call starts at once,
+/// as a thread per expression would: the shared pool for as many calls as it has idle workers,
+/// and a pool of one new worker for each of the others (it exits once its call is answered).
+///
+/// # Panics
+///
+/// If `PARALLEL_WORKERS` is invalid.
+#[track_caller]
+pub fn process_pools_for_join(options: Options, calls: usize) -> Vec<ProcessPool> {
+    let shared = process_pool(options);
+    let idle = shared.idle_workers();
+    (0..calls)
+        .map(|call| {
+            if call < idle {
+                shared.clone()
+            } else {
+                shared.one_more()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod test;

@@ -102,13 +102,15 @@ impl ParJoin {
     }
 }
 
-/// Each call spawned in a worker process of the shared pool, its arguments evaluated here
-/// first; then every task joined, and the first failure (in the order written) re-raised.
+/// Each call spawned in a worker process at once (of the shared pool while it has idle workers,
+/// else a new one), its arguments evaluated here first; then every task joined, and the first
+/// failure (in the order written) re-raised.
 fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
     let runtime = options.runtime();
     let private = runtime.private();
     let hygienic = |name: String| Ident::new(&name, Span::mixed_site());
-    let pool = hygienic("pool".to_owned());
+    let pools = hygienic("pools".to_owned());
+    let call_count = calls.len();
     let call_options = options.to_runtime(&runtime);
     let mut spawns = Vec::new();
     let mut tasks = Vec::new();
@@ -148,7 +150,7 @@ fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
                     (&#private::type_of(&#args_var)).__parallel_data(),
                     (&#output).__parallel_data(),
                 );
-                #private::process_spawn(&#pool, #func, #args_var, picks)
+                #private::process_spawn(&#pools[#i], #func, #args_var, picks)
             };
             #(#arg_checks)*
             #output_check
@@ -164,7 +166,8 @@ fn expand_process(options: &Options, calls: &[ProcessCall<'_>]) -> TokenStream {
         values => quote!((#(#values,)*)),
     };
     quote! {{
-        let #pool = #private::process_pool(#call_options);
+        // Every call starts at once: on an idle worker of the shared pool, or a new one.
+        let #pools = #private::process_pools_for_join(#call_options, #call_count);
         #(#spawns)*
         #(let #results = #tasks.join();)*
         match (#(#results,)*) {

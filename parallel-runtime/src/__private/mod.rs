@@ -39,7 +39,7 @@ pub use self::reduce::{
 pub use crate::backend::process::registry;
 pub use crate::backend::scoped::threads_join;
 pub use crate::config::{Backend, Options, Workers};
-pub use crate::plan::{Plan, plan, process_pool};
+pub use crate::plan::{Plan, plan, process_pool, process_pools_for_join};
 pub use crate::progress::{Ticker, ticker};
 pub use crate::type_of::{TypeOf, type_of};
 

@@ -635,6 +635,28 @@ impl ProcessPool {
         task
     }
 
+    /// Drivers waiting for work now: how many calls would start at once.
+    pub(crate) fn idle_workers(&self) -> usize {
+        self.inner.drivers.idle_drivers()
+    }
+
+    /// A pool of one new worker like this pool's (transport, timeout, retries), for a call that
+    /// must start now while this pool is busy; its worker exits once the pool is dropped and its
+    /// call answered. An MPI pool has no such thing: itself.
+    pub(crate) fn one_more(&self) -> ProcessPool {
+        match self.inner.carrier {
+            Carrier::Process(transport) => ProcessPool::start(
+                1,
+                Carrier::Process(transport),
+                self.inner.drivers.settings(),
+                Lifecycle::default(),
+            )
+            .configured(self.timeout, self.retries),
+            #[cfg(feature = "mpi")]
+            Carrier::Mpi => self.clone(),
+        }
+    }
+
     /// Stops taking tasks, lets every task already given to the pool finish, and returns once
     /// they have, with the workers gone: Python's `executor.shutdown(wait=True)` and
     /// `pool.close(); pool.join()`. Tasks spawned through any handle of the pool from now on

@@ -81,6 +81,16 @@ pub(super) struct Drivers {
 }
 
 impl Drivers {
+    /// Drivers waiting for a request.
+    pub(super) fn idle_drivers(&self) -> usize {
+        self.idle.load(Ordering::SeqCst)
+    }
+
+    /// How workers are started.
+    pub(super) fn settings(&self) -> WorkerSettings {
+        self.settings
+    }
+
     pub(super) fn pids(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
         self.pids.lock().unwrap_or_else(|e| e.into_inner())
     }
