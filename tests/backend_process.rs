@@ -646,8 +646,9 @@ fn a_panic_in_a_worker_keeps_where_it_happened() {
         location.starts_with("tests/backend_process.rs:"),
         "{location}"
     );
+    // Then the worker's backtrace, if `RUST_BACKTRACE` asked for one.
     assert!(
-        format!("{err:#}").ends_with(&format!("loud 3 (at {location})")),
+        format!("{err:#}").contains(&format!("panicked: loud 3 (at {location})")),
         "{err:#}"
     );
     // The plain form stays the message alone.
@@ -1078,4 +1079,60 @@ fn par_join_on_process_starts_every_call_at_once() {
     assert!(a && b && c, "the calls did not all run at once");
     assert!(holds.into_iter().all(|hold| hold.join().unwrap()));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[parallel]
+fn fails_deep(depth: u32) -> u32 {
+    if depth == 0 {
+        panic!("deep down");
+    }
+    fails_deep(depth - 1) + 1
+}
+
+/// Python shows a process task's remote traceback when it re-raises; here, with
+/// `RUST_BACKTRACE=1` (set for the child program this test runs), the worker's backtrace of a
+/// panic is in the task's error, and `{:#}` shows it; without it, there is none.
+#[test]
+fn a_worker_backtrace_comes_with_the_error_when_rust_backtrace_asks() {
+    for (setting, expected) in [("1", "with"), ("0", "without")] {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "--ignored", "--nocapture", "backtrace_child"])
+            .env("RUST_BACKTRACE", setting)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("{expected} a backtrace")),
+            "{stdout}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "run by a_worker_backtrace_comes_with_the_error_when_rust_backtrace_asks"]
+fn backtrace_child() {
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .quiet_panics(true)
+        .build()
+        .unwrap();
+    let err = pool.spawn(fails_deep, (3,)).join().unwrap_err();
+    assert_eq!(err.panic_message(), Some("deep down"));
+    match err.backtrace() {
+        Some(backtrace) => {
+            assert!(backtrace.contains("fails_deep"), "{backtrace}");
+            let shown = format!("{err:#}");
+            assert!(shown.contains("stack backtrace of the worker:"), "{shown}");
+            assert!(shown.contains(backtrace));
+            // The plain form stays one line.
+            assert!(!err.to_string().contains('\n'));
+            println!("with a backtrace");
+        }
+        None => println!("without a backtrace"),
+    }
 }

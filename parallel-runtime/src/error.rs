@@ -41,6 +41,8 @@ struct Inner {
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     /// Where the task panicked (`file:line:column`), where it is known.
     location: Option<String>,
+    /// The backtrace of a process task's panic, taken in its worker.
+    backtrace: Option<String>,
 }
 
 /// What happened to a task that failed.
@@ -169,6 +171,7 @@ impl TaskError {
             payload: Some(Mutex::new(payload)),
             source: None,
             location: None,
+            backtrace: None,
         }))
     }
 
@@ -283,6 +286,7 @@ impl TaskError {
             payload: None,
             source: None,
             location: None,
+            backtrace: None,
         }))
     }
 
@@ -304,6 +308,13 @@ impl TaskError {
     #[must_use]
     pub(crate) fn with_location(mut self, location: String) -> Self {
         self.0.location = Some(location);
+        self
+    }
+
+    /// Adds the backtrace of a process task's panic, taken in its worker.
+    #[must_use]
+    pub(crate) fn with_backtrace(mut self, backtrace: String) -> Self {
+        self.0.backtrace = Some(backtrace);
         self
     }
 
@@ -405,10 +416,35 @@ impl TaskError {
     /// let pool = ProcessPool::builder().workers(1).quiet_panics(true).build().unwrap();
     /// let err = pool.spawn(fails, (0,)).join().unwrap_err();
     /// assert!(err.location().unwrap().contains(".rs:"));
-    /// assert!(format!("{err:#}").ends_with(&format!("panicked: no (at {})", err.location().unwrap())));
+    /// assert!(format!("{err:#}").contains(&format!("panicked: no (at {})", err.location().unwrap())));
     /// ```
     pub fn location(&self) -> Option<&str> {
         self.0.location.as_deref()
+    }
+
+    /// The backtrace of a process task's panic, taken in its worker when `RUST_BACKTRACE` (or
+    /// `RUST_LIB_BACKTRACE`) asks for one there, as a program's own panic would: Python's
+    /// remote traceback. `{:#}` shows it after the message and location.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn fails(_: u8) -> u8 {
+    ///     panic!("no")
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(1).quiet_panics(true).build().unwrap();
+    /// let err = pool.spawn(fails, (0,)).join().unwrap_err();
+    /// // Run with `RUST_BACKTRACE=1`, the worker's frames are there.
+    /// if let Some(backtrace) = err.backtrace() {
+    ///     assert!(format!("{err:#}").contains(backtrace));
+    /// }
+    /// ```
+    pub fn backtrace(&self) -> Option<&str> {
+        self.0.backtrace.as_deref()
     }
 
     /// Whether the task timed out.
@@ -459,10 +495,15 @@ impl fmt::Display for TaskError {
         match &self.0.kind {
             ErrorKind::Panicked { message } => {
                 write!(f, " panicked: {message}")?;
-                match &self.0.location {
-                    Some(location) if f.alternate() => write!(f, " (at {location})"),
-                    _ => Ok(()),
+                if f.alternate() {
+                    if let Some(location) = &self.0.location {
+                        write!(f, " (at {location})")?;
+                    }
+                    if let Some(backtrace) = &self.0.backtrace {
+                        write!(f, "\nstack backtrace of the worker:\n{backtrace}")?;
+                    }
                 }
+                Ok(())
             }
             ErrorKind::TimedOut { after } => write!(f, " timed out after {after:?}"),
             ErrorKind::Cancelled => f.write_str(" was cancelled"),

@@ -68,10 +68,9 @@ pub(crate) fn run_frame(
 /// A failure as a reply carries it.
 fn to_wire(error: &TaskError) -> (FailureKind, String) {
     match error.kind() {
-        ErrorKind::Panicked { message } => match error.location() {
-            Some(location) => (FailureKind::PanickedAt, format!("{location}\n{message}")),
-            None => (FailureKind::Panicked, message.clone()),
-        },
+        ErrorKind::Panicked { message } => {
+            protocol::panic_on_wire(error.location(), error.backtrace(), message)
+        }
         ErrorKind::TimedOut { after } => (FailureKind::TimedOut, after.as_nanos().to_string()),
         // A rank's own pool is never terminated; the nearest the wire has.
         ErrorKind::Cancelled | ErrorKind::Terminated => (FailureKind::Cancelled, String::new()),

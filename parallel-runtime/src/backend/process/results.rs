@@ -68,12 +68,15 @@ fn decode_one<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<R, TaskErro
 /// The error of a call that failed in the worker (or in a process pool of an MPI rank).
 pub(super) fn failure_error(failure: &CallFailure) -> TaskError {
     match failure.kind {
-        FailureKind::Panicked | FailureKind::PanickedAt => {
-            let err = TaskError::panicked(Box::new(failure.message.clone()));
-            match &failure.location {
-                Some(location) => err.with_location(location.clone()),
-                None => err,
+        FailureKind::Panicked | FailureKind::PanickedAt | FailureKind::PanickedTraced => {
+            let mut err = TaskError::panicked(Box::new(failure.message.clone()));
+            if let Some(location) = &failure.location {
+                err = err.with_location(location.clone());
             }
+            if let Some(backtrace) = &failure.backtrace {
+                err = err.with_backtrace(backtrace.clone());
+            }
+            err
         }
         FailureKind::Arguments | FailureKind::Result => {
             TaskError::serialization(failure.message.clone())

@@ -54,9 +54,11 @@ pub(crate) use frame::{
 };
 pub(crate) use frame_pool::give_back as give_back_frame;
 pub use outcomes::OutcomesBuilder;
+#[cfg(any(test, feature = "mpi"))]
+pub(crate) use outcomes::panic_on_wire;
 pub(crate) use outcomes::{
     CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, forget_panic_location,
-    record_panic_location, refused,
+    record_panic_backtrace, record_panic_location, refused,
 };
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};

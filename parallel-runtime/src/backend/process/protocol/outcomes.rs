@@ -75,6 +75,10 @@ pub(crate) enum FailureKind {
     Refused,
     /// A worker process broke the protocol; the message says how.
     Protocol,
+    /// The function panicked, and the worker knows where and has its backtrace: on the wire
+    /// only, with the message `location\nlength\nbacktrace message` (the backtrace's length in
+    /// bytes); read back as `Panicked` with a location and a backtrace.
+    PanickedTraced,
 }
 
 impl FailureKind {
@@ -89,6 +93,7 @@ impl FailureKind {
             FailureKind::Cancelled => 6,
             FailureKind::Refused => 7,
             FailureKind::Protocol => 8,
+            FailureKind::PanickedTraced => 9,
         }
     }
 
@@ -103,6 +108,7 @@ impl FailureKind {
             6 => Ok(FailureKind::Cancelled),
             7 => Ok(FailureKind::Refused),
             8 => Ok(FailureKind::Protocol),
+            9 => Ok(FailureKind::PanickedTraced),
             _ => Err(Malformed("an unknown kind of failure")),
         }
     }
@@ -111,6 +117,48 @@ impl FailureKind {
 thread_local! {
     /// Where the last panic of this thread happened, as the worker's panic hook saw it.
     static PANIC_LOCATION: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+    /// Its backtrace, when `RUST_BACKTRACE` asked the hook for one.
+    static PANIC_BACKTRACE: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
+}
+
+/// The longest backtrace kept for a failed call: longer ones are cut at a line's end.
+const MAX_BACKTRACE: usize = 32 << 10;
+
+/// Records the backtrace of a panic of this thread (the worker's panic hook calls it).
+pub(crate) fn record_panic_backtrace(mut backtrace: String) {
+    if backtrace.len() > MAX_BACKTRACE {
+        let mut end = MAX_BACKTRACE;
+        while !backtrace.is_char_boundary(end) {
+            end -= 1;
+        }
+        let end = backtrace[..end].rfind('\n').map_or(end, |at| at + 1);
+        backtrace.truncate(end);
+        backtrace.push_str("   ...\n");
+    }
+    PANIC_BACKTRACE.set(Some(backtrace));
+}
+
+/// A panic's failure as the wire carries it: its kind and message, with where it happened and
+/// its backtrace when they are known.
+pub(crate) fn panic_on_wire(
+    location: Option<&str>,
+    backtrace: Option<&str>,
+    message: &str,
+) -> (FailureKind, String) {
+    match (location, backtrace) {
+        (location, Some(backtrace)) => {
+            let location = location.unwrap_or("");
+            // The whole must fit a failure's message: the panic's message gives way.
+            let room = MAX_MESSAGE.saturating_sub(location.len() + backtrace.len() + 24);
+            let message = cut_to(message, room);
+            (
+                FailureKind::PanickedTraced,
+                format!("{location}\n{}\n{backtrace}{message}", backtrace.len()),
+            )
+        }
+        (Some(location), None) => (FailureKind::PanickedAt, format!("{location}\n{message}")),
+        (None, None) => (FailureKind::Panicked, message.to_owned()),
+    }
 }
 
 /// Records where a panic of this thread happened (the worker's panic hook calls it), for the
@@ -122,6 +170,7 @@ pub(crate) fn record_panic_location(location: String) {
 /// Forgets a recorded location: before a call, so that none is left from an earlier one.
 pub(crate) fn forget_panic_location() {
     PANIC_LOCATION.set(None);
+    PANIC_BACKTRACE.set(None);
 }
 
 /// One call that failed in the worker.
@@ -133,6 +182,8 @@ pub(crate) struct CallFailure {
     pub(crate) message: String,
     /// Where the call panicked, for a panic the worker located.
     pub(crate) location: Option<String>,
+    /// The worker's backtrace of the panic, when `RUST_BACKTRACE` asked for one.
+    pub(crate) backtrace: Option<String>,
 }
 
 /// The outcomes of a request's calls, checked against the request's count of calls.
@@ -179,22 +230,34 @@ impl<'a> Outcomes<'a> {
                 return Err(Malformed("failures out of order"));
             }
             last_index = Some(index);
-            let (kind, message, location) = match FailureKind::from_byte(kind)? {
+            let (kind, message, location, backtrace) = match FailureKind::from_byte(kind)? {
                 FailureKind::PanickedAt => match message.split_once('\n') {
                     Some((location, message)) => (
                         FailureKind::Panicked,
                         message.to_owned(),
                         Some(location.to_owned()),
+                        None,
                     ),
                     None => return Err(Malformed("a located panic without its location")),
                 },
-                kind => (kind, message, None),
+                FailureKind::PanickedTraced => {
+                    let (location, backtrace, message) = split_traced(&message)
+                        .ok_or(Malformed("a traced panic without its backtrace"))?;
+                    (
+                        FailureKind::Panicked,
+                        message.to_owned(),
+                        (!location.is_empty()).then(|| location.to_owned()),
+                        Some(backtrace.to_owned()),
+                    )
+                }
+                kind => (kind, message, None, None),
             };
             failures.push(CallFailure {
                 index,
                 kind,
                 message,
                 location,
+                backtrace,
             });
             rest = tail;
         }
@@ -374,16 +437,13 @@ impl<'a> OutcomesBuilder<'a> {
         );
     }
 
-    /// Adds the panic of call `index`, where the worker's hook saw it if it did.
+    /// Adds the panic of call `index`, where the worker's hook saw it if it did, with its
+    /// backtrace if the hook took one.
     pub fn fail_panicked(&mut self, index: usize, message: &str) {
-        match PANIC_LOCATION.take() {
-            Some(location) => self.fail(
-                index,
-                FailureKind::PanickedAt,
-                &format!("{location}\n{message}"),
-            ),
-            None => self.fail(index, FailureKind::Panicked, message),
-        }
+        let location = PANIC_LOCATION.take();
+        let backtrace = PANIC_BACKTRACE.take();
+        let (kind, message) = panic_on_wire(location.as_deref(), backtrace.as_deref(), message);
+        self.fail(index, kind, &message);
     }
 
     /// The reply, ready to send, for request `seq` of `count` calls that ran in `nanos`.
@@ -414,12 +474,29 @@ impl<'a> OutcomesBuilder<'a> {
     }
 }
 
+/// The location, backtrace and message of a [`FailureKind::PanickedTraced`] message.
+fn split_traced(text: &str) -> Option<(&str, &str, &str)> {
+    let (location, rest) = text.split_once('\n')?;
+    let (len, rest) = rest.split_once('\n')?;
+    let len: usize = len.parse().ok()?;
+    if len > rest.len() || !rest.is_char_boundary(len) {
+        return None;
+    }
+    let (backtrace, message) = rest.split_at(len);
+    Some((location, backtrace, message))
+}
+
 /// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary.
 fn cut(message: &str) -> &str {
-    if message.len() <= MAX_MESSAGE {
+    cut_to(message, MAX_MESSAGE)
+}
+
+/// `message`, cut to `max` bytes on a character boundary.
+fn cut_to(message: &str, max: usize) -> &str {
+    if message.len() <= max {
         return message;
     }
-    let mut end = MAX_MESSAGE;
+    let mut end = max;
     while !message.is_char_boundary(end) {
         end -= 1;
     }

@@ -268,3 +268,29 @@ fn attach_frames_round_trip_and_are_checked() {
     }
     assert!(decode_to_worker(&too_many).is_err());
 }
+
+/// A traced panic crosses whole, and a message too long for a failure gives way to its
+/// location and backtrace, never to the format.
+#[test]
+fn a_traced_panic_crosses_with_its_location_and_backtrace() {
+    for (message, backtrace) in [
+        ("boom".to_owned(), "   0: frame\n   1: other\n".to_owned()),
+        ("x".repeat(100 << 10), "   0: é\n".repeat(1000)),
+    ] {
+        let mut out = OutcomesBuilder::new(Vec::new(), None);
+        let (kind, text) = panic_on_wire(Some("src/a.rs:1:2"), Some(&backtrace), &message);
+        out.fail(0, kind, &text);
+        let frame = out.finish(1, 1, 0);
+        let Ok(ToParent::Done { outcomes, .. }) = decode_to_parent(&frame[4..]) else {
+            panic!("not a done frame");
+        };
+        let outcomes = Outcomes::parse(&frame[4..][outcomes..], 1).unwrap();
+        let Some(Outcome::Failed(failure)) = outcomes.iter().next() else {
+            panic!("no failure");
+        };
+        assert_eq!(failure.kind, FailureKind::Panicked);
+        assert_eq!(failure.location.as_deref(), Some("src/a.rs:1:2"));
+        assert_eq!(failure.backtrace.as_deref(), Some(backtrace.as_str()));
+        assert!(message.starts_with(&failure.message));
+    }
+}

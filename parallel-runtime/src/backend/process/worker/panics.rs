@@ -24,6 +24,13 @@ pub(in crate::backend::process) fn install(quiet: bool) {
         if let Some(at) = info.location() {
             protocol::record_panic_location(at.to_string());
         }
+        // Taken when `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asks, as a program would; the
+        // caller gets it in the task's error, printed or not.
+        let backtrace = Backtrace::capture();
+        let captured = backtrace.status() == BacktraceStatus::Captured;
+        if captured {
+            protocol::record_panic_backtrace(backtrace.to_string());
+        }
         if quiet {
             return;
         }
@@ -36,14 +43,13 @@ pub(in crate::backend::process) fn install(quiet: bool) {
             .map(|at| format!(" at {at}"))
             .unwrap_or_default();
         let message = panic_message(info.payload());
-        let backtrace = Backtrace::capture();
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(
             stderr,
             "parallel worker {}{task} panicked{place}:\n{message}",
             std::process::id()
         );
-        if backtrace.status() == BacktraceStatus::Captured {
+        if captured {
             let _ = writeln!(stderr, "stack backtrace:\n{backtrace}");
         }
     }));
