@@ -1136,3 +1136,34 @@ fn backtrace_child() {
         None => println!("without a backtrace"),
     }
 }
+
+/// Python: `list(executor.map(f, xs, timeout=0.5))` on a process pool, with one call that runs
+/// far longer: the rest come back, the late one as timed out at its index, and the map ends.
+#[test]
+fn a_process_map_deadline_times_out_the_calls_not_answered() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let results: Vec<_> = pool
+        .map(nap_then_pid, [1, 1, 60_000, 1])
+        .chunk(1)
+        .timeout(Duration::from_millis(500))
+        .collect();
+    for (n, result) in results.iter().enumerate() {
+        if n == 2 {
+            let err = result.as_ref().unwrap_err();
+            assert!(err.is_timeout(), "{err}");
+            assert_eq!(err.index(), Some(2));
+            assert_eq!(err.name(), Some("nap_then_pid"));
+        } else {
+            assert!(result.is_ok(), "{result:?}");
+        }
+    }
+    // The late call's worker is still busy; the pool ends it when it is dropped.
+    pool.terminate();
+    // An endless input stops being read at the deadline.
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let read = pool
+        .map_unordered(square, 0..)
+        .timeout(Duration::from_millis(100))
+        .count();
+    assert!(read > 0);
+}

@@ -274,3 +274,42 @@ fn twelve_threads_that_meet_at_a_barrier_all_run() {
         assert_eq!(task.join().unwrap(), (i, Some(format!("meet-{i}"))));
     }
 }
+
+/// Python: `list(executor.map(f, xs, timeout=0.2))` with one item that never finishes: the
+/// others come back, the stuck one as timed out at its index, and the map ends; on an endless
+/// input too.
+#[test]
+fn a_map_deadline_times_out_the_items_not_finished() {
+    let pool = parallel::ThreadPool::builder().workers(4).build().unwrap();
+    let (release, stuck) = std::sync::mpsc::channel::<()>();
+    let stuck = std::sync::Mutex::new(stuck);
+    let results: Vec<_> = pool
+        .map(
+            move |n: u32| {
+                if n == 2 {
+                    // Held until the test is done with the map (a hang guard past that).
+                    let _ = stuck.lock().unwrap().recv_timeout(Duration::from_secs(60));
+                }
+                n
+            },
+            0..5,
+        )
+        .timeout(Duration::from_millis(200))
+        .collect();
+    release.send(()).unwrap();
+    for (n, result) in results.iter().enumerate() {
+        if n == 2 {
+            let err = result.as_ref().unwrap_err();
+            assert!(err.is_timeout(), "{err}");
+            assert_eq!(err.index(), Some(2));
+        } else {
+            assert_eq!(result.as_ref().unwrap(), &(n as u32));
+        }
+    }
+    // An endless input stops being read at the deadline.
+    let read = pool
+        .map_unordered(|n: u64| n, 0..)
+        .timeout(Duration::from_millis(50))
+        .count();
+    assert!(read > 0);
+}

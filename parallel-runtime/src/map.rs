@@ -2,10 +2,11 @@
 //! dedicated threads), lazy over the input and bounded in flight; and those pools' `map` methods.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::iter::{Enumerate, FusedIterator};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
@@ -54,6 +55,14 @@ pub struct MapUnordered<I: Iterator, T> {
     results_tx: Sender<Indexed<T>>,
     results: Receiver<Indexed<T>>,
     ticker: Ticker,
+    /// The function's name, for the errors of items that time out.
+    name: Option<Cow<'static, str>>,
+    /// When the items not finished yet come back as timed out, and the timeout they report.
+    deadline: Option<(Instant, Duration)>,
+    /// The items started and not finished: kept only with a deadline.
+    unfinished: Option<HashSet<usize>>,
+    /// Items that timed out, to yield before anything else.
+    expired: VecDeque<Indexed<T>>,
 }
 
 impl<I: Iterator, T> MapUnordered<I, T>
@@ -68,6 +77,7 @@ where
     {
         let workers = executor.workers();
         let name = task::name_of::<F>();
+        let map_name = name.clone();
         let f = Arc::new(f);
         let spawn = move |items: Vec<(usize, I::Item)>, results: Sender<Indexed<T>>| {
             let batch = Batch {
@@ -90,6 +100,10 @@ where
             results_tx,
             results,
             ticker: Ticker::default(),
+            name: map_name,
+            deadline: None,
+            unfinished: None,
+            expired: VecDeque::new(),
         }
     }
 }
@@ -144,6 +158,45 @@ impl<I: Iterator, T> MapUnordered<I, T> {
         self
     }
 
+    /// Waits for the whole map at most `timeout` from now: Python's
+    /// `executor.map(f, xs, timeout=...)`. Once it passes, every item not finished comes back
+    /// as [`TimedOut`](crate::ErrorKind::TimedOut) at its index, and the input is not read
+    /// further. Items already running go on (a thread cannot be stopped); their results are
+    /// dropped. Waiting always stops.
+    ///
+    /// # Panics
+    ///
+    /// If the map has started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = parallel::ThreadPool::builder().workers(2).build().unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let rx = std::sync::Mutex::new(rx);
+    /// let results: Vec<_> = pool
+    ///     .map_unordered(
+    ///         move |stuck: bool| stuck && rx.lock().unwrap().recv().is_ok(),
+    ///         [false, true],
+    ///     )
+    ///     .timeout(Duration::from_millis(100))
+    ///     .collect();
+    /// let late = results.iter().find(|(i, _)| *i == 1).unwrap();
+    /// assert!(late.1.as_ref().unwrap_err().is_timeout());
+    /// drop(tx);
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            self.outstanding == 0,
+            "timeout is set before the map starts"
+        );
+        self.deadline = Some((Instant::now() + timeout, timeout));
+        self.unfinished = Some(HashSet::new());
+        self
+    }
+
     /// Draws a progress bar on stderr, one step per result yielded, when `show` and stderr is
     /// a terminal (the macros' `progress` option); nothing otherwise.
     ///
@@ -178,6 +231,9 @@ impl<I: Iterator, T> MapUnordered<I, T> {
                 return;
             }
             self.outstanding += batch.len();
+            if let Some(unfinished) = &mut self.unfinished {
+                unfinished.extend(batch.iter().map(|(index, _)| *index));
+            }
             (self.spawn)(batch, self.results_tx.clone());
         }
     }
@@ -187,14 +243,61 @@ impl<I: Iterator, T> MapUnordered<I, T> {
     /// The next result to finish, while the caller holds `held` earlier results: [`Map`] keeps
     /// results that wait for a slower, earlier item, and they count as in flight.
     fn next_holding(&mut self, held: usize) -> Option<Indexed<T>> {
+        if let Some(expired) = self.expired.pop_front() {
+            return Some(expired);
+        }
+        // Checked here too, not only while waiting: items that keep finishing at once would
+        // otherwise read an endless input past the deadline.
+        if let Some((deadline, timeout)) = self.deadline
+            && Instant::now() >= deadline
+        {
+            self.expire(timeout);
+            return self.expired.pop_front();
+        }
         self.fill(held);
         if self.outstanding == 0 {
             return None;
         }
         // Every batch sends one result per item, even when dropped unrun, so this returns.
-        let result = self.results.recv().expect("the map holds a sender itself");
+        let result = match self.deadline {
+            None => self.results.recv().expect("the map holds a sender itself"),
+            Some((deadline, timeout)) => match self.results.recv_deadline(deadline) {
+                Ok(result) => result,
+                Err(_) => {
+                    self.expire(timeout);
+                    return self.expired.pop_front();
+                }
+            },
+        };
         self.outstanding -= 1;
+        if let Some(unfinished) = &mut self.unfinished {
+            unfinished.remove(&result.0);
+        }
         Some(result)
+    }
+
+    /// The deadline passed: every item not finished comes back as timed out, at its index, and
+    /// the input is not read further. Items already running are not stopped (a thread cannot
+    /// be); their results are dropped.
+    fn expire(&mut self, timeout: Duration) {
+        self.deadline = None;
+        self.input_done = true;
+        self.outstanding = 0;
+        let mut late: Vec<usize> = self
+            .unfinished
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        late.sort_unstable();
+        for index in late {
+            let err = TaskError::timed_out(timeout).with_index(index);
+            let err = match &self.name {
+                Some(name) => err.with_name(name.clone()),
+                None => err,
+            };
+            self.expired.push_back((index, Err(err)));
+        }
     }
 }
 
@@ -339,6 +442,32 @@ impl<I: Iterator, T> Map<I, T> {
     /// ```
     pub fn in_flight(mut self, limit: usize) -> Self {
         self.unordered = self.unordered.in_flight(limit);
+        self
+    }
+
+    /// Waits for the whole map at most `timeout` from now; the items not finished by then
+    /// come back as [`TimedOut`](crate::ErrorKind::TimedOut), in order. See
+    /// [`MapUnordered::timeout`].
+    ///
+    /// # Panics
+    ///
+    /// If the map has started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = parallel::ThreadPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool
+    ///     .map(|ms: u64| std::thread::sleep(Duration::from_millis(ms)), [1, 5_000])
+    ///     .timeout(Duration::from_millis(200))
+    ///     .collect();
+    /// assert!(results[0].is_ok());
+    /// assert!(results[1].as_ref().unwrap_err().is_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.unordered = self.unordered.timeout(timeout);
         self
     }
 

@@ -73,6 +73,27 @@ impl<T> Mailbox<T> {
         }
     }
 
+    /// The oldest item, waiting for one until `deadline`; `None` if it passed first.
+    pub(crate) fn recv_deadline(&self, deadline: std::time::Instant) -> Option<T> {
+        let mut state = self.lock();
+        loop {
+            if let Some(item) = self.pop(&mut state) {
+                return Some(item);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            state.sleeping = true;
+            state = self
+                .ready
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            state.sleeping = false;
+        }
+    }
+
     fn pop(&self, state: &mut State<T>) -> Option<T> {
         let item = state.items.pop_front();
         self.len.store(state.items.len(), Ordering::Release);

@@ -1,9 +1,10 @@
 //! The map iterators of the process backend: [`ProcessPool::map`] and
 //! [`ProcessPool::map_unordered`], which batch calls automatically and read their input lazily.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::iter::Enumerate;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -210,6 +211,8 @@ impl ProcessPool {
             reply,
             replies,
             ticker: Ticker::default(),
+            deadline: None,
+            unanswered: BTreeMap::new(),
         }
     }
 }
@@ -260,6 +263,11 @@ pub struct ProcessMapUnordered<I: Iterator, R> {
     reply: Arc<dyn ReplyTo>,
     replies: Arc<Mailbox<Reply<R>>>,
     ticker: Ticker,
+    /// When the calls not answered yet come back as timed out, and the timeout they report.
+    deadline: Option<(Instant, Duration)>,
+    /// The calls sent and not answered, as ranges of indices (`start → end`): kept only with a
+    /// deadline, to answer them when it passes.
+    unanswered: BTreeMap<usize, usize>,
 }
 
 impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
@@ -285,6 +293,45 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
     pub fn chunk(mut self, chunk: usize) -> Self {
         assert!(chunk > 0, "chunk must be at least 1");
         self.chunk = Some(chunk);
+        self
+    }
+
+    /// Waits for the whole map at most `timeout` from now: Python's
+    /// `executor.map(f, xs, timeout=...)`. Once it passes, every call not answered yet comes
+    /// back as [`TimedOut`](crate::ErrorKind::TimedOut) at its index, and the input is not read
+    /// further. Those calls are not stopped (use the pool's own per-call `timeout` for that):
+    /// their results are dropped. Waiting always stops, on every backend.
+    ///
+    /// # Panics
+    ///
+    /// If the map has started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn nap(ms: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(ms));
+    ///     ms
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool
+    ///     .map_unordered(nap, [1, 60_000])
+    ///     .timeout(Duration::from_millis(500))
+    ///     .collect();
+    /// let late = results.iter().find(|(i, _)| *i == 1).unwrap();
+    /// assert!(late.1.as_ref().unwrap_err().is_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            self.outstanding == 0 && !self.input_done,
+            "timeout is set before the map starts"
+        );
+        self.deadline = Some((Instant::now() + timeout, timeout));
         self
     }
 
@@ -390,6 +437,9 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
             self.bytes_per_call = batch.args_len().div_ceil(batch.len().max(1));
             if batch.len() > 0 {
                 self.outstanding += batch.len();
+                if self.deadline.is_some() {
+                    self.unanswered.insert(first, first + batch.len());
+                }
                 self.pool.submit(batch.finish(
                     Arc::clone(&self.reply),
                     self.pool.timeout,
@@ -407,7 +457,14 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
                 reply.is_some()
             });
         }
-        let reply = reply.unwrap_or_else(|| self.replies.recv());
+        let reply = match (reply, self.deadline) {
+            (Some(reply), _) => reply,
+            (None, None) => self.replies.recv(),
+            (None, Some((deadline, timeout))) => match self.replies.recv_deadline(deadline) {
+                Some(reply) => reply,
+                None => return self.expire(timeout),
+            },
+        };
         match reply {
             Reply::Done {
                 first,
@@ -416,12 +473,56 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
                 results,
             } => {
                 self.outstanding -= count;
+                self.answered(first..first + count);
                 self.ready.push_back(ResultRun { first, results });
                 self.adapt(count, nanos);
             }
             Reply::Failed { index, error } => {
                 self.outstanding -= 1;
+                self.answered(index..index + 1);
                 self.ready.push_back(ResultRun::single(index, Err(error)));
+            }
+        }
+    }
+
+    /// Calls `calls` are answered: no longer due when the deadline passes.
+    fn answered(&mut self, calls: std::ops::Range<usize>) {
+        if self.deadline.is_none() {
+            return;
+        }
+        // The range that holds them: usually exactly one sent batch.
+        let Some((&start, &end)) = self.unanswered.range(..=calls.start).next_back() else {
+            return;
+        };
+        if end < calls.end {
+            return;
+        }
+        self.unanswered.remove(&start);
+        if start < calls.start {
+            self.unanswered.insert(start, calls.start);
+        }
+        if calls.end < end {
+            self.unanswered.insert(calls.end, end);
+        }
+    }
+
+    /// The deadline passed: every call not answered comes back as timed out, at its index, and
+    /// the input is not read further. Their requests still run in the pool; their results are
+    /// dropped.
+    fn expire(&mut self, timeout: Duration) {
+        self.deadline = None;
+        self.input_done = true;
+        self.outstanding = 0;
+        let name = self.entry.as_ref().map_or("", |entry| entry.name);
+        for (start, end) in std::mem::take(&mut self.unanswered) {
+            for index in start..end {
+                let err = TaskError::timed_out(timeout).with_index(index);
+                let err = if name.is_empty() {
+                    err
+                } else {
+                    err.with_name(name)
+                };
+                self.ready.push_back(ResultRun::single(index, Err(err)));
             }
         }
     }
@@ -432,6 +533,14 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
         loop {
             if let Some(batch) = self.ready.pop_front() {
                 return Some(batch);
+            }
+            // Checked here too, not only while waiting: calls that keep answering at once
+            // would otherwise read an endless input past the deadline.
+            if let Some((deadline, timeout)) = self.deadline
+                && Instant::now() >= deadline
+            {
+                self.expire(timeout);
+                continue;
             }
             self.fill();
             if !self.ready.is_empty() {
@@ -529,6 +638,37 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMap<I, R> {
     /// ```
     pub fn chunk(mut self, chunk: usize) -> Self {
         self.unordered = self.unordered.chunk(chunk);
+        self
+    }
+
+    /// Waits for the whole map at most `timeout` from now: Python's
+    /// `executor.map(f, xs, timeout=...)`. Once it passes, every call not answered yet comes
+    /// back as [`TimedOut`](crate::ErrorKind::TimedOut), in order, and the input is not read
+    /// further; see [`ProcessMapUnordered::timeout`].
+    ///
+    /// # Panics
+    ///
+    /// If the map has started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use parallel::{ProcessPool, parallel};
+    ///
+    /// #[parallel]
+    /// fn nap(ms: u64) -> u64 {
+    ///     std::thread::sleep(Duration::from_millis(ms));
+    ///     ms
+    /// }
+    ///
+    /// let pool = ProcessPool::builder().workers(2).build().unwrap();
+    /// let results: Vec<_> = pool.map(nap, [1, 60_000]).timeout(Duration::from_millis(500)).collect();
+    /// assert_eq!(results[0].as_ref().unwrap(), &1);
+    /// assert!(results[1].as_ref().unwrap_err().is_timeout());
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.unordered = self.unordered.timeout(timeout);
         self
     }
 
