@@ -1167,3 +1167,28 @@ fn a_process_map_deadline_times_out_the_calls_not_answered() {
         .count();
     assert!(read > 0);
 }
+
+/// Python: `done, pending = wait(fs, return_when=FIRST_COMPLETED)` over process tasks, then
+/// `wait(pending)`: the one that can finish is done first, and the results stay for `join`.
+#[test]
+fn wait_returns_when_the_first_task_finishes_and_keeps_the_results() {
+    use parallel::{ReturnWhen, wait};
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let base = std::env::temp_dir().join(format!("parallel-wait-{}", std::process::id()));
+    let (held, free) = (base.join("held"), base.join("free"));
+    let _ = std::fs::remove_dir_all(&base);
+    std::fs::create_dir_all(&held).unwrap();
+    std::fs::create_dir_all(&free).unwrap();
+    std::fs::write(free.join("release"), b"").unwrap();
+    let tasks = vec![
+        pool.spawn(hold, (held.display().to_string(), 0)),
+        pool.spawn(hold, (free.display().to_string(), 1)),
+    ];
+    let waited = wait(&tasks, None, ReturnWhen::FirstCompleted);
+    assert_eq!((waited.done, waited.pending), (vec![1], vec![0]));
+    std::fs::write(held.join("release"), b"").unwrap();
+    let waited = wait(&tasks, None, ReturnWhen::AllCompleted);
+    assert_eq!(waited.done, [0, 1]);
+    assert!(tasks.into_iter().all(|task| task.join().unwrap()));
+    let _ = std::fs::remove_dir_all(&base);
+}

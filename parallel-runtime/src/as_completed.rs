@@ -84,9 +84,9 @@ pub struct AsCompleted<I, T> {
 }
 
 /// Wakes an [`AsCompleted`] with the index of the task that finished.
-struct IndexWaker {
-    index: usize,
-    wakes: Sender<usize>,
+pub(crate) struct IndexWaker {
+    pub(crate) index: usize,
+    pub(crate) wakes: Sender<usize>,
 }
 
 impl Wake for IndexWaker {

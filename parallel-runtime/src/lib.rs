@@ -49,6 +49,7 @@ mod plan;
 mod as_completed;
 mod join;
 mod map;
+mod wait_on_tasks;
 
 // Type errors in runtime use, as `compile_fail` doc tests.
 #[cfg(doctest)]
@@ -79,6 +80,7 @@ pub use map::{Map, MapUnordered};
 #[cfg(unix)]
 pub use shared_slice::{SharedElement, SharedSlice};
 pub use task::Task;
+pub use wait_on_tasks::{ReturnWhen, Waited, wait};
 
 /// Runs `f` in the background on the default backend and returns its handle: Python's
 /// `executor.submit(f)`.

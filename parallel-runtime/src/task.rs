@@ -369,6 +369,22 @@ impl<T> Task<T> {
         self.shared.name.as_deref()
     }
 
+    /// Whether the task finished with an error, if it has finished (its result stays for
+    /// `join`); otherwise registers `waker` to be woken when it does.
+    pub(crate) fn watch(&self, waker: &Waker) -> Option<bool> {
+        let mut state = self.shared.lock();
+        match &mut *state {
+            State::Done(result) => Some(result.is_err()),
+            State::Taken => Some(true),
+            State::Pending(slot) => {
+                if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                    *slot = Some(waker.clone());
+                }
+                None
+            }
+        }
+    }
+
     /// Registers `waker` to be woken when the task finishes; `Ready` if it already has.
     pub(crate) fn poll_result(&self, waker: &Waker) -> Poll<Result<T, TaskError>> {
         let mut state = self.shared.lock();
