@@ -54,12 +54,12 @@ fn is_prime(n: u64) -> bool {
     if n < 2 {
         return false;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         return n == 2;
     }
     let mut d = 3;
     while d * d <= n {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             return false;
         }
         d += 2;
@@ -172,14 +172,14 @@ fn main() {
     );
 
     print_table(&rows);
-    if let Some(others) = busy_at_start.and_then(|start| start.others_since()) {
-        if others > 0.3 {
-            println!(
-                "note: other programs kept {others:.1} of the {} cores busy during this tour: \
+    if let Some(others) = busy_at_start.and_then(|start| start.others_since())
+        && others > 0.3
+    {
+        println!(
+            "note: other programs kept {others:.1} of the {} cores busy during this tour: \
                  the speedups above are lower than on an idle machine",
-                parallel::available_cores()
-            );
-        }
+            parallel::available_cores()
+        );
     }
     println!();
     println!(
@@ -243,10 +243,10 @@ impl CpuTime {
                 .file_name()
                 .to_str()
                 .and_then(|p| p.parse::<u32>().ok())
+                && pid != me
+                && parent_of(pid) == Some(me)
             {
-                if pid != me && parent_of(pid) == Some(me) {
-                    ours += ticks_of(pid).unwrap_or(0);
-                }
+                ours += ticks_of(pid).unwrap_or(0);
             }
         }
         Some(CpuTime {

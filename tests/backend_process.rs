@@ -80,7 +80,7 @@ fn in_process_by_default(_: u32) -> u32 {
 
 #[parallel]
 fn checked_half(n: u32) -> Result<u32, String> {
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         Ok(n / 2)
     } else {
         Err(format!("{n} is odd"))
@@ -90,7 +90,7 @@ fn checked_half(n: u32) -> Result<u32, String> {
 #[parallel]
 fn third_panics(n: u64) -> u64 {
     common::quiet_expected_panics();
-    assert!(n % 3 != 0, "{n} is a multiple of 3");
+    assert!(!n.is_multiple_of(3), "{n} is a multiple of 3");
     n
 }
 
@@ -696,10 +696,10 @@ fn run_child(test: &str, env: &[(&str, &str)]) -> std::process::Output {
 fn wait_for_file(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if !text.is_empty() {
-                return text.trim().to_owned();
-            }
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text.trim().to_owned();
         }
         assert!(
             Instant::now() < deadline,

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use parallel::parallel;
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 #[parallel]

@@ -212,7 +212,7 @@ impl<T: SharedElement> SharedSlice<T> {
                 mapping.id, mapping.len
             ));
         }
-        if mapping.base.as_ptr() as usize % align_of::<T>() != 0 {
+        if !(mapping.base.as_ptr() as usize).is_multiple_of(align_of::<T>()) {
             return Err(format!(
                 "`SharedSlice` {}: not aligned for its element type",
                 mapping.id

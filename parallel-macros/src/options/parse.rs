@@ -122,13 +122,13 @@ impl Options {
     /// `progress`, or `progress = <bool expression>`.
     fn set_progress(&mut self, ident: Ident, value: Option<Expr>) -> syn::Result<()> {
         Key::Progress.once(&self.progress, &ident)?;
-        if let Some(value @ Expr::Lit(ExprLit { lit, .. })) = &value {
-            if !matches!(lit, Lit::Bool(_)) {
-                return Err(syn::Error::new_spanned(
-                    value,
-                    "`progress` expects `true` or `false`: `progress`, or `progress = false`",
-                ));
-            }
+        if let Some(value @ Expr::Lit(ExprLit { lit, .. })) = &value
+            && !matches!(lit, Lit::Bool(_))
+        {
+            return Err(syn::Error::new_spanned(
+                value,
+                "`progress` expects `true` or `false`: `progress`, or `progress = false`",
+            ));
         }
         self.progress = Some((ident, value));
         Ok(())

@@ -85,15 +85,15 @@ fn check_expr(expr: &Expr) -> Option<syn::Error> {
 /// With `backend = process`, each expression calls a `#[parallel]` function by its path; its
 /// arguments are evaluated in the caller and cross to the worker.
 fn process_call<'a>(expr: &'a Expr, backend: &str) -> syn::Result<ProcessCall<'a>> {
-    if let Expr::Call(call) = expr {
-        if let Expr::Path(path) = &*call.func {
-            crate::process_task::reject_associated(path)?;
-            if path.qself.is_none() {
-                return Ok(ProcessCall {
-                    call,
-                    path: &path.path,
-                });
-            }
+    if let Expr::Call(call) = expr
+        && let Expr::Path(path) = &*call.func
+    {
+        crate::process_task::reject_associated(path)?;
+        if path.qself.is_none() {
+            return Ok(ProcessCall {
+                call,
+                path: &path.path,
+            });
         }
     }
     Err(syn::Error::new_spanned(

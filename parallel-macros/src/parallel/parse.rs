@@ -57,7 +57,10 @@ pub(crate) struct Registration {
 impl Registration {
     fn of(func: &ItemFn) -> Option<Registration> {
         let sig = &func.sig;
-        if !sig.generics.params.is_empty() || sig.unsafety.is_some() || sig.variadic.is_some() {
+        if !sig.generics.params.is_empty()
+            || matches!(sig.safety, syn::Safety::Unsafe(_))
+            || sig.variadic.is_some()
+        {
             return None;
         }
         let args = sig

@@ -24,7 +24,7 @@ impl ParallelFn {
                  `#[parallel]` function per type, or choose `backend = threads`",
             ));
         }
-        if let Some(unsafety) = &sig.unsafety {
+        if let syn::Safety::Unsafe(unsafety) = &sig.safety {
             return Err(syn::Error::new_spanned(
                 unsafety,
                 "a process task cannot be an `unsafe fn`; make it safe and keep the `unsafe` \

@@ -145,10 +145,10 @@ where
         match batch.into_values() {
             Ok((first, batch)) => {
                 ticker.tick_by(batch.len());
-                if C::STOPS {
-                    if let Some(at) = batch.iter().position(|value| collector.stops(value)) {
-                        stops_at(first + at, &mut map);
-                    }
+                if C::STOPS
+                    && let Some(at) = batch.iter().position(|value| collector.stops(value))
+                {
+                    stops_at(first + at, &mut map);
                 }
                 values.insert(first, batch);
             }

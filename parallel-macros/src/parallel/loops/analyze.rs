@@ -154,14 +154,14 @@ pub(super) fn classify<'e>(expr: &'e Expr, bound: &HashSet<String>) -> Use<'e> {
             if !outer(name) {
                 return Use::Other;
             }
-            if single_ident(&assign.left).is_some() {
-                if let Some((min_max, value)) = min_max_of(name, &assign.right) {
-                    return Use::Reduce {
-                        name,
-                        kind: ReductionKind::MinMax(min_max),
-                        values: vec![value],
-                    };
-                }
+            if single_ident(&assign.left).is_some()
+                && let Some((min_max, value)) = min_max_of(name, &assign.right)
+            {
+                return Use::Reduce {
+                    name,
+                    kind: ReductionKind::MinMax(min_max),
+                    values: vec![value],
+                };
             }
             Use::Unsupported {
                 name,

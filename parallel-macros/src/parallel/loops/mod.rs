@@ -100,27 +100,27 @@ impl VisitMut for MarkerSearch<'_> {
         if let Some((attrs, what)) = attrs_of_other(expr) {
             self.reject_markers(attrs, what);
         }
-        if let Expr::ForLoop(for_loop) = expr {
-            if let Some(at) = for_loop.attrs.iter().position(is_marker) {
-                let marker = for_loop.attrs.remove(at);
-                match rewrite_loop(&marker, for_loop, self) {
-                    Ok(parallel) => *expr = parallel,
-                    Err(err) => {
-                        self.push_error(err);
-                        let carries_try = match self.output {
-                            ReturnType::Type(_, ty) => validate::may_be_fallible(ty),
-                            ReturnType::Default => false,
-                        };
-                        Defuse {
-                            private: self.runtime.private(),
-                            defuse_try: !carries_try,
-                            closures: 0,
-                        }
-                        .visit_block_mut(&mut for_loop.body);
+        if let Expr::ForLoop(for_loop) = expr
+            && let Some(at) = for_loop.attrs.iter().position(is_marker)
+        {
+            let marker = for_loop.attrs.remove(at);
+            match rewrite_loop(&marker, for_loop, self) {
+                Ok(parallel) => *expr = parallel,
+                Err(err) => {
+                    self.push_error(err);
+                    let carries_try = match self.output {
+                        ReturnType::Type(_, ty) => validate::may_be_fallible(ty),
+                        ReturnType::Default => false,
+                    };
+                    Defuse {
+                        private: self.runtime.private(),
+                        defuse_try: !carries_try,
+                        closures: 0,
                     }
+                    .visit_block_mut(&mut for_loop.body);
                 }
-                return;
             }
+            return;
         }
         visit_mut::visit_expr_mut(self, expr);
     }

@@ -110,7 +110,7 @@ fn a_range_that_rayon_cannot_index_is_still_written_in_place() {
         VecPlace,
         || (),
         |(): &mut (), sink: &mut Sink<'_, u64>, item: u64| {
-            if item % 4 != 0 {
+            if !item.is_multiple_of(4) {
                 sink.push(item);
             }
         },
@@ -155,7 +155,7 @@ fn an_exit_leaves_the_vec_as_it_was_and_drops_what_was_pushed() {
                 return Err(item);
             }
             sink.push(Counted::new(item, &live));
-            if item % 7 == 0 {
+            if item.is_multiple_of(7) {
                 sink.push(Counted::new(item, &live));
             }
             Ok(())
@@ -183,7 +183,7 @@ fn values_written_in_place_are_dropped_once_with_the_vec() {
             || (),
             |(): &mut (), sink: &mut Sink<'_, Counted<'_>>, item: u64| {
                 // Every item pushes once, or a third of them push nothing.
-                if item % every == 0 {
+                if item.is_multiple_of(every) {
                     sink.push(Counted::new(item, &live));
                 }
             },

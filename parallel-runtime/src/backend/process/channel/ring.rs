@@ -204,7 +204,7 @@ impl Rings {
     /// The position word at `offset` of `ring`.
     fn position(&self, ring: Ring, offset: usize) -> &AtomicU64 {
         let at = ring as usize * RING_WORDS + offset;
-        debug_assert!(at + 8 <= WORDS && at % 8 == 0);
+        debug_assert!(at + 8 <= WORDS && at.is_multiple_of(8));
         // SAFETY: `at` is `TAIL` or `HEAD` of ring 0 or 1: inside the words page and 8-byte
         // aligned (the mapping is page-aligned). The mapping lives as long as `self`, which the
         // reference borrows. Both processes only touch these bytes through atomics; the other
@@ -215,7 +215,7 @@ impl Rings {
     /// The asleep word at `offset` of `ring`.
     fn flag(&self, ring: Ring, offset: usize) -> &AtomicU32 {
         let at = ring as usize * RING_WORDS + offset;
-        debug_assert!(at + 4 <= WORDS && at % 4 == 0);
+        debug_assert!(at + 4 <= WORDS && at.is_multiple_of(4));
         // SAFETY: as in `position`: `READER_ASLEEP` or `WRITER_ASLEEP` of ring 0 or 1, inside
         // the words page, 4-byte aligned, and only ever touched through atomics.
         unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(at).cast::<u32>()) }
@@ -347,7 +347,7 @@ impl Rings {
     fn needed_and_free(&self, size: usize) -> Result<(usize, u64), Malformed> {
         let head = self.position(self.writes, HEAD).load(Ordering::Acquire);
         let used = self.tail.wrapping_sub(head);
-        if used > self.capacity as u64 || used % 8 != 0 {
+        if used > self.capacity as u64 || !used.is_multiple_of(8) {
             return Err(Malformed("a ring's head out of range"));
         }
         let to_end = self.capacity - (self.tail % self.capacity as u64) as usize;
@@ -367,7 +367,7 @@ impl Rings {
             if published == 0 {
                 return Ok(Popped::Empty);
             }
-            if published > self.capacity as u64 || published % 8 != 0 {
+            if published > self.capacity as u64 || !published.is_multiple_of(8) {
                 return Err(Malformed("a ring's tail out of range"));
             }
             let index = (self.head % self.capacity as u64) as usize;

@@ -261,16 +261,15 @@ fn read_and_decode(input: &[u8], buffer: &mut FrameBuffer) -> Option<Vec<u8>> {
     if let Ok(ToParent::Done {
         count, outcomes, ..
     }) = decode_to_parent(frame)
+        && let Ok(parsed) = Outcomes::parse(&frame[outcomes..], count)
     {
-        if let Ok(parsed) = Outcomes::parse(&frame[outcomes..], count) {
-            assert_eq!(parsed.iter().count(), count as usize);
-            for outcome in parsed.iter() {
-                match outcome {
-                    Outcome::Value(bytes) => {
-                        let _ = decode_exact::<Value>(bytes);
-                    }
-                    Outcome::Failed(failure) => assert!(failure.index < count),
+        assert_eq!(parsed.iter().count(), count as usize);
+        for outcome in parsed.iter() {
+            match outcome {
+                Outcome::Value(bytes) => {
+                    let _ = decode_exact::<Value>(bytes);
                 }
+                Outcome::Failed(failure) => assert!(failure.index < count),
             }
         }
     }
