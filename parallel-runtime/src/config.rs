@@ -60,6 +60,7 @@ pub enum Backend {
     /// The worker ranks of an MPI job ([`MpiPool`](crate::MpiPool)): the process backend's
     /// tasks across the machines of a cluster. Needs the `mpi` feature.
     #[cfg(all(unix, feature = "mpi"))]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
     Mpi,
 }
 

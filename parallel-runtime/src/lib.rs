@@ -26,6 +26,9 @@
 //! ```
 
 #![deny(missing_docs)]
+// Where the documentation is built with `--cfg docsrs` (a nightly toolchain), items of a feature
+// say which.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 
 // The layers, from the bottom up: a module imports only from its own layer or the ones before.
@@ -62,6 +65,7 @@ pub mod __private;
 
 pub use as_completed::{AsCompleted, as_completed};
 #[cfg(all(unix, feature = "mpi"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub use backend::mpi::{MpiError, MpiPool, MpiPoolBuilder};
 #[cfg(unix)]
 pub use backend::process::{
