@@ -758,6 +758,7 @@ fn is_running(pid: u32) -> bool {
 
 #[parallel]
 fn power(base: u64, exponent: u32) -> u64 {
+    common::quiet_expected_panics();
     assert!(exponent < 64, "exponent {exponent} overflows");
     base.pow(exponent)
 }
@@ -1191,4 +1192,36 @@ fn wait_returns_when_the_first_task_finishes_and_keeps_the_results() {
     assert_eq!(waited.done, [0, 1]);
     assert!(tasks.into_iter().all(|task| task.join().unwrap()));
     let _ = std::fs::remove_dir_all(&base);
+}
+
+#[parallel(backend = process)]
+fn scale(value: u64, by: u64) -> u64 {
+    value * by
+}
+
+/// Python: `Pool().starmap(pow, pairs)` written as a macro: `par_map!` over tuples of a
+/// `#[parallel]` function's arguments, on every backend, and a failing tuple raised as the
+/// sequential code would.
+#[test]
+fn par_map_runs_a_function_of_several_arguments_over_tuples() {
+    let pairs: Vec<(u64, u32)> = (0..100).map(|n| (n, 2)).collect();
+    let squares: Vec<u64> = (0..100).map(|n| n * n).collect();
+    let in_processes: Vec<u64> = par_map!(power, pairs.clone(); backend = process);
+    assert_eq!(in_processes, squares);
+    let on_rayon: Vec<u64> = par_map!(power, pairs.clone());
+    assert_eq!(on_rayon, squares);
+    let on_threads: Vec<u64> = par_map!(power, pairs; backend = threads, workers = 4);
+    assert_eq!(on_threads, squares);
+    // The function's own default backend, and zipped inputs.
+    let scaled: Vec<u64> = par_map!(scale, (1..=3).zip([10, 100, 1000]));
+    assert_eq!(scaled, [10, 200, 3000]);
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        let _: Vec<u64> = par_map!(power, [(2, 3), (2, 70)]; backend = process);
+    }))
+    .unwrap_err();
+    let message = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .unwrap_or_default();
+    assert!(message.contains("exponent 70 overflows"), "{message}");
 }

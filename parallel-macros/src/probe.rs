@@ -26,6 +26,33 @@ pub(crate) fn task_method(name: &Ident) -> Ident {
     format_ident!("__parallel_task_{}", name.unraw())
 }
 
+/// The method of the hidden trait of `#[parallel] fn name` that gives it as a function of one
+/// tuple, for `par_map!` over tuples of its arguments.
+pub(crate) fn spread_method(name: &Ident) -> Ident {
+    format_ident!("__parallel_spread_{}", name.unraw())
+}
+
+/// An expression that is `path`'s function taking its arguments as one tuple (a `fn((A, B)) ->
+/// R`), for a `#[parallel]` function of several arguments of owned types; `NoSpread` for every
+/// other function.
+pub(crate) fn spread(path: &Path, runtime: &RuntimePath) -> TokenStream {
+    let private = runtime.private();
+    let Some(last) = path.segments.last() else {
+        return quote!(#private::NoSpread);
+    };
+    let spread = spread_method(&last.ident);
+    quote! {{
+        #[allow(dead_code, non_camel_case_types)]
+        trait __ParallelNoSpread {
+            fn #spread(&self) -> #private::NoSpread {
+                #private::NoSpread
+            }
+        }
+        impl __ParallelNoSpread for &#private::Probe {}
+        (&#private::Probe).#spread()
+    }}
+}
+
 /// An expression of type `(Options, Proof)`: the options of the function `path` names and the
 /// proof that it can run in a process (`IsTask`), or no options and `NotTask` when it has no
 /// `#[parallel]`.

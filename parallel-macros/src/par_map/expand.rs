@@ -20,16 +20,18 @@ impl ParMap {
             Some(options) => options.to_runtime(&runtime),
             None => quote!(#private::Options::new()),
         };
-        let (probe, label) = match &self.f {
+        let (probe, spread, label) = match &self.f {
             Expr::Path(path) if path.qself.is_none() => {
                 let name = path.path.segments.last().map(|s| s.ident.to_string());
                 (
                     probe::probe(&path.path, &runtime),
+                    probe::spread(&path.path, &runtime),
                     name.unwrap_or_else(|| "par_map!".to_owned()),
                 )
             }
             _ => (
                 quote!((#private::Options::new(), #private::NotTask)),
+                quote!(#private::NoSpread),
                 "par_map!".to_owned(),
             ),
         };
@@ -48,7 +50,17 @@ impl ParMap {
             name("collector"),
             name("route"),
         );
-        let bind = quote_spanned!(f.span()=> #private::bind(#f, &#items_var));
+        // A `#[parallel]` function of several arguments maps over tuples of them: bound as a
+        // function of one tuple; the process route sends the function itself.
+        // The function the process route sends: a path names it again (a function item is
+        // `Copy`); anything else is used as bound.
+        let route_f = match &self.f {
+            Expr::Path(path) if path.qself.is_none() => quote!(#f),
+            _ => quote!(#f_var),
+        };
+        let bind = quote_spanned!(f.span()=>
+            #private::bind(#private::pick_spread(#spread, #f), &#items_var)
+        );
         // With `backend = process` written in the call, every requirement is checked at compile
         // time, each on the tokens it concerns.
         // `timeout` or `retries` without a backend: the function must be able to run in a
@@ -70,8 +82,8 @@ impl ParMap {
         quote! {{
             #[allow(unused_imports)]
             use #private::{
-                ViaIndexed as _, ViaIter as _, ViaLocal as _, ViaPlain as _, ViaProcess as _, ViaUnindexed as _,
-                ViaResult as _,
+                ViaIndexed as _, ViaIter as _, ViaLocal as _, ViaPlain as _, ViaProcess as _,
+                ViaProcessSpread as _, ViaUnindexed as _, ViaResult as _,
             };
             let (#defaults, #proof) = #probe;
             let #items_var = #items;
@@ -81,7 +93,7 @@ impl ParMap {
             #task_check
             let #kind = (&&&#call).__parallel_input();
             let #collector = (&#out).__parallel_collector();
-            let #route = (&#private::route_of(&#proof, &#f_var, &#call)).__parallel_route();
+            let #route = (&&#private::route_of(&#proof, &#route_f, &#call)).__parallel_route(#route_f);
             #private::map(
                 #call_options.or(#defaults),
                 #label,

@@ -23,6 +23,12 @@ impl ParallelFn {
         let name = &func.sig.ident;
         let defaults_method = probe::defaults_method(name);
         let task_method = probe::task_method(name);
+        let spread_method = probe::spread_method(name);
+        let spread = self
+            .registration
+            .as_ref()
+            .and_then(|registration| registration.spread(name, &runtime))
+            .unwrap_or_else(|| quote!(-> #private::NoSpread { #private::NoSpread }));
         let defaults = options.to_runtime(&runtime);
         let doc = format!("The `#[parallel]` options of [`{name}`]: read by the macros.");
         let (proof, entry) = match &self.registration {
@@ -50,6 +56,9 @@ impl ParallelFn {
                 fn #task_method(&self) -> #proof {
                     #proof
                 }
+                #[doc(hidden)]
+                #[inline]
+                fn #spread_method(&self) #spread
             }
 
             impl #name for #private::Probe {}
@@ -61,6 +70,25 @@ impl ParallelFn {
 }
 
 impl Registration {
+    /// The return type and body of the hidden trait's spread method, for a function of two or
+    /// more arguments whose types hold no reference: the function as a `fn((A, B)) -> R`.
+    fn spread(&self, name: &syn::Ident, _runtime: &RuntimePath) -> Option<TokenStream> {
+        let borrows = |ty: &syn::Type| quote!(#ty).to_string().contains('&');
+        if self.args.len() < 2 || self.args.iter().any(borrows) || borrows(&self.output) {
+            return None;
+        }
+        let args = &self.args;
+        let output = &self.output;
+        let names: Vec<_> = (0..args.len())
+            .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
+            .collect();
+        Some(quote! {
+            -> fn((#(#args,)*)) -> #output {
+                |(#(#names,)*)| #name(#(#names),*)
+            }
+        })
+    }
+
     /// The registry entry: a stable identity, and an invoker chosen for the function's types.
     fn entry(&self, name: &syn::Ident, runtime: &RuntimePath) -> TokenStream {
         let private = runtime.private();

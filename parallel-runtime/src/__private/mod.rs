@@ -21,7 +21,10 @@ pub use self::collect::{Collector, PlainCollect, ResultCollect, ViaPlain, ViaRes
 pub use self::par_for::par_for;
 pub use self::par_join::{Spawn, process_spawn, raise_first};
 pub use self::par_map::map;
-pub use self::par_map_process::{LocalRoute, ProcessRoute, Route, ViaLocal, ViaProcess, route_of};
+pub use self::par_map_process::{
+    LocalRoute, NoSpread, PickSpread, ProcessRoute, Route, SpreadProcessRoute, ViaLocal,
+    ViaProcess, ViaProcessSpread, pick_spread, route_of,
+};
 pub use self::pick::{
     IndexedInput, IterInput, MapCall, UnindexedInput, ViaIndexed, ViaIter, ViaUnindexed, bind,
 };

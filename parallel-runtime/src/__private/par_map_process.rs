@@ -31,14 +31,53 @@ pub struct ProcessRoute;
 #[derive(Clone, Copy, Debug)]
 pub struct LocalRoute;
 
+/// The call, a `#[parallel]` function of several arguments over tuples of them, can run in
+/// worker processes: the function itself (`G`) is sent, each tuple its arguments.
+#[derive(Clone, Copy, Debug)]
+pub struct SpreadProcessRoute<G>(G);
+
+/// The function as `par_map!` binds it: a `#[parallel]` function of several arguments taking
+/// them as one tuple (`spread`), every other function as it is.
+pub fn pick_spread<S: PickSpread<F>, F>(spread: S, f: F) -> S::Out {
+    spread.pick(f)
+}
+
+/// What a function with no spread form gives: itself.
+#[derive(Clone, Copy, Debug)]
+pub struct NoSpread;
+
+/// See [`pick_spread`].
+pub trait PickSpread<F> {
+    type Out;
+    fn pick(self, f: F) -> Self::Out;
+}
+
+impl<F> PickSpread<F> for NoSpread {
+    type Out = F;
+    fn pick(self, f: F) -> F {
+        f
+    }
+}
+
+impl<A, R, F> PickSpread<F> for fn(A) -> R {
+    type Out = fn(A) -> R;
+    fn pick(self, _: F) -> fn(A) -> R {
+        self
+    }
+}
+
+// The three `Via…` traits pick a route by autoref: called on `&&TypeOf<…>`, an impl for
+// `&TypeOf` is found first (`ViaProcess`), then one for `&&TypeOf` (`ViaProcessSpread`), then
+// one for `TypeOf` (`ViaLocal`, which always applies).
+
 /// Picks [`ProcessRoute`] where a `#[parallel]` function's data can cross.
 pub trait ViaProcess {
-    fn __parallel_route(&self) -> ProcessRoute {
+    fn __parallel_route<G>(&self, _: G) -> ProcessRoute {
         ProcessRoute
     }
 }
 
-impl<F, I> ViaProcess for TypeOf<(IsTask, F, I)>
+impl<F, I> ViaProcess for &TypeOf<(IsTask, F, I)>
 where
     I: IntoIterator,
     F: ProcessFn<(I::Item,)>,
@@ -47,14 +86,31 @@ where
 {
 }
 
+/// Picks [`SpreadProcessRoute`] for a `#[parallel]` function of several arguments over tuples
+/// of them, where their data can cross.
+pub trait ViaProcessSpread<F> {
+    fn __parallel_route(&self, f: F) -> SpreadProcessRoute<F> {
+        SpreadProcessRoute(f)
+    }
+}
+
+impl<F, I> ViaProcessSpread<F> for &&TypeOf<(IsTask, F, I)>
+where
+    I: IntoIterator,
+    F: ProcessFn<I::Item>,
+    I::Item: Serialize + 'static,
+    F::Output: DeserializeOwned + Send + 'static,
+{
+}
+
 /// Picks [`LocalRoute`] for every other call.
 pub trait ViaLocal {
-    fn __parallel_route(&self) -> LocalRoute {
+    fn __parallel_route<G>(&self, _: G) -> LocalRoute {
         LocalRoute
     }
 }
 
-impl<P, F, I> ViaLocal for &TypeOf<(P, F, I)> {}
+impl<P, F, I> ViaLocal for TypeOf<(P, F, I)> {}
 
 /// Runs a map in worker processes, where the route allows it.
 pub trait Route<I, F, T> {
@@ -105,31 +161,67 @@ where
         collector: C,
     ) -> Result<C::Output, (I, F)> {
         let _ = workers; // `process_pool` resolves them again, with the backend.
-        Ok(process_map(options, label, items, f, collector))
+        Ok(process_map(
+            options,
+            label,
+            items,
+            collector,
+            |pool, items| pool.map_unordered(f, items),
+        ))
+    }
+}
+
+impl<I, F, G, T> Route<I, F, T> for SpreadProcessRoute<G>
+where
+    I: IntoIterator,
+    G: ProcessFn<I::Item, Output = T>,
+    I::Item: Serialize + 'static,
+    T: DeserializeOwned + Send + 'static,
+{
+    fn run<C: Collector<T>>(
+        self,
+        options: Options,
+        workers: usize,
+        label: &'static str,
+        items: I,
+        _: F,
+        collector: C,
+    ) -> Result<C::Output, (I, F)> {
+        let _ = workers; // `process_pool` resolves them again, with the backend.
+        let function = self.0;
+        Ok(process_map(
+            options,
+            label,
+            items,
+            collector,
+            |pool, items| pool.starmap_unordered(function, items),
+        ))
     }
 }
 
 /// The map in worker processes: results in input order; the earliest failure re-raised in the
 /// caller once the calls already sent have finished.
-fn process_map<I, F, C>(
+fn process_map<I, R, C>(
     options: Options,
     label: &'static str,
     items: I,
-    f: F,
     collector: C,
+    start: impl FnOnce(
+        &crate::backend::process::ProcessPool,
+        I::IntoIter,
+    ) -> ProcessMapUnordered<I::IntoIter, R>,
 ) -> C::Output
 where
     I: IntoIterator,
-    F: ProcessFn<(I::Item,)>,
     I::Item: Serialize + 'static,
-    F::Output: DeserializeOwned + Send + 'static,
-    C: Collector<F::Output>,
+    R: DeserializeOwned + Send + 'static,
+    C: Collector<R>,
 {
     let pool = crate::plan::process_pool(options);
     let items = items.into_iter();
     let low = items.size_hint().0;
     let ticker = ticker_for(options.progress.unwrap_or(false), items.size_hint(), label);
-    let mut map = pool.map_unordered(f, items);
+    let mut map = start(&pool, items);
     if let Some(chunk) = options.chunk {
         map = map.chunk(chunk.get());
     }
