@@ -12,6 +12,39 @@ use crate::probe;
 use crate::runtime_path::RuntimePath;
 
 impl ParallelFn {
+    /// Whether the function is unregistered for borrowing data (rather than for being generic,
+    /// `unsafe` or variadic, or taking `impl Trait`).
+    fn borrows(&self) -> bool {
+        let sig = &self.func.sig;
+        if !sig.generics.params.is_empty()
+            || matches!(sig.safety, syn::Safety::Unsafe(_))
+            || sig.variadic.is_some()
+        {
+            return false;
+        }
+        let types = sig
+            .inputs
+            .iter()
+            .filter_map(|arg| match arg {
+                syn::FnArg::Typed(typed) => Some(&*typed.ty),
+                syn::FnArg::Receiver(_) => None,
+            })
+            .chain(match &sig.output {
+                syn::ReturnType::Type(_, ty) => Some(&**ty),
+                syn::ReturnType::Default => None,
+            });
+        let mut borrows = false;
+        for ty in types {
+            if let Some(found) = super::parse::borrow_or_impl(ty) {
+                if found.to_string().starts_with("impl") {
+                    return false;
+                }
+                borrows = true;
+            }
+        }
+        borrows
+    }
+
     /// The function, unchanged; the hidden trait that carries its options and its process
     /// proof to the macros (see `probe`); and, for a function with one signature, its entry in
     /// the process registry.
@@ -33,6 +66,7 @@ impl ParallelFn {
         let doc = format!("The `#[parallel]` options of [`{name}`]: read by the macros.");
         let (proof, entry) = match &self.registration {
             Some(registration) => (quote!(#private::IsTask), registration.entry(name, &runtime)),
+            None if self.borrows() => (quote!(#private::BorrowingTask), TokenStream::new()),
             None => (quote!(#private::GenericTask), TokenStream::new()),
         };
         let checks = match (&self.registration, options.is_process()) {

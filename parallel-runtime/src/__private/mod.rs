@@ -32,8 +32,9 @@ pub use self::place::{
     ExtendPlace, Extended, NoPlace, Place, Sink, VecPlace, ViaExtendPlace, ViaVecPlace,
 };
 pub use self::proof::{
-    Crosses, GenericTask, IsTask, NotSerde, NotTask, ParallelTask, Serde, ViaNotSerde,
-    ViaSerdeData, item_type, output_type, require_crossing, require_task, spawn_output_type,
+    BorrowingTask, ConcreteTask, Crosses, GenericTask, IsTask, NotSerde, NotTask, OwningTask,
+    ParallelTask, Serde, ViaNotSerde, ViaSerdeData, item_type, output_type, require_crossing,
+    require_task, spawn_output_type,
 };
 pub use self::reduce::{
     LoopExit, LoopStep, Segments, Tried, awaited, extend_segments, fold_option, merge_option,

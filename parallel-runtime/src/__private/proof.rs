@@ -16,22 +16,57 @@ pub struct IsTask;
 #[derive(Clone, Copy, Debug)]
 pub struct NotTask;
 
-/// What the probe gives for a generic `#[parallel]` function: it has no single registry entry.
+/// What the probe gives for a generic (or `unsafe`) `#[parallel]` function: it has no single
+/// registry entry.
 #[derive(Clone, Copy, Debug)]
 pub struct GenericTask;
 
-/// A function that can run in a worker process.
+/// What the probe gives for a `#[parallel]` function that takes or returns borrowed data.
+#[derive(Clone, Copy, Debug)]
+pub struct BorrowingTask;
+
+// A `#[parallel]` function of owned, concrete types is the only one that can run in a worker
+// process. Each way to miss that fails one of three bounds, each with its own message: without
+// `#[parallel]`, generic, borrowing.
+
+/// A function with `#[parallel]`.
 #[diagnostic::on_unimplemented(
-    message = "this function cannot run in a worker process",
-    label = "not a `#[parallel]` function of owned, concrete types",
+    message = "this function cannot run in a worker process: it has no `#[parallel]`",
+    label = "not a `#[parallel]` function",
     note = "a process task is a `#[parallel]` function without generics whose arguments and result are owned serde data; add `#[parallel]` to its definition, or choose `backend = rayon` or `backend = threads`"
 )]
 pub trait ParallelTask {}
 
 impl ParallelTask for IsTask {}
+impl ParallelTask for GenericTask {}
+impl ParallelTask for BorrowingTask {}
 
-/// Checks that the probe found a `#[parallel]` function.
-pub fn require_task<P: ParallelTask>(_: &P) {}
+/// A `#[parallel]` function that is not generic.
+#[diagnostic::on_unimplemented(
+    message = "this `#[parallel]` function cannot run in a worker process: it is generic (or `unsafe`)",
+    label = "a generic `#[parallel]` function",
+    note = "a worker runs one registered function with known types; write one `#[parallel]` function per type (it may call the generic one), or choose `backend = rayon` or `backend = threads`"
+)]
+pub trait ConcreteTask {}
+
+impl ConcreteTask for IsTask {}
+impl ConcreteTask for NotTask {}
+impl ConcreteTask for BorrowingTask {}
+
+/// A `#[parallel]` function whose arguments and result are owned.
+#[diagnostic::on_unimplemented(
+    message = "this `#[parallel]` function cannot run in a worker process: it takes or returns borrowed data",
+    label = "a `#[parallel]` function of borrowed data",
+    note = "its data crosses to another process: take and return owned values (`String` for `&str`, `Vec<T>` for `&[T]`), or choose `backend = rayon` or `backend = threads`, where borrowing works"
+)]
+pub trait OwningTask {}
+
+impl OwningTask for IsTask {}
+impl OwningTask for NotTask {}
+impl OwningTask for GenericTask {}
+
+/// Checks that the probe found a `#[parallel]` function of owned, concrete types.
+pub fn require_task<P: ParallelTask + ConcreteTask + OwningTask>(_: &P) {}
 
 /// The type of the items of a map: whether they can cross to a worker process is picked on
 /// it, by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives
