@@ -13,8 +13,9 @@ pub enum Plan {
     Rayon(RayonPool),
     /// On scoped OS threads, at most this many at once (the macro's default where `None`).
     Threads(Option<usize>),
-    /// In this many worker processes, for calls that can run there.
-    Process(usize),
+    /// In worker processes (or an MPI job's ranks), for calls that can run there; which pool is
+    /// [`process_pool`]'s to say, when a call does run there.
+    Process,
 }
 
 impl Plan {
@@ -23,7 +24,7 @@ impl Plan {
     pub fn rayon_pool(self) -> RayonPool {
         match self {
             Plan::Rayon(pool) => pool,
-            Plan::Threads(_) | Plan::Process(_) => RayonPool::global(),
+            Plan::Threads(_) | Plan::Process => RayonPool::global(),
         }
     }
 }
@@ -51,11 +52,11 @@ pub fn plan(options: Options) -> Plan {
             },
         }),
         Backend::Threads => Plan::Threads(options.workers.map(|w| w.get())),
-        Backend::Process => {
-            Plan::Process(options.workers.map_or_else(available_cores, |w| w.get()))
-        }
+        Backend::Process => Plan::Process,
+        // MPI starts only once a call runs there (`process_pool`), not for a closure that
+        // falls back to rayon.
         #[cfg(all(unix, feature = "mpi"))]
-        Backend::Mpi => Plan::Process(crate::MpiPool::shared().workers()),
+        Backend::Mpi => Plan::Process,
     }
 }
 

@@ -140,7 +140,8 @@ where
         label,
     };
     match plan(options) {
-        Plan::Process(workers) => match route.run(options, workers, label, items, f, collector) {
+        // `process_pool` resolves the pool (its backend and workers) from the options again.
+        Plan::Process => match route.run(options, label, items, f, collector) {
             Ok(output) => output,
             // Not a call a process can run: rayon instead (see `LocalRoute`).
             Err((items, f)) => {

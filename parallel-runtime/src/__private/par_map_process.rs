@@ -122,7 +122,6 @@ pub trait Route<I, F, T> {
     fn run<C: Collector<T>>(
         self,
         options: Options,
-        workers: usize,
         label: &'static str,
         items: I,
         f: F,
@@ -134,7 +133,6 @@ impl<I, F, T> Route<I, F, T> for LocalRoute {
     fn run<C: Collector<T>>(
         self,
         _: Options,
-        _: usize,
         _: &'static str,
         items: I,
         f: F,
@@ -154,13 +152,11 @@ where
     fn run<C: Collector<T>>(
         self,
         options: Options,
-        workers: usize,
         label: &'static str,
         items: I,
         f: F,
         collector: C,
     ) -> Result<C::Output, (I, F)> {
-        let _ = workers; // `process_pool` resolves them again, with the backend.
         Ok(process_map(
             options,
             label,
@@ -181,13 +177,11 @@ where
     fn run<C: Collector<T>>(
         self,
         options: Options,
-        workers: usize,
         label: &'static str,
         items: I,
         _: F,
         collector: C,
     ) -> Result<C::Output, (I, F)> {
-        let _ = workers; // `process_pool` resolves them again, with the backend.
         let function = self.0;
         Ok(process_map(
             options,
