@@ -1019,8 +1019,7 @@ fn an_initializer_or_a_share_the_pool_cannot_use_is_a_build_error() {
 #[parallel]
 fn meet(dir: String, me: u32, of: u32) -> bool {
     std::fs::write(format!("{dir}/meet-{me}"), b"").unwrap();
-    let until = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < until {
+    eventually(|| {
         let met = std::fs::read_dir(&dir)
             .unwrap()
             .filter(|entry| {
@@ -1029,21 +1028,23 @@ fn meet(dir: String, me: u32, of: u32) -> bool {
                     .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("meet-"))
             })
             .count();
-        if met as u32 >= of {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
+        met as u32 >= of
+    })
 }
 
 /// Marks that it runs, then holds its worker until `dir/release` exists.
 #[parallel]
 fn hold(dir: String, me: usize) -> bool {
     std::fs::write(format!("{dir}/held-{me}"), b"").unwrap();
+    eventually(|| Path::new(&format!("{dir}/release")).exists())
+}
+
+/// Whether `done` becomes true, polled every millisecond, within a hang guard far beyond what
+/// any test here needs.
+fn eventually(done: impl Fn() -> bool) -> bool {
     let until = Instant::now() + Duration::from_secs(60);
     while Instant::now() < until {
-        if Path::new(&format!("{dir}/release")).exists() {
+        if done() {
             return true;
         }
         std::thread::sleep(Duration::from_millis(1));
