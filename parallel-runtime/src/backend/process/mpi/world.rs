@@ -29,8 +29,6 @@ use crate::backend::process::protocol::FrameBuffer;
 const STOP_GRACE: Duration = Duration::from_secs(10);
 /// How long a driver polls for a reply it expects soon before it sleeps between polls.
 const POLL_FOR: Duration = Duration::from_millis(1);
-/// A driver sending a large frame polls for its end this many times, then sleeps between polls.
-const SEND_POLLS: u32 = 1_000;
 /// A driver waiting for a reply sleeps between polls for this share of the time it waited.
 const NAP_SHARE: u32 = 32;
 /// The shortest and longest sleeps between two polls of a driver waiting for a reply.
@@ -339,31 +337,30 @@ impl World {
     /// exits.
     ///
     /// A large frame waits for the rank to take it (MPI's rendezvous). Sent with
-    /// `MPI_Isend` and polled for, yielding the core between polls, rather than with
-    /// `MPI_Send`, which spins without yielding: the rank copying the frame needs that core.
+    /// `MPI_Isend` and waited for as a reply is ([`wait_for`]: polling that yields the core,
+    /// then sleeps), rather than with `MPI_Send`, which spins without yielding: the rank
+    /// copying the frame needs that core.
     pub(crate) fn send(&self, rank: Rank, body: &[u8], tag: Tag) -> bool {
         let open = self.gate.read().unwrap_or_else(|e| e.into_inner());
         if !*open {
             return false;
         }
         mpi::request::scope(|scope| {
-            let mut request = self
-                .comm
-                .process(rank)
-                .immediate_send_with_tag(scope, body, tag);
-            let mut polls = 0u32;
-            loop {
-                match request.test() {
-                    Ok(_) => break,
-                    Err(pending) => request = pending,
+            let mut pending = Some(
+                self.comm
+                    .process(rank)
+                    .immediate_send_with_tag(scope, body, tag),
+            );
+            // Never `Err`: the gate stays open while this holds it.
+            let _ = wait_for(None, true, || {
+                match pending.take().map(|request| request.test()) {
+                    Some(Err(request)) => {
+                        pending = Some(request);
+                        Ok(false)
+                    }
+                    _ => Ok(true),
                 }
-                polls += 1;
-                if polls < SEND_POLLS {
-                    std::thread::yield_now();
-                } else {
-                    std::thread::sleep(FIRST_NAP);
-                }
-            }
+            });
         });
         true
     }
