@@ -194,6 +194,9 @@ fn parallel_backend_mpi_routes_calls_that_name_no_backend() {
         "mpi".parse::<parallel::Backend>(),
         Ok(parallel::Backend::Mpi)
     );
+    // This program's MPI is up before the child starts its own: Open MPI 4.1 fails a start that
+    // races another's for their shared session directory.
+    let _ = pool();
     // In a program of its own, started alone (without the launcher's variables), which spawns
     // its ranks.
     let mut command = std::process::Command::new(std::env::current_exe().unwrap());

@@ -45,6 +45,10 @@ fn run_job(name: &str) -> (bool, String) {
 
 /// Runs scenario `name` of this program under `mpirun -n 3`; its exit success, stdout, stderr.
 fn run_job_with_output(name: &str) -> (bool, String, String) {
+    // One job at a time: Open MPI 4.1's launchers, started at once, race to create their shared
+    // session directory, and the loser fails to start ("mkdir … File exists").
+    static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_job = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
     let mut command = Command::new("mpirun");
     command
         .args(["-n", "3", "--oversubscribe"])
