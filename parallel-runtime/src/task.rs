@@ -32,6 +32,22 @@ use crate::error::TaskError;
 #[must_use = "a task's result is lost unless it is joined or awaited"]
 pub struct Task<T> {
     shared: Arc<Shared<T>>,
+    /// Who drives the task's work when no thread of the backend does: set when the caller's
+    /// thread sent it (`ProcessPool::spawn` to a free worker).
+    attendant: Option<Arc<dyn Attendant>>,
+}
+
+/// The part a caller's thread plays in finishing a task it sent itself.
+///
+/// `join` drives the work on the caller's thread ([`attend`](Attendant::attend)); every other
+/// way of waiting for the task, and dropping it, gives that charge to the backend's own threads
+/// ([`hand_off`](Attendant::hand_off)), so that the task finishes whatever its owner does.
+pub(crate) trait Attendant: Send + Sync {
+    /// Drives the work on this thread until `finished`, unless another thread drives it (or
+    /// was handed it): then returns at once.
+    fn attend(&self, finished: &dyn Fn() -> bool);
+    /// Hands the work to the backend's threads; only the first call does anything.
+    fn hand_off(&self);
 }
 
 /// The backend's half of a task: runs the work and stores the result.
@@ -75,6 +91,7 @@ pub(crate) fn pair<T>(name: Option<Cow<'static, str>>) -> (Task<T>, Completer<T>
     (
         Task {
             shared: Arc::clone(&shared),
+            attendant: None,
         },
         Completer {
             shared: Some(shared),
@@ -95,6 +112,10 @@ pub(crate) fn name_of<F>() -> Option<Cow<'static, str>> {
 }
 
 impl<T> Shared<T> {
+    fn is_done(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // The lock is never held while user code runs, so poisoning cannot leave a broken state.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -222,8 +243,11 @@ impl<T> Task<T> {
     /// assert_eq!(task.join().unwrap(), "done");
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
+        if let Some(attendant) = &self.attendant {
+            attendant.attend(&|| self.shared.is_done());
+        }
         #[cfg(unix)]
-        crate::wait::spin::spin_until(|| self.is_finished());
+        crate::wait::spin::spin_until(|| self.shared.is_done());
         let mut state = self.shared.lock();
         loop {
             if let Some(result) = take_done(&mut state) {
@@ -279,6 +303,7 @@ impl<T> Task<T> {
     /// assert!(task.is_finished());
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.hand_off();
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         loop {
@@ -309,7 +334,26 @@ impl<T> Task<T> {
     /// assert_eq!(task.join().unwrap(), 2);
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.shared.done.load(Ordering::Acquire)
+        let done = self.shared.is_done();
+        if !done {
+            self.hand_off();
+        }
+        done
+    }
+
+    /// The task's work is driven by `attendant` when joined (see [`Attendant`]).
+    pub(crate) fn attended_by(&mut self, attendant: Arc<dyn Attendant>) {
+        self.attendant = Some(attendant);
+    }
+
+    /// Gives the driving of the work, if the caller's thread had it, to the backend's threads:
+    /// the task's owner waits some other way than `join`.
+    fn hand_off(&self) {
+        if let Some(attendant) = &self.attendant
+            && !self.shared.is_done()
+        {
+            attendant.hand_off();
+        }
     }
 
     /// Asks the task not to run. Returns `true` if it had not started yet: it never will, and
@@ -333,6 +377,8 @@ impl<T> Task<T> {
     /// assert!(busy.join().is_ok());
     /// ```
     pub fn cancel(&self) -> bool {
+        // A task already sent runs on: whoever drives it must be there to answer it.
+        self.hand_off();
         // Checking `is_finished` instead would call a running task "not started".
         match self.shared.start.compare_exchange(
             NOT_STARTED,
@@ -372,6 +418,7 @@ impl<T> Task<T> {
     /// Whether the task finished with an error, if it has finished (its result stays for
     /// `join`); otherwise registers `waker` to be woken when it does.
     pub(crate) fn watch(&self, waker: &Waker) -> Option<bool> {
+        self.hand_off();
         let mut state = self.shared.lock();
         match &mut *state {
             State::Done(result) => Some(result.is_err()),
@@ -387,6 +434,7 @@ impl<T> Task<T> {
 
     /// Registers `waker` to be woken when the task finishes; `Ready` if it already has.
     pub(crate) fn poll_result(&self, waker: &Waker) -> Poll<Result<T, TaskError>> {
+        self.hand_off();
         let mut state = self.shared.lock();
         if let Some(result) = take_done(&mut state) {
             return Poll::Ready(result);
@@ -404,6 +452,13 @@ impl<T> Task<T> {
 }
 
 /// Takes the result out of a finished task's state.
+impl<T> Drop for Task<T> {
+    /// A task dropped unfinished runs on: its work goes to the backend's threads.
+    fn drop(&mut self) {
+        self.hand_off();
+    }
+}
+
 fn take_done<T>(state: &mut State<T>) -> Option<Result<T, TaskError>> {
     match std::mem::replace(state, State::Taken) {
         State::Done(result) => Some(result),
@@ -427,7 +482,7 @@ impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("name", &self.shared.name)
-            .field("finished", &self.is_finished())
+            .field("finished", &self.shared.is_done())
             .finish()
     }
 }

@@ -41,6 +41,12 @@ pub(crate) struct Claims {
     taken_back: Cell<Option<(u32, u32)>>,
 }
 
+// SAFETY: a `Claims` owns its mapping (unmapped on drop) and reaches it only through its own
+// methods, with atomics for the words; nothing about the mapping is tied to the thread that made
+// it, so moving the owner to another thread (a caller that drives the worker: `driver::slot`)
+// is sound. It stays `!Sync` (its `Cell`): one thread at a time uses it.
+unsafe impl Send for Claims {}
+
 /// A value read from the page that cannot be right.
 #[derive(Debug)]
 pub(crate) struct Untrusted;

@@ -8,13 +8,14 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::driver::Drivers;
 use super::driver::lifecycle::Lifecycle;
-use super::driver::{Drivers, drive};
+use super::driver::slot::{DirectWorker, Slot};
 use super::reply::TaskReply;
 use super::request::{Request, RequestBuilder};
-use super::transport::WorkerSettings;
 use super::transport::shared_memory::SharedMemoryTransport;
 use super::transport::socket::SocketTransport;
+use super::transport::{Transport, WorkerSettings};
 use crate::config::ProcessTransport;
 use crate::task::{self, Task};
 
@@ -65,6 +66,9 @@ struct Inner {
     carrier: Carrier,
     /// The driver threads, for `shutdown` and `terminate` to wait for.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The workers a caller may send a call to itself (`driver::slot`): every worker of a
+    /// pool of local processes; none of an MPI pool, whose ranks only its MPI thread reaches.
+    direct: Vec<Arc<dyn DirectWorker>>,
 }
 
 /// What carries a pool's requests to its workers.
@@ -157,22 +161,22 @@ impl ProcessPool {
     ) -> ProcessPool {
         let drivers = Arc::new(Drivers::new(workers, settings, lifecycle));
         let mut threads = Vec::with_capacity(workers);
+        let mut direct = Vec::with_capacity(workers);
         for number in 0..workers {
-            let drivers = Arc::clone(&drivers);
-            let spawned = std::thread::Builder::new()
-                .name(format!("parallel-process-{number}"))
-                .spawn(move || match carrier {
-                    Carrier::Process(ProcessTransport::SharedMemory) => {
-                        drive::<SharedMemoryTransport>(&drivers);
-                    }
-                    Carrier::Process(ProcessTransport::Socket) => {
-                        drive::<SocketTransport>(&drivers);
-                    }
-                    #[cfg(feature = "mpi")]
-                    Carrier::Mpi => drive::<super::transport::mpi::MpiTransport>(&drivers),
-                });
+            let started = match carrier {
+                Carrier::Process(ProcessTransport::SharedMemory) => {
+                    start_driver::<SharedMemoryTransport>(&drivers, number, Some(&mut direct))
+                }
+                Carrier::Process(ProcessTransport::Socket) => {
+                    start_driver::<SocketTransport>(&drivers, number, Some(&mut direct))
+                }
+                #[cfg(feature = "mpi")]
+                Carrier::Mpi => {
+                    start_driver::<super::transport::mpi::MpiTransport>(&drivers, number, None)
+                }
+            };
             // Without a driver the pool runs on the others.
-            threads.extend(spawned.ok());
+            threads.extend(started);
         }
         if threads.is_empty() {
             // With none, requests report cancelled rather than wait forever.
@@ -184,6 +188,7 @@ impl ProcessPool {
                 workers,
                 carrier,
                 threads: Mutex::new(threads),
+                direct,
             }),
             timeout: None,
             retries: 0,
@@ -296,7 +301,7 @@ impl ProcessPool {
             Ok(entry) => Some(std::borrow::Cow::Borrowed(entry.name)),
             Err(_) => task::name_of::<F>(),
         };
-        let (task, completer) = task::pair(name);
+        let (mut task, completer) = task::pair(name);
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
@@ -312,13 +317,43 @@ impl ProcessPool {
         let reply = Arc::new(TaskReply {
             completer: Mutex::new(Some(completer)),
         });
-        self.submit(batch.finish(reply, self.timeout, self.retries));
+        let request = batch.finish(reply, self.timeout, self.retries);
+        match self.send_directly(request) {
+            Ok(attendant) => task.attended_by(attendant),
+            Err(request) => self.submit(request),
+        }
         task
+    }
+
+    /// Sends `request` to a free worker from this thread, when no request waits in the queue
+    /// (it would pass them); gives it back when no worker is free.
+    fn send_directly(
+        &self,
+        mut request: Request,
+    ) -> Result<Arc<dyn crate::task::Attendant>, Request> {
+        if !self.inner.drivers.queue.is_empty() {
+            return Err(request);
+        }
+        for worker in &self.inner.direct {
+            match Arc::clone(worker).try_send(request) {
+                Ok(attendant) => return Ok(attendant),
+                Err(back) => request = back,
+            }
+        }
+        Err(request)
     }
 
     /// Drivers waiting for work now: how many calls would start at once.
     pub(crate) fn idle_workers(&self) -> usize {
-        self.inner.drivers.idle_drivers()
+        if self.inner.direct.is_empty() {
+            return self.inner.drivers.idle_drivers();
+        }
+        // A driver waiting for a request may have a worker a caller sent a call to directly.
+        self.inner
+            .direct
+            .iter()
+            .filter(|worker| worker.is_free())
+            .count()
     }
 
     /// A pool of one new worker like this pool's (transport, timeout, retries), for a call that
@@ -356,6 +391,25 @@ impl std::fmt::Debug for ProcessPool {
 
 /// The transport of the shared pools: `PARALLEL_TRANSPORT`, or the default when it is invalid
 /// (said once on stderr: the macros that use these pools have no error to return it in).
+/// Starts the driver thread of one worker; its slot joins `direct` if given, for callers to
+/// send to directly.
+fn start_driver<T: Transport + Send + 'static>(
+    drivers: &Arc<Drivers>,
+    number: usize,
+    direct: Option<&mut Vec<Arc<dyn DirectWorker>>>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let slot = Slot::<T>::new(Arc::clone(drivers));
+    let driven = Arc::clone(&slot);
+    let thread = std::thread::Builder::new()
+        .name(format!("parallel-process-{number}"))
+        .spawn(move || driven.drive())
+        .ok()?;
+    if let Some(direct) = direct {
+        direct.push(slot);
+    }
+    Some(thread)
+}
+
 fn shared_transport() -> ProcessTransport {
     ProcessTransport::from_env().unwrap_or_else(|err| {
         static WARNED: std::sync::Once = std::sync::Once::new();

@@ -13,7 +13,8 @@ use crate::wait::mailbox::Mailbox;
 /// Where a request's results go.
 pub(super) trait ReplyTo: Send + Sync {
     /// Calls `first..first + count` finished in `nanos` of the worker's time; `outcomes` holds
-    /// what each gave. Called on the driver's thread, so that decoding is off the caller's.
+    /// what each gave. Called on the thread that drives the worker: a driver, so that decoding
+    /// is off the caller's, or the caller itself when it sent the call directly and joins it.
     fn done(&self, first: usize, count: usize, nanos: u64, outcomes: &Outcomes<'_>);
     /// Call `index` failed.
     fn failed(&self, index: usize, error: TaskError);

@@ -28,7 +28,7 @@ pub(super) enum Failure {
     Malformed(Malformed),
 }
 
-impl<T: Transport> Driver<'_, T> {
+impl<T: Transport> Driver<T> {
     /// No worker could start for `request`.
     pub(super) fn not_started(&mut self, request: Request, error: StartError) {
         let live = self.drivers.live.load(Ordering::SeqCst);

@@ -1,6 +1,7 @@
 //! One driver thread: one worker process, and the requests sent to it in order.
 //!
-//! A driver takes requests from the pool's queue and writes them to its worker; while the
+//! A driver takes requests from the pool's queue and writes them to its worker (a caller may
+//! also send one call to a free worker itself, and drive it with this same code: `slot`); while the
 //! worker's calls are short it writes up to [`PIPELINE_DEPTH`] of them at once, so that the
 //! next one is there when the worker finishes. It reads the replies in order. When the worker
 //! fails instead, the driver works out which call was at fault and answers every other call:
@@ -25,16 +26,16 @@
 //! worker has not started, and puts them at the front of the queue, for the next free worker.
 
 use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 mod failure;
 pub(super) mod lifecycle;
+pub(super) mod slot;
 
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
-use super::queue::RequestQueue;
+use super::queue::{Job, RequestQueue};
 use super::request::Request;
 use super::transport::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings};
 use crate::error::{TaskError, WorkerExit};
@@ -81,6 +82,15 @@ pub(super) struct Drivers {
 }
 
 impl Drivers {
+    /// The next job of the queue, for a driver with nothing to do; `None` once the queue is
+    /// closed and empty.
+    fn next_job(&self) -> Option<Job> {
+        self.idle.fetch_add(1, Ordering::SeqCst);
+        let job = self.queue.next();
+        self.idle.fetch_sub(1, Ordering::SeqCst);
+        job
+    }
+
     /// Drivers waiting for a request.
     pub(super) fn idle_drivers(&self) -> usize {
         self.idle.load(Ordering::SeqCst)
@@ -114,28 +124,14 @@ impl Drivers {
     }
 }
 
-/// The loop of one driver thread, until its pool is gone and every request it took is
-/// answered.
-pub(super) fn drive<T: Transport>(drivers: &Drivers) {
-    loop {
-        let mut driver = Driver::<T>::new(drivers);
-        // A panic here is a bug of the runtime, not of a task (tasks run in the worker, and
-        // the user's `Deserialize` is caught where it runs). Dropping the driver answers its
-        // requests as cancelled and kills its worker; a new driver takes over.
-        if catch_unwind(AssertUnwindSafe(|| driver.run())).is_ok() {
-            return;
-        }
-    }
-}
-
 /// A request written to the worker, and its number.
 struct Sent {
     request: Request,
     seq: u32,
 }
 
-struct Driver<'a, T: Transport> {
-    drivers: &'a Drivers,
+struct Driver<T: Transport> {
+    drivers: Arc<Drivers>,
     worker: Option<T>,
     buffer: FrameBuffer,
     /// Requests written to the worker, oldest (the one it runs) first.
@@ -155,8 +151,8 @@ struct Driver<'a, T: Transport> {
     calls_run: usize,
 }
 
-impl<'a, T: Transport> Driver<'a, T> {
-    fn new(drivers: &'a Drivers) -> Self {
+impl<T: Transport> Driver<T> {
+    fn new(drivers: Arc<Drivers>) -> Self {
         Driver {
             drivers,
             worker: None,
@@ -172,13 +168,53 @@ impl<'a, T: Transport> Driver<'a, T> {
         }
     }
 
-    fn run(&mut self) {
-        // A warm worker from the start.
-        let _ = self.start_worker();
+    /// Runs `request`, and every request the queue holds while the worker is busy, until
+    /// nothing is in flight and no request waits.
+    fn run(&mut self, request: Request) {
+        self.backlog.push_back(request);
         while self.fill() {
             self.receive_one();
         }
+    }
+
+    /// Answers every call in flight and sends the requests a dead worker left, without taking
+    /// new ones from the queue, until `done` or nothing is left.
+    fn drain(&mut self, done: &dyn Fn() -> bool) {
+        while !done() {
+            if self.sent.is_empty() {
+                let Some(request) = self.backlog.pop_front() else {
+                    return;
+                };
+                self.send_unless_cancelled(request);
+                continue;
+            }
+            self.receive_one();
+        }
+    }
+
+    /// Answers everything in flight, then ends the worker: the pool is gone.
+    fn finish(&mut self) {
+        self.drain(&|| false);
         self.end_worker(false);
+    }
+
+    /// Whether a caller may send `request` to the worker now: it runs, nothing is in flight or
+    /// waits to be sent again, and the request would not take it past its share of calls. A
+    /// request with a timeout goes through the queue: its driver watches the clock from the
+    /// moment it is sent, where a caller would start to only when it joins.
+    fn free_for(&self, request: &Request) -> bool {
+        request.timeout.is_none() && self.is_free() && !self.beyond_share(request)
+    }
+
+    /// Whether the worker runs, with nothing in flight or waiting to be sent again, and has
+    /// calls left in its share.
+    fn is_free(&self) -> bool {
+        self.worker.is_some()
+            && self.sent.is_empty()
+            && self.backlog.is_empty()
+            && self.start_again.is_none()
+            && !self.spent()
+            && !self.drivers.terminated.load(Ordering::SeqCst)
     }
 
     /// Whether the worker's last calls were short enough to pipeline.
@@ -192,8 +228,8 @@ impl<'a, T: Transport> Driver<'a, T> {
         self.per_call.is_some_and(|nanos| nanos >= LONG_CALL_NANOS)
     }
 
-    /// Sends requests while the pipe has room, waiting for one if none is in flight. `false`
-    /// once the pool is gone and every request is answered.
+    /// Sends requests while the pipe has room; `false` when nothing is in flight and no
+    /// request waits (or the pool is gone).
     fn fill(&mut self) -> bool {
         if self.sent.is_empty() && self.spent() {
             // Replaced now, warm for the next request.
@@ -214,7 +250,7 @@ impl<'a, T: Transport> Driver<'a, T> {
                             None => return false,
                         }
                     }
-                    match self.next_request() {
+                    match self.drivers.queue.try_pop() {
                         Some(request) => request,
                         None => return false,
                     }
@@ -229,23 +265,20 @@ impl<'a, T: Transport> Driver<'a, T> {
                 self.backlog.push_front(request);
                 return true;
             }
-            if !request.reply.start() {
-                request.fail_all(TaskError::cancelled);
-                continue;
-            }
-            self.send(request);
+            self.send_unless_cancelled(request);
             if !self.sent.is_empty() && !self.may_pipeline() {
                 return true;
             }
         }
     }
 
-    /// Waits for the next request of the pool's queue; `None` once it is closed and empty.
-    fn next_request(&self) -> Option<Request> {
-        self.drivers.idle.fetch_add(1, Ordering::SeqCst);
-        let request = self.drivers.queue.next();
-        self.drivers.idle.fetch_sub(1, Ordering::SeqCst);
-        request
+    /// Sends `request`, unless nobody wants its results any more (a cancelled task).
+    fn send_unless_cancelled(&mut self, request: Request) {
+        if request.reply.start() {
+            self.send(request);
+        } else {
+            request.fail_all(TaskError::cancelled);
+        }
     }
 
     /// Whether requests may queue behind the one the worker runs: its calls are short, no
@@ -521,7 +554,7 @@ impl<'a, T: Transport> Driver<'a, T> {
     }
 }
 
-impl<T: Transport> Drop for Driver<'_, T> {
+impl<T: Transport> Drop for Driver<T> {
     /// A driver that unwound kills its worker; its requests report themselves cancelled.
     fn drop(&mut self) {
         self.end_worker(true);
