@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use parallel::{ErrorKind, ProcessPool, Task, as_completed, parallel};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use parallel::{ErrorKind, ProcessPool, Task, as_completed, par_map, parallel};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A result that records which thread of the parent decoded it: the one that read the
@@ -117,6 +119,33 @@ fn the_joining_thread_reads_the_answer_of_a_free_worker() {
         by_caller > 0,
         "no call of 1000 was read by the caller's thread"
     );
+}
+
+/// `par_map!` of one item runs it as one task, which the caller's thread can drive; it fails
+/// the way a map fails at its first item.
+#[test]
+fn par_map_of_one_item_is_one_call_that_fails_like_a_map() {
+    let me = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_owned();
+    let read_here = (0..1000).any(|_| {
+        let decoded = par_map!(decoded_on, [0u32]; backend = process, workers = 1);
+        decoded.len() == 1 && decoded[0].0 == me
+    });
+    assert!(read_here, "no call of 1000 was read by the caller's thread");
+    assert_eq!(par_map!(square, [7u64]; backend = process), [49]);
+
+    let message = |items: Vec<u32>| {
+        let caught = catch_unwind(AssertUnwindSafe(
+            || par_map!(abort_now, items; backend = process),
+        ));
+        let payload = caught.expect_err("the crash was lost");
+        payload.downcast_ref::<String>().unwrap().clone()
+    };
+    let alone = message(vec![0]);
+    assert!(alone.starts_with("task 0 (`abort_now`) failed"), "{alone}");
+    assert_eq!(alone, message(vec![0, 0]));
 }
 
 #[test]

@@ -14,6 +14,7 @@ use crate::config::Options;
 use crate::error::TaskError;
 use crate::order::InOrder;
 use crate::progress::ticker_for;
+use crate::task::Task;
 use crate::type_of::TypeOf;
 
 /// The type that picks a call's route to the process backend: the proof that the function is
@@ -163,6 +164,7 @@ where
             items,
             collector,
             |pool, items| pool.map_unordered(f, items),
+            |pool, item| pool.spawn(f, (item,)),
         ))
     }
 }
@@ -189,6 +191,7 @@ where
             items,
             collector,
             |pool, items| pool.starmap_unordered(function, items),
+            |pool, item| pool.spawn(function, item),
         ))
     }
 }
@@ -204,6 +207,7 @@ fn process_map<I, R, C>(
         &crate::backend::process::ProcessPool,
         I::IntoIter,
     ) -> ProcessMapUnordered<I::IntoIter, R>,
+    one: impl FnOnce(&crate::backend::process::ProcessPool, I::Item) -> Task<R>,
 ) -> C::Output
 where
     I: IntoIterator,
@@ -212,9 +216,21 @@ where
     C: Collector<R>,
 {
     let pool = crate::plan::process_pool(options);
-    let items = items.into_iter();
+    let mut items = items.into_iter();
     let low = items.size_hint().0;
     let ticker = ticker_for(options.progress.unwrap_or(false), items.size_hint(), label);
+    if items.size_hint() == (1, Some(1))
+        && let Some(item) = items.next()
+    {
+        // One call: a task, which a free worker gets from this thread and answers to it, with
+        // none of a map's batching and reordering in between.
+        let result = one(&pool, item).join();
+        ticker.tick();
+        return match result {
+            Ok(value) => collector.finish(vec![value]),
+            Err(error) => resume_unwind(error.with_index(0).into_panic()),
+        };
+    }
     let mut map = start(&pool, items);
     if let Some(chunk) = options.chunk {
         map = map.chunk(chunk.get());
