@@ -3,6 +3,7 @@
 mod expand;
 mod loops;
 mod parse;
+mod placement;
 mod validate;
 
 use proc_macro2::TokenStream;

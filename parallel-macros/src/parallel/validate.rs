@@ -5,6 +5,7 @@ use syn::visit::Visit;
 use syn::{FnArg, ItemFn};
 
 use super::parse::{ParallelFn, borrow_or_impl};
+use super::placement::{self, Container};
 
 impl ParallelFn {
     /// Checks that the function is one `#[parallel]` can mark: free, and not `async`.
@@ -86,6 +87,25 @@ fn check_fn(func: &ItemFn) -> syn::Result<()> {
             self_type,
             "#[parallel] does not support associated functions; make it a free function that \
              names the type instead of `Self`",
+        ));
+    }
+    // Without `self` or `Self`, only the source tells that the function sits in a block.
+    if let Some(container) = placement::container(func) {
+        let name = &sig.ident;
+        let message = match container {
+            Container::Impl => format!(
+                "#[parallel] marks free functions, not associated functions: move `{name}` out \
+                 of the `impl` block, naming the type instead of `Self`"
+            ),
+            Container::Trait => format!(
+                "#[parallel] marks free functions, not trait methods: move `{name}` out of the \
+                 `trait`, and call it from the method if the trait needs one"
+            ),
+        };
+        let fn_token = &sig.fn_token;
+        return Err(syn::Error::new_spanned(
+            quote::quote!(#fn_token #name),
+            message,
         ));
     }
     Ok(())

@@ -1,0 +1,10 @@
+use parallel::parallel;
+
+trait Scale {
+    #[parallel]
+    fn scale(x: u64) -> u64 {
+        x * 2
+    }
+}
+
+fn main() {}
