@@ -34,16 +34,23 @@ pub(crate) fn require_crossing(data: TokenStream, runtime: &RuntimePath, at: Spa
             #[allow(unused_imports)]
             use #private::{ViaNotSerde as _, ViaSerdeData as _};
             let probe = #data;
-            #private::require_crossing(&probe, (&probe).__parallel_data());
+            #private::Crosses::require(&probe, &(&probe).__parallel_data());
         }},
         at,
     )
 }
 
-/// A statement checking that the probe's `proof` (a variable) says the function can run in a
-/// worker process, blamed on `at`, the function's path: "this function cannot run in a worker
-/// process".
+/// Statements checking that the probe's `proof` (a variable) says the function can run in a
+/// worker process, blamed on `at`, the function's path: one per way to miss it, of which at most
+/// one fails ("this function cannot run in a worker process: it has no `#[parallel]`").
 pub(crate) fn require_task(proof: &Ident, runtime: &RuntimePath, at: Span) -> TokenStream {
     let private = runtime.private();
-    respan(quote!(#private::require_task(&#proof);), at)
+    respan(
+        quote! {
+            #private::ParallelTask::require(&#proof);
+            #private::ConcreteTask::require(&#proof);
+            #private::OwningTask::require(&#proof);
+        },
+        at,
+    )
 }

@@ -33,8 +33,7 @@ pub use self::place::{
 };
 pub use self::proof::{
     BorrowingTask, ConcreteTask, Crosses, GenericTask, IsTask, NotSerde, NotTask, OwningTask,
-    ParallelTask, Serde, ViaNotSerde, ViaSerdeData, item_type, output_type, require_crossing,
-    require_task, spawn_output_type,
+    ParallelTask, Serde, ViaNotSerde, ViaSerdeData, item_type, output_type, spawn_output_type,
 };
 pub use self::reduce::{
     LoopExit, LoopStep, Segments, Tried, awaited, extend_segments, fold_option, merge_option,

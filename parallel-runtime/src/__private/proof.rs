@@ -28,6 +28,10 @@ pub struct BorrowingTask;
 // A `#[parallel]` function of owned, concrete types is the only one that can run in a worker
 // process. Each way to miss that fails one of three bounds, each with its own message: without
 // `#[parallel]`, generic, borrowing.
+//
+// The macros check a proof by calling the trait's own `require`, not a function bounded by the
+// trait: a failed bound is then reported at the user's tokens alone, without a "required by a
+// bound in" note that shows this file.
 
 /// A function with `#[parallel]`.
 #[diagnostic::on_unimplemented(
@@ -35,7 +39,10 @@ pub struct BorrowingTask;
     label = "not a `#[parallel]` function",
     note = "a process task is a `#[parallel]` function without generics whose arguments and result are owned serde data; add `#[parallel]` to its definition, or choose `backend = rayon` or `backend = threads`"
 )]
-pub trait ParallelTask {}
+pub trait ParallelTask {
+    /// Checks the proof, as `Trait::require(&proof)`.
+    fn require(&self) {}
+}
 
 impl ParallelTask for IsTask {}
 impl ParallelTask for GenericTask {}
@@ -47,7 +54,10 @@ impl ParallelTask for BorrowingTask {}
     label = "a generic `#[parallel]` function",
     note = "a worker runs one registered function with known types; write one `#[parallel]` function per type (it may call the generic one), or choose `backend = rayon` or `backend = threads`"
 )]
-pub trait ConcreteTask {}
+pub trait ConcreteTask {
+    /// Checks the proof, as `Trait::require(&proof)`.
+    fn require(&self) {}
+}
 
 impl ConcreteTask for IsTask {}
 impl ConcreteTask for NotTask {}
@@ -59,14 +69,14 @@ impl ConcreteTask for BorrowingTask {}
     label = "a `#[parallel]` function of borrowed data",
     note = "its data crosses to another process: take and return owned values (`String` for `&str`, `Vec<T>` for `&[T]`), or choose `backend = rayon` or `backend = threads`, where borrowing works"
 )]
-pub trait OwningTask {}
+pub trait OwningTask {
+    /// Checks the proof, as `Trait::require(&proof)`.
+    fn require(&self) {}
+}
 
 impl OwningTask for IsTask {}
 impl OwningTask for NotTask {}
 impl OwningTask for GenericTask {}
-
-/// Checks that the probe found a `#[parallel]` function of owned, concrete types.
-pub fn require_task<P: ParallelTask + ConcreteTask + OwningTask>(_: &P) {}
 
 /// The type of the items of a map: whether they can cross to a worker process is picked on
 /// it, by method resolution, so that a type that is neither `Serialize` nor `Deserialize` gives
@@ -116,12 +126,13 @@ impl<T: ?Sized> ViaNotSerde for &TypeOf<T> {}
     label = "not owned serde data",
     note = "process tasks take and return owned values that implement `serde::Serialize` and `serde::Deserialize`: derive them, pass an owned value instead of a reference, or choose `backend = threads`"
 )]
-pub trait Crosses<T: ?Sized> {}
+pub trait Crosses<T: ?Sized> {
+    /// Checks the pick for `T`, as `Crosses::require(&type_of, &pick)`. `T` comes first, so
+    /// that it is known when the bound fails and the message names it.
+    fn require(_: &TypeOf<T>, _: &Self) {}
+}
 
 impl<T: ?Sized> Crosses<T> for Serde {}
-
-/// Checks the pick for `T`.
-pub fn require_crossing<T: ?Sized, M: Crosses<T>>(_: &TypeOf<T>, _: M) {}
 
 /// The type of what `f` returns on `args`.
 pub fn spawn_output_type<F, Args>(_: &F, _: &Args) -> TypeOf<F::Output>
