@@ -66,8 +66,9 @@ struct Inner {
     carrier: Carrier,
     /// The driver threads, for `shutdown` and `terminate` to wait for.
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
-    /// The workers a caller may send a call to itself (`driver::slot`): every worker of a
-    /// pool of local processes; none of an MPI pool, whose ranks only its MPI thread reaches.
+    /// The workers a caller may send a call to itself (`driver::slot`): every worker, a
+    /// process or an MPI rank (MPI runs with `MPI_THREAD_MULTIPLE`: any thread may talk to a
+    /// rank).
     direct: Vec<Arc<dyn DirectWorker>>,
 }
 
@@ -171,9 +172,11 @@ impl ProcessPool {
                     start_driver::<SocketTransport>(&drivers, number, Some(&mut direct))
                 }
                 #[cfg(feature = "mpi")]
-                Carrier::Mpi => {
-                    start_driver::<super::transport::mpi::MpiTransport>(&drivers, number, None)
-                }
+                Carrier::Mpi => start_driver::<super::transport::mpi::MpiTransport>(
+                    &drivers,
+                    number,
+                    Some(&mut direct),
+                ),
             };
             // Without a driver the pool runs on the others.
             threads.extend(started);
