@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::driver::LONG_CALL_NANOS;
+use super::driver::{LONG_CALL_NANOS, PIPELINE_DEPTH};
 use super::pool::{ProcessFn, ProcessPool, entry_of};
 use super::registry::Entry;
 use super::reply::{ChannelReply, Reply, ReplyTo};
@@ -23,6 +23,11 @@ use crate::wait::spin::spin_until;
 
 /// The compute time a batch of small calls aims for: long enough to hide a round trip.
 const TARGET_BATCH_NANOS: u64 = 2_000_000;
+/// The fewest calls in flight per worker: the requests a driver keeps with its worker (the one
+/// it runs and those queued behind it), and as many again at hand. Measured on 1,000 calls of
+/// one each on two workers: 1.22 µs a call, against 4.3 with two per worker, and 2.0–2.5 with
+/// 6 or 12.
+const MIN_CALLS_PER_WORKER: usize = 2 * PIPELINE_DEPTH;
 /// The most calls in one batch.
 const MAX_BATCH: usize = 1 << 16;
 /// A batch closes once its arguments reach this size: large arguments go one or a few at a
@@ -391,8 +396,12 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
         self.chunk.unwrap_or(self.batch)
     }
 
+    /// The most calls in flight: two batches per worker, so that each has the next one at
+    /// hand; for batches of a few calls, enough that no worker waits for this thread to send
+    /// more.
     fn limit(&self) -> usize {
-        2 * self.pool.workers() * self.batch_size()
+        let per_worker = (2 * self.batch_size()).max(MIN_CALLS_PER_WORKER);
+        self.pool.workers() * per_worker
     }
 
     fn fill(&mut self) {

@@ -42,7 +42,7 @@ use crate::error::{TaskError, WorkerExit};
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
 /// Pipelining hides the round trip between two small calls.
-const PIPELINE_DEPTH: usize = 4;
+pub(super) const PIPELINE_DEPTH: usize = 4;
 /// The most bytes of requests in a worker's socket: well under the socket's buffer, so that a
 /// write never blocks on a worker that is itself blocked writing a reply.
 const PIPELINE_BYTES: usize = 64 * 1024;
