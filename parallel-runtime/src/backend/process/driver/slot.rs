@@ -30,6 +30,10 @@ use crate::wait::spin::spin_until;
 pub(in crate::backend::process) struct Slot<T: Transport> {
     driver: Mutex<Driver<T>>,
     drivers: Arc<Drivers>,
+    /// Set while the thread that holds `driver` answers every call in flight before it lets
+    /// go (its driver thread running requests, or a driver attending): a worker handed over
+    /// meanwhile needs nobody else.
+    draining: AtomicBool,
 }
 
 /// A worker a caller may send a call to directly, as the pool sees it.
@@ -48,6 +52,7 @@ impl<T: Transport + Send + 'static> Slot<T> {
         Arc::new(Slot {
             driver: Mutex::new(Driver::new(Arc::clone(&drivers))),
             drivers,
+            draining: AtomicBool::new(false),
         })
     }
 
@@ -65,6 +70,13 @@ impl<T: Transport + Send + 'static> Slot<T> {
         if catch_unwind(AssertUnwindSafe(|| work(driver))).is_err() {
             *driver = Driver::new(Arc::clone(&self.drivers));
         }
+    }
+
+    /// [`run`](Slot::run)s `work`, which answers every call in flight before it returns.
+    fn run_to_idle(&self, driver: &mut Driver<T>, work: impl FnOnce(&mut Driver<T>)) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.run(driver, work);
+        self.draining.store(false, Ordering::SeqCst);
     }
 
     /// The loop of the worker's driver thread, until the pool is gone and every call it holds
@@ -88,18 +100,27 @@ impl<T: Transport + Send + 'static> Slot<T> {
                             continue;
                         }
                     };
-                    self.run(&mut driver, |driver| driver.run(request));
+                    self.run_to_idle(&mut driver, |driver| driver.run(request));
                 }
                 Job::Attend(worker) => worker.attend(),
             }
         }
-        self.run(&mut self.lock(), Driver::finish);
+        self.run_to_idle(&mut self.lock(), Driver::finish);
     }
 }
 
 impl<T: Transport + Send + 'static> Attend for Slot<T> {
     fn attend(&self) {
-        self.run(&mut self.lock(), |driver| driver.drain(&|| false));
+        let mut driver = match self.driver.try_lock() {
+            Ok(driver) => driver,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // Its holder answers the calls in flight, the one handed over too: this driver
+            // goes back to the queue rather than wait behind it.
+            Err(TryLockError::WouldBlock) if self.draining.load(Ordering::SeqCst) => return,
+            // Held for an instant (a caller looking whether the worker is free).
+            Err(TryLockError::WouldBlock) => self.lock(),
+        };
+        self.run_to_idle(&mut driver, |driver| driver.drain(&|| false));
     }
 }
 
