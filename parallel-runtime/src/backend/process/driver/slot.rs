@@ -31,8 +31,9 @@ pub(in crate::backend::process) struct Slot<T: Transport> {
     driver: Mutex<Driver<T>>,
     drivers: Arc<Drivers>,
     /// Set while the thread that holds `driver` answers every call in flight before it lets
-    /// go (its driver thread running requests, or a driver attending): a worker handed over
-    /// meanwhile needs nobody else.
+    /// go: its driver thread running requests, a driver attending, or a caller joining the
+    /// call it sent (a worker takes a direct call only with nothing else in flight). A worker
+    /// handed over meanwhile needs nobody else.
     draining: AtomicBool,
 }
 
@@ -173,7 +174,10 @@ impl<T: Transport + Send + 'static> Attendant for DirectCall<T> {
             held.is_some()
         });
         match held {
-            Some(mut driver) => self.slot.run(&mut driver, |driver| driver.drain(finished)),
+            Some(mut driver) => {
+                self.slot
+                    .run_to_idle(&mut driver, |driver| driver.drain(finished));
+            }
             // Still held: the drivers make sure the call is answered.
             None if !finished() => self.hand_off(),
             None => {}
