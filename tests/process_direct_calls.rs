@@ -49,9 +49,13 @@ fn square(n: u64) -> u64 {
     n * n
 }
 
-/// Returns `n` once the file `gate` exists, and writes `n` to `done` first if it is not empty.
+/// Returns `n` once the file `gate` exists, and writes `n` to `done` first if it is not empty
+/// (and `started` as it starts, if that is not empty).
 #[parallel]
-fn after_gate(gate: String, done: String, n: u64) -> u64 {
+fn after_gate(gate: String, done: String, n: u64, started: String) -> u64 {
+    if !started.is_empty() {
+        std::fs::write(&started, b"").unwrap();
+    }
     while !Path::new(&gate).exists() {
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -154,8 +158,14 @@ fn a_call_waits_in_the_queue_behind_others_rather_than_pass_them() {
     let gate = temp_path("queue-gate");
     let gate_name = gate.display().to_string();
     // The worker is busy, and a call waits in the queue behind it.
-    let busy = pool.spawn(after_gate, (gate_name.clone(), String::new(), 1));
-    let queued = pool.spawn(after_gate, (gate_name.clone(), String::new(), 2));
+    let busy = pool.spawn(
+        after_gate,
+        (gate_name.clone(), String::new(), 1, String::new()),
+    );
+    let queued = pool.spawn(
+        after_gate,
+        (gate_name.clone(), String::new(), 2, String::new()),
+    );
     let last = pool.spawn(decoded_on, (0,));
     std::fs::write(&gate, b"").unwrap();
     assert_eq!(busy.join().unwrap(), 1);
@@ -191,7 +201,13 @@ fn a_call_sent_directly_finishes_however_its_task_is_waited_for() {
         let pool = warm_pool();
         let gate = temp_path("gate");
         let done = temp_path("done");
-        let args = (gate.display().to_string(), done.display().to_string(), 5);
+        let started = temp_path("started");
+        let args = (
+            gate.display().to_string(),
+            done.display().to_string(),
+            5,
+            started.display().to_string(),
+        );
         let task = pool.spawn(after_gate, args);
         // The call is in flight (it waits for the gate) when the owner starts to wait.
         let opened = || std::fs::write(&gate, b"").unwrap();
@@ -233,7 +249,8 @@ fn a_call_sent_directly_finishes_however_its_task_is_waited_for() {
                 None
             }
             Wait::CancelThenJoin => {
-                // Already with its worker: too late to cancel, and it runs to its end.
+                // Already running in its worker: too late to cancel, and it runs to its end.
+                assert!(eventually(|| started.exists()));
                 assert!(!task.cancel());
                 opened();
                 Some(task.join().unwrap())
@@ -255,6 +272,7 @@ fn a_call_sent_directly_finishes_however_its_task_is_waited_for() {
         );
         let _ = std::fs::remove_file(&gate);
         let _ = std::fs::remove_file(&done);
+        let _ = std::fs::remove_file(&started);
     }
 }
 
@@ -310,7 +328,12 @@ fn tasks_left_unjoined_finish_when_their_pool_is_dropped() {
     let done = temp_path("dropped-pool");
     let gate = temp_path("dropped-pool-gate");
     std::fs::write(&gate, b"").unwrap();
-    let args = (gate.display().to_string(), done.display().to_string(), 8);
+    let args = (
+        gate.display().to_string(),
+        done.display().to_string(),
+        8,
+        String::new(),
+    );
     let task: Task<u64> = pool.spawn(after_gate, args);
     drop(pool);
     assert_eq!(task.join().unwrap(), 8);
