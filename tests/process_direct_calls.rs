@@ -65,6 +65,16 @@ fn after_gate(gate: String, done: String, n: u64, started: String) -> u64 {
     n
 }
 
+/// Aborts its worker when `n` is a multiple of 7; returns `n` otherwise.
+#[parallel]
+fn abort_on_sevens(n: u64) -> u64 {
+    if n.is_multiple_of(7) {
+        common::quiet_expected_panics();
+        std::process::abort();
+    }
+    n
+}
+
 #[parallel]
 fn abort_now(_: u32) -> u32 {
     common::quiet_expected_panics();
@@ -340,4 +350,55 @@ fn tasks_left_unjoined_finish_when_their_pool_is_dropped() {
     assert_eq!(std::fs::read_to_string(&done).unwrap(), "8");
     let _ = std::fs::remove_file(&gate);
     let _ = std::fs::remove_file(&done);
+}
+
+/// Direct calls, hand-overs and crashes at once: threads that join, poll or drop their tasks
+/// in turn, on a pool whose workers die under every seventh call. Every call is answered with
+/// its own value or its worker's death, and nothing hangs.
+#[test]
+fn crashes_among_direct_calls_waited_for_every_way_fail_only_their_calls() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let threads: Vec<_> = (0..3u64)
+        .map(|thread| {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                let mut answered = 0;
+                for i in 0..150u64 {
+                    let n = thread * 1_000 + i;
+                    let task = pool.spawn(abort_on_sevens, (n,));
+                    let result = match i % 3 {
+                        0 => task.join(),
+                        1 => {
+                            while !task.is_finished() {
+                                std::thread::yield_now();
+                            }
+                            task.join()
+                        }
+                        _ => {
+                            drop(task);
+                            continue;
+                        }
+                    };
+                    match result {
+                        Ok(value) => assert_eq!(value, n),
+                        Err(err) => {
+                            assert!(n.is_multiple_of(7), "{err}");
+                            assert!(
+                                matches!(err.kind(), ErrorKind::WorkerDied { .. }),
+                                "{err:?}"
+                            );
+                        }
+                    }
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    assert!(eventually(|| threads.iter().all(|t| t.is_finished())));
+    for thread in threads {
+        assert_eq!(thread.join().unwrap(), 100);
+    }
+    // The pool serves on.
+    assert_eq!(pool.spawn(abort_on_sevens, (8,)).join().unwrap(), 8);
 }
