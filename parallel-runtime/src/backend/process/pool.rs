@@ -30,9 +30,10 @@ pub(in crate::backend::process) use process_fn::entry_of;
 /// A pool of worker processes that re-enter the current executable.
 ///
 /// Python's `multiprocessing.Pool` and `ProcessPoolExecutor`, without their failure modes: a
-/// task that panics, aborts, segfaults, exits or is killed fails alone (its [`TaskError`] says
-/// how), the pool starts a new worker, and every other task completes. A `timeout` kills the
-/// worker of a late task. Workers exit when the parent does, however it ends.
+/// task that panics, aborts, segfaults, exits or is killed fails alone (its
+/// [`TaskError`](crate::TaskError) says how), the pool starts a new worker, and every other task
+/// completes. A `timeout` kills the worker of a late task. Workers exit when the parent does,
+/// however it ends.
 ///
 /// Tasks are `#[parallel]` functions; arguments and results cross as serde data (postcard).
 /// Clones share the pool; workers start when the pool is built and stay warm.

@@ -1,7 +1,7 @@
 //! The link-time registry of `#[parallel]` functions: how a worker finds the function a task
 //! names, by a stable identity and never by an address.
 //!
-//! `#[parallel] fn f` adds an [`Entry`] to [`TASKS`] (a `linkme` distributed slice, gathered by the
+//! `#[parallel] fn f` adds an [`Entry`] to `TASKS` (a `linkme` distributed slice, gathered by the
 //! linker). Parent and worker run the same executable, so they hold the same entries; a worker
 //! asked for an identity it does not hold answers with an error.
 

@@ -128,7 +128,7 @@ impl ProcessPoolBuilder {
     /// Whether workers print nothing when a task panics. By default a worker prints the panic
     /// on stderr, as a program would, naming itself and the task:
     /// `parallel worker 1234 panicked in task `parse` at src/lib.rs:10:5: bad input`. Either
-    /// way the caller gets the message in the task's [`TaskError`].
+    /// way the caller gets the message in the task's [`TaskError`](crate::TaskError).
     ///
     /// # Examples
     ///
