@@ -45,6 +45,11 @@ fn decoded_on(_: u32) -> DecodedOn {
 }
 
 #[parallel]
+fn decoded_on_large(_: Vec<u8>) -> DecodedOn {
+    DecodedOn(String::new())
+}
+
+#[parallel]
 fn square(n: u64) -> u64 {
     n * n
 }
@@ -160,6 +165,25 @@ fn par_map_of_one_item_is_one_call_that_fails_like_a_map() {
     let alone = message(vec![0]);
     assert!(alone.starts_with("task 0 (`abort_now`) failed"), "{alone}");
     assert_eq!(alone, message(vec![0, 0]));
+}
+
+/// A call of a large argument goes through the pool's threads: `spawn` returns without waiting
+/// for its bytes to reach the worker.
+#[test]
+fn a_large_call_is_sent_by_the_pool_not_the_caller() {
+    let pool = warm_pool();
+    let me = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_owned();
+    for _ in 0..100 {
+        let DecodedOn(thread) = pool
+            .spawn(decoded_on_large, (vec![7u8; 100_000],))
+            .join()
+            .unwrap();
+        assert_ne!(thread, me);
+        assert!(thread.starts_with("parallel-process-"), "{thread}");
+    }
 }
 
 #[test]

@@ -201,9 +201,13 @@ impl<T: Transport> Driver<T> {
     /// Whether a caller may send `request` to the worker now: it runs, nothing is in flight or
     /// waits to be sent again, and the request would not take it past its share of calls. A
     /// request with a timeout goes through the queue: its driver watches the clock from the
-    /// moment it is sent, where a caller would start to only when it joins.
+    /// moment it is sent, where a caller would start to only when it joins. So does a large
+    /// one: `spawn` returns without waiting for its bytes to reach the worker.
     fn free_for(&self, request: &Request) -> bool {
-        request.timeout.is_none() && self.is_free() && !self.beyond_share(request)
+        request.timeout.is_none()
+            && request.frame.len() <= PIPELINE_BYTES
+            && self.is_free()
+            && !self.beyond_share(request)
     }
 
     /// Whether the worker runs, with nothing in flight or waiting to be sent again, and has
