@@ -245,6 +245,12 @@ impl ProcessPool {
     /// Runs `f(args...)` in a worker process and returns its handle: Python's
     /// `pool.apply_async(f, args)` or `executor.submit(f, *args)`. `args` is a tuple.
     ///
+    /// When a worker is free and no call waits in the pool's queue, the call goes to that worker
+    /// from this thread, and [`Task::join`] reads its answer on the joining thread too, with no
+    /// thread of the pool in between; waiting any other way (or dropping the task) leaves that
+    /// to the pool's threads. Calls with a timeout, or with more than 64 KiB of arguments,
+    /// always go through the pool's threads, so `spawn` never waits for a worker.
+    ///
     /// # Examples
     ///
     /// ```
