@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+use common::eventually;
+
 use parallel::{ErrorKind, ProcessPool, ProcessTransport, WorkerExit, par_join, par_map, parallel};
 
 #[parallel]
@@ -1037,19 +1039,6 @@ fn meet(dir: String, me: u32, of: u32) -> bool {
 fn hold(dir: String, me: usize) -> bool {
     std::fs::write(format!("{dir}/held-{me}"), b"").unwrap();
     eventually(|| Path::new(&format!("{dir}/release")).exists())
-}
-
-/// Whether `done` becomes true, polled every millisecond, within a hang guard far beyond what
-/// any test here needs.
-fn eventually(done: impl Fn() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < until {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
 }
 
 /// Python: `ps = [Process(target=f) for f in (a, b, c)]`, all started, then joined: every

@@ -8,6 +8,7 @@
 //! such a call fails that call alone; and many threads sending at once, beside a map that fills
 //! the queue, all get their own answers.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use common::eventually;
 
 use parallel::{ErrorKind, ProcessPool, Task, as_completed, par_map, parallel};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -94,19 +95,6 @@ fn temp_path(name: &str) -> PathBuf {
     ));
     let _ = std::fs::remove_file(&path);
     path
-}
-
-/// Whether `done` becomes true, polled every millisecond, within a hang guard far beyond what
-/// any test here needs.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < until {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
 }
 
 /// A pool of one worker, warm: its first call answered.

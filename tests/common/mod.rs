@@ -23,3 +23,18 @@ pub fn quiet_expected_panics() {
         }));
     });
 }
+
+/// Whether `done` becomes true, polled every millisecond, within a hang guard far beyond what
+/// any test needs.
+// Not every test crate that includes this module waits this way.
+#[allow(dead_code)]
+pub fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    false
+}
