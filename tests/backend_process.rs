@@ -818,7 +818,11 @@ fn shutdown_waits_for_every_task_given_and_refuses_later_ones() {
     // Done when `shutdown` returned: no waiting here.
     assert!(tasks.iter().all(parallel::Task::is_finished));
     let pids: Vec<u32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
-    // The workers are gone, and reaped.
+    assert_ended(&pool, &pids);
+}
+
+/// The workers `pids` are gone and reaped, and `pool` takes no more calls.
+fn assert_ended(pool: &ProcessPool, pids: &[u32]) {
     for pid in pids {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists(),
@@ -845,9 +849,7 @@ fn cancel_queued_then_shutdown_finishes_the_running_task_only() {
     let _ = std::fs::remove_file(&mark);
     let running = pool.spawn(mark_then_nap, (mark.display().to_string(), 300));
     // Wait until the worker runs it: only then are the next ones sure to queue behind it.
-    while !mark.exists() {
-        std::thread::yield_now();
-    }
+    assert!(eventually(|| mark.exists()));
     let queued: Vec<_> = (0..5).map(|_| pool.spawn(nap_then_pid, (1,))).collect();
     assert_eq!(pool.cancel_queued(), 5);
     pool.shutdown();
@@ -877,14 +879,7 @@ fn terminate_kills_the_workers_and_fails_every_unfinished_task() {
     for task in tasks {
         assert_eq!(task.join().unwrap_err().kind(), &ErrorKind::Terminated);
     }
-    for pid in pids {
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists(),
-            "worker {pid} lives on"
-        );
-    }
-    let late = pool.spawn(nap_then_pid, (0,)).join().unwrap_err();
-    assert_eq!(late.kind(), &ErrorKind::Cancelled);
+    assert_ended(&pool, &pids);
 }
 
 #[parallel]
