@@ -26,18 +26,20 @@
 //! worker has not started, and puts them at the front of the queue, for the next free worker.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 mod failure;
 pub(super) mod lifecycle;
+mod shared;
 pub(super) mod slot;
 
+pub(super) use shared::Drivers;
+
 use super::protocol::{FrameBuffer, Malformed, Outcomes};
-use super::queue::{Job, RequestQueue};
 use super::request::Request;
-use super::transport::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings};
+use super::transport::{CallLimits, ReceiveError, Reply, StartError, Transport};
 use crate::error::{TaskError, WorkerExit};
 
 /// The most requests in a worker's socket: the one it runs and those waiting behind it.
@@ -59,71 +61,6 @@ const TAKE_BACK_AFTER: Duration = Duration::from_millis(1);
 /// [`START_BACKOFF_MAX`].
 const START_BACKOFF: Duration = Duration::from_millis(50);
 const START_BACKOFF_MAX: Duration = Duration::from_secs(2);
-/// What the drivers of one pool share.
-pub(super) struct Drivers {
-    pub(super) queue: RequestQueue,
-    /// The number of worker processes the pool aims for.
-    workers: usize,
-    /// Drivers waiting for a request: while one does, nobody pipelines.
-    idle: AtomicUsize,
-    /// Workers running (started and not yet ended).
-    live: AtomicUsize,
-    /// Whether the pool said on stderr that it could not start a worker.
-    warned: AtomicBool,
-    /// How workers are started.
-    settings: WorkerSettings,
-    /// The initializer and the replacement of workers after a number of calls.
-    pub(super) lifecycle: lifecycle::Lifecycle,
-    /// Set by `ProcessPool::terminate`: workers are killed, and every call not answered yet
-    /// fails as terminated.
-    pub(super) terminated: AtomicBool,
-    /// The process ids of the running workers, for `terminate` to kill.
-    pub(super) pids: Mutex<Vec<u32>>,
-}
-
-impl Drivers {
-    /// The next job of the queue, for a driver with nothing to do; `None` once the queue is
-    /// closed and empty.
-    fn next_job(&self) -> Option<Job> {
-        self.idle.fetch_add(1, Ordering::SeqCst);
-        let job = self.queue.next();
-        self.idle.fetch_sub(1, Ordering::SeqCst);
-        job
-    }
-
-    /// Drivers waiting for a request.
-    pub(super) fn idle_drivers(&self) -> usize {
-        self.idle.load(Ordering::SeqCst)
-    }
-
-    /// How workers are started.
-    pub(super) fn settings(&self) -> WorkerSettings {
-        self.settings
-    }
-
-    pub(super) fn pids(&self) -> std::sync::MutexGuard<'_, Vec<u32>> {
-        self.pids.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(super) fn new(
-        workers: usize,
-        settings: WorkerSettings,
-        lifecycle: lifecycle::Lifecycle,
-    ) -> Self {
-        Drivers {
-            lifecycle,
-            queue: RequestQueue::new(),
-            workers,
-            settings,
-            idle: AtomicUsize::new(0),
-            live: AtomicUsize::new(0),
-            warned: AtomicBool::new(false),
-            terminated: AtomicBool::new(false),
-            pids: Mutex::new(Vec::new()),
-        }
-    }
-}
-
 /// A request written to the worker, and its number.
 struct Sent {
     request: Request,
