@@ -1,13 +1,15 @@
 use super::*;
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, ThreadId};
 
-use crate::backend::Job;
+use crossbeam_channel::{Receiver, Sender};
+
 use crate::backend::threads::ThreadPool;
 use crate::backend::work_stealing::RayonPool;
+use crate::backend::{Executor, Job};
 use crate::error::ErrorKind;
 
 /// An input that counts how many items have been read from it.
