@@ -167,16 +167,16 @@ impl ProcessPool {
         for number in 0..workers {
             let started = match carrier {
                 Carrier::Process(ProcessTransport::SharedMemory) => {
-                    start_driver::<SharedMemoryTransport>(&drivers, number, Some(&mut direct))
+                    start_driver::<SharedMemoryTransport>(&drivers, number, &mut direct)
                 }
                 Carrier::Process(ProcessTransport::Socket) => {
-                    start_driver::<SocketTransport>(&drivers, number, Some(&mut direct))
+                    start_driver::<SocketTransport>(&drivers, number, &mut direct)
                 }
                 #[cfg(feature = "mpi")]
                 Carrier::Mpi => start_driver::<super::transport::mpi::MpiTransport>(
                     &drivers,
                     number,
-                    Some(&mut direct),
+                    &mut direct,
                 ),
             };
             // Without a driver the pool runs on the others.
@@ -353,12 +353,9 @@ impl ProcessPool {
         Err(request)
     }
 
-    /// Drivers waiting for work now: how many calls would start at once.
+    /// Workers free now: how many calls would start at once. (A driver waiting for a request
+    /// may have a worker a caller sent a call to directly: idle drivers would count it.)
     pub(crate) fn idle_workers(&self) -> usize {
-        if self.inner.direct.is_empty() {
-            return self.inner.drivers.idle_drivers();
-        }
-        // A driver waiting for a request may have a worker a caller sent a call to directly.
         self.inner
             .direct
             .iter()
@@ -399,14 +396,12 @@ impl std::fmt::Debug for ProcessPool {
     }
 }
 
-/// The transport of the shared pools: `PARALLEL_TRANSPORT`, or the default when it is invalid
-/// (said once on stderr: the macros that use these pools have no error to return it in).
-/// Starts the driver thread of one worker; its slot joins `direct` if given, for callers to
-/// send to directly.
+/// Starts the driver thread of one worker; its slot joins `direct`, for callers to send to
+/// directly.
 fn start_driver<T: Transport + Send + 'static>(
     drivers: &Arc<Drivers>,
     number: usize,
-    direct: Option<&mut Vec<Arc<dyn DirectWorker>>>,
+    direct: &mut Vec<Arc<dyn DirectWorker>>,
 ) -> Option<std::thread::JoinHandle<()>> {
     let slot = Slot::<T>::new(Arc::clone(drivers));
     let driven = Arc::clone(&slot);
@@ -414,12 +409,12 @@ fn start_driver<T: Transport + Send + 'static>(
         .name(format!("parallel-process-{number}"))
         .spawn(move || driven.drive())
         .ok()?;
-    if let Some(direct) = direct {
-        direct.push(slot);
-    }
+    direct.push(slot);
     Some(thread)
 }
 
+/// The transport of the shared pools: `PARALLEL_TRANSPORT`, or the default when it is invalid
+/// (said once on stderr: the macros that use these pools have no error to return it in).
 fn shared_transport() -> ProcessTransport {
     ProcessTransport::from_env().unwrap_or_else(|err| {
         static WARNED: std::sync::Once = std::sync::Once::new();

@@ -40,11 +40,6 @@ impl Drivers {
         job
     }
 
-    /// Drivers waiting for a request.
-    pub(in crate::backend::process) fn idle_drivers(&self) -> usize {
-        self.idle.load(Ordering::SeqCst)
-    }
-
     /// How workers are started.
     pub(in crate::backend::process) fn settings(&self) -> WorkerSettings {
         self.settings
