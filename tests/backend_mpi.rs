@@ -51,6 +51,32 @@ fn echo(bytes: Vec<u8>) -> Vec<u8> {
 }
 
 #[parallel]
+fn checksum_buf(bytes: serde_bytes::ByteBuf) -> (usize, u64) {
+    (bytes.len(), bytes.iter().map(|&b| u64::from(b)).sum())
+}
+
+#[parallel]
+fn checksum_tagged(bytes: Vec<u8>, tag: u32) -> (usize, u64, u32) {
+    let (len, sum) = checksum(bytes);
+    (len, sum, tag)
+}
+
+/// Byte strings of `len` bytes, each different.
+fn blobs(lens: &[usize]) -> Vec<Vec<u8>> {
+    lens.iter()
+        .enumerate()
+        .map(|(at, &len)| (0..len).map(|i| (i * 31 + at * 7) as u8).collect())
+        .collect()
+}
+
+fn sums(blobs: &[Vec<u8>]) -> Vec<(usize, u64)> {
+    blobs
+        .iter()
+        .map(|b| (b.len(), b.iter().map(|&x| u64::from(x)).sum()))
+        .collect()
+}
+
+#[parallel]
 fn nap(ms: u64) -> u64 {
     std::thread::sleep(Duration::from_millis(ms));
     ms
@@ -154,6 +180,66 @@ fn large_payloads_arrive_whole() {
         .map(Result::unwrap)
         .collect();
     assert!(back == payloads);
+}
+
+/// Byte strings of 64 KiB and more cross from the caller's memory as messages of their own,
+/// beside the request that holds the smaller ones: every size on either side of that bound, in
+/// one batch, as `Vec<u8>` and `ByteBuf`, by map and by single calls, arrives whole and in its
+/// place.
+#[test]
+fn byte_strings_on_either_side_of_the_bound_cross_whole_in_one_batch() {
+    let pool = pool();
+    let lens = [
+        0,
+        1,
+        (64 << 10) - 1,
+        64 << 10,
+        (64 << 10) + 1,
+        3,
+        1 << 20,
+        200_000,
+        127,
+        128,
+        5 << 20,
+    ];
+    let payloads = blobs(&lens);
+    let expected = sums(&payloads);
+    let mapped: Vec<(usize, u64)> = pool
+        .map(checksum, payloads.clone())
+        .chunk(lens.len())
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(mapped, expected);
+    let echoed: Vec<Vec<u8>> = pool
+        .map(echo, payloads.clone())
+        .chunk(4)
+        .map(Result::unwrap)
+        .collect();
+    assert!(echoed == payloads);
+    let buffers: Vec<serde_bytes::ByteBuf> = payloads
+        .iter()
+        .cloned()
+        .map(serde_bytes::ByteBuf::from)
+        .collect();
+    let mapped: Vec<(usize, u64)> = pool
+        .map(checksum_buf, buffers.clone())
+        .chunk(3)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(mapped, expected);
+    for ((payload, buffer), sum) in payloads.iter().zip(buffers).zip(&expected) {
+        assert_eq!(
+            &pool.spawn(checksum, (payload.clone(),)).join().unwrap(),
+            sum
+        );
+        assert_eq!(&pool.spawn(checksum_buf, (buffer,)).join().unwrap(), sum);
+        // A byte string beside another argument is copied into the request, as before.
+        let (len, total, tag) = pool
+            .spawn(checksum_tagged, (payload.clone(), 9))
+            .join()
+            .unwrap();
+        assert_eq!(((len, total), tag), (*sum, 9));
+    }
 }
 
 #[test]

@@ -48,6 +48,14 @@ fn nap(ms: u64) -> u64 {
     ms
 }
 
+/// Sleeps as many tenths of a second as the first byte says, then sums the bytes.
+#[parallel]
+fn slow_sum(bytes: Vec<u8>) -> (usize, u64) {
+    let tenths = bytes.first().copied().unwrap_or(0);
+    std::thread::sleep(Duration::from_millis(100 * u64::from(tenths)));
+    (bytes.len(), bytes.iter().map(|&b| u64::from(b)).sum())
+}
+
 #[parallel]
 fn where_am_i(_: u32) -> (u32, u32) {
     (std::process::id(), std::os::unix::process::parent_id())
@@ -110,6 +118,43 @@ fn a_task_that_kills_its_process_fails_alone_and_the_rank_serves_on() {
         }
     );
     assert_eq!(segfaults[3].as_ref().unwrap(), &3);
+}
+
+/// A large byte string crosses to the rank beside its request (as a message of its own), and
+/// the rank hands the request, put back together, to its worker process with its timeout.
+#[test]
+fn large_byte_strings_reach_the_ranks_processes_whole_with_their_timeout() {
+    let pool = MpiPool::builder()
+        .isolate(true)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let payload = |first: u8, len: usize| -> Vec<u8> {
+        std::iter::once(first)
+            .chain((1..len).map(|i| (i % 251) as u8))
+            .collect()
+    };
+    let sum = |bytes: &[u8]| {
+        (
+            bytes.len(),
+            bytes.iter().map(|&b| u64::from(b)).sum::<u64>(),
+        )
+    };
+    let quick: Vec<Vec<u8>> = (0..6).map(|i| payload(0, (256 << 10) + i)).collect();
+    let expected: Vec<(usize, u64)> = quick.iter().map(|b| sum(b)).collect();
+    let got: Vec<(usize, u64)> = pool.map(slow_sum, quick).map(Result::unwrap).collect();
+    assert_eq!(got, expected);
+    // 10 s of sleep against a timeout of 0.5 s: the timeout came with the request.
+    let err = pool
+        .spawn(slow_sum, (payload(100, 300 << 10),))
+        .join()
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    let after = payload(0, 1 << 20);
+    assert_eq!(
+        pool.spawn(slow_sum, (after.clone(),)).join().unwrap(),
+        sum(&after)
+    );
 }
 
 #[test]

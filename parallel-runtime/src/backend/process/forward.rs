@@ -43,7 +43,7 @@ pub(crate) fn run_frame(
     let collected = Arc::new(Collected::new(count));
     pool.submit(Request::forwarded(
         entry,
-        prefixed,
+        protocol::Outgoing::whole_frame(prefixed),
         count,
         Arc::clone(&collected) as Arc<dyn ReplyTo>,
         timeout,

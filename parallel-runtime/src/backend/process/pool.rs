@@ -319,8 +319,8 @@ impl ProcessPool {
                 return task;
             }
         };
-        let mut batch = RequestBuilder::new(entry, 0);
-        if let Err(err) = batch.push(&args) {
+        let mut batch = RequestBuilder::new(entry, 0).with_parts(self.sends_parts());
+        if let Err(err) = batch.push_owned(args) {
             completer.finish(Err(err));
             return task;
         }
@@ -337,6 +337,10 @@ impl ProcessPool {
 
     /// Sends `request` to a free worker from this thread, when no request waits in the queue
     /// (it would pass them); gives it back when no worker is free.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the request comes back as it went, to be queued: boxing it would allocate on every call"
+    )]
     fn send_directly(
         &self,
         mut request: Request,
@@ -377,6 +381,16 @@ impl ProcessPool {
             .configured(self.timeout, self.retries),
             #[cfg(feature = "mpi")]
             Carrier::Mpi => self.clone(),
+        }
+    }
+
+    /// Whether this pool's transport sends large byte strings of arguments from their own
+    /// memory ([`RequestBuilder::with_parts`]): MPI's does.
+    pub(super) fn sends_parts(&self) -> bool {
+        match self.inner.carrier {
+            Carrier::Process(_) => false,
+            #[cfg(feature = "mpi")]
+            Carrier::Mpi => true,
         }
     }
 

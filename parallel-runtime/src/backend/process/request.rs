@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::protocol::{self, RunFrame};
+use super::protocol::{self, Outgoing, RunFrame};
 use super::registry::Entry;
 use super::reply::ReplyTo;
 use crate::error::TaskError;
 use crate::shared_slice::{self, Mapping};
+
+/// The shortest byte string that a request for a transport that takes parts
+/// ([`RequestBuilder::with_parts`]) leaves out of its frame: shorter ones cost less to copy
+/// than a message of their own.
+const SHORTEST_PART: usize = 64 << 10;
 
 /// Calls of one function being gathered into a request.
 pub(super) struct RequestBuilder {
@@ -20,6 +25,8 @@ pub(super) struct RequestBuilder {
     frame: RunFrame,
     /// The `SharedSlice`s the arguments name, each once.
     slices: Vec<Arc<Mapping>>,
+    /// Whether arguments that are large byte strings stay out of the frame, as parts.
+    parts: bool,
 }
 
 impl RequestBuilder {
@@ -41,6 +48,32 @@ impl RequestBuilder {
             first,
             frame: RunFrame::new(entry.id, calls, bytes),
             slices: Vec::new(),
+            parts: false,
+        }
+    }
+
+    /// Leaves arguments that are large byte strings (`Vec<u8>`, or a tuple of one, of 64 KiB
+    /// or more) out of the frame, to be sent from their own memory: for a transport that can
+    /// ([`Outgoing`]), when `parts`.
+    pub(super) fn with_parts(mut self, parts: bool) -> Self {
+        self.parts = parts;
+        self
+    }
+
+    /// Adds a call, taking its arguments: a large byte string may stay out of the frame (see
+    /// [`RequestBuilder::with_parts`]); otherwise as [`RequestBuilder::push`].
+    #[inline]
+    pub(super) fn push_owned<T: Serialize + 'static>(&mut self, args: T) -> Result<(), TaskError> {
+        if !self.parts {
+            return self.push(&args);
+        }
+        match protocol::into_byte_string(args) {
+            Ok(bytes) if bytes.len() >= SHORTEST_PART => {
+                self.frame.push_part(bytes).map_err(arguments_error)
+            }
+            // The same bytes on the wire as the arguments themselves.
+            Ok(bytes) => self.push(&bytes),
+            Err(args) => self.push(&args),
         }
     }
 
@@ -71,7 +104,7 @@ impl RequestBuilder {
 
     /// The encoded frame alone, for a request sent outside the pool's queue (an initializer).
     pub(super) fn into_frame(self) -> Vec<u8> {
-        self.frame.finish()
+        self.frame.finish().into_whole()
     }
 
     /// The request, answered through `reply`.
@@ -103,7 +136,7 @@ impl Request {
     /// own worker process (`forward`).
     pub(super) fn forwarded(
         entry: &'static Entry,
-        frame: Vec<u8>,
+        frame: Outgoing,
         count: usize,
         reply: Arc<dyn ReplyTo>,
         timeout: Option<Duration>,
@@ -133,7 +166,7 @@ pub(super) struct Request {
     pub(super) entry: &'static Entry,
     pub(super) first: usize,
     pub(super) count: usize,
-    pub(super) frame: Vec<u8>,
+    pub(super) frame: Outgoing,
     /// The `SharedSlice`s the calls name: the worker must hold them before the frame arrives,
     /// and they live at least until the request is answered.
     pub(super) slices: Vec<Arc<Mapping>>,
@@ -158,9 +191,11 @@ impl Request {
         error.with_index(index).with_name(self.entry.name)
     }
 
-    /// The calls `range` (indexes within this request) as a request of their own.
+    /// The calls `range` (indexes within this request) as a request of their own; its frame
+    /// must be whole.
     fn part(&self, range: Range<usize>) -> Request {
-        let calls = protocol::calls_of(&self.frame);
+        debug_assert!(!self.frame.has_parts(), "split a whole frame");
+        let calls = protocol::calls_of(self.frame.own_bytes());
         let args: Vec<&[u8]> = calls.iter().skip(range.start).take(range.len()).collect();
         let bytes = args.iter().map(|args| args.len()).sum();
         let mut frame = RunFrame::new(self.entry.id, args.len(), bytes);
@@ -184,6 +219,7 @@ impl Request {
     /// One request per call, to find the call that killed a worker.
     pub(super) fn split(mut self) -> Vec<Request> {
         self.answered = true;
+        self.frame.whole();
         (0..self.count).map(|at| self.part(at..at + 1)).collect()
     }
 
@@ -191,6 +227,7 @@ impl Request {
     /// `None`.
     pub(super) fn split_at(mut self, at: usize) -> (Option<Request>, Request, Option<Request>) {
         self.answered = true;
+        self.frame.whole();
         let before = (at > 0).then(|| self.part(0..at));
         let after = (at + 1 < self.count).then(|| self.part(at + 1..self.count));
         (before, self.part(at..at + 1), after)
@@ -220,6 +257,6 @@ impl Drop for Request {
                 self.reply.failed(index, error);
             }
         }
-        protocol::give_back_frame(std::mem::take(&mut self.frame));
+        protocol::give_back_frame(std::mem::take(&mut self.frame).into_own_bytes());
     }
 }

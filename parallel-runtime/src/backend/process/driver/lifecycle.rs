@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use serde::Serialize;
 
 use super::super::pool::{ProcessFn, entry_of};
-use super::super::protocol::{FrameBuffer, Outcome, Outcomes};
+use super::super::protocol::{FrameBuffer, Outcome, Outcomes, Outgoing};
 use super::super::registry::Entry;
 use super::super::request::RequestBuilder;
 use super::super::results::failure_error;
@@ -85,7 +85,7 @@ impl Initializer {
         worker: &mut T,
         buffer: &mut FrameBuffer,
     ) -> Result<(), String> {
-        let mut frame = self.frame.clone();
+        let mut frame = Outgoing::whole_frame(self.frame.clone());
         worker
             .send(&mut frame, CallLimits::default())
             .map_err(|e| format!("the worker went away: {e}"))?;

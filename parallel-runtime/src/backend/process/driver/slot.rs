@@ -43,6 +43,10 @@ pub(in crate::backend::process) trait DirectWorker:
 {
     /// Sends `request` to the worker now if it is free, and returns who drives it for the
     /// task; gives the request back otherwise.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the request comes back as it went, to be queued: boxing it would allocate on every call"
+    )]
     fn try_send(self: Arc<Self>, request: Request) -> Result<Arc<dyn Attendant>, Request>;
     /// Whether the worker is free: running, nothing in flight, nobody driving it.
     fn is_free(&self) -> bool;

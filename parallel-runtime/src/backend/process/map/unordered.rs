@@ -282,10 +282,11 @@ impl<I: Iterator<Item: Serialize + 'static>, R> ProcessMapUnordered<I, R> {
             let bytes = size
                 .saturating_mul(self.bytes_per_call)
                 .min(MAX_BATCH_BYTES);
-            let mut batch = RequestBuilder::with_capacity(entry, first, size, bytes);
+            let mut batch = RequestBuilder::with_capacity(entry, first, size, bytes)
+                .with_parts(self.pool.sends_parts());
             let mut next = Some((first, item));
             while let Some((index, item)) = next.take() {
-                if let Err(err) = batch.push(&item) {
+                if let Err(err) = batch.push_owned(item) {
                     let err = err.with_index(index).with_name(entry.name);
                     self.ready.push_back(ResultRun::single(index, Err(err)));
                     // Calls of a batch are consecutive: send what came before this one.

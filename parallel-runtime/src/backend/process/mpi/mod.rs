@@ -8,6 +8,7 @@
 //!   (`mpirun`, `srun`) or `MPI_Comm_spawn` left in its environment and arguments;
 //! - `serve`: a serving rank's loop, entered before `main`, which it never reaches;
 //! - `crash`: what a serving rank says on stderr when a task kills it;
+//! - `parts`: requests whose large byte strings travel as messages of their own;
 //! - `world`: rank 0's side: MPI started (or worker ranks spawned), ranks lent to drivers,
 //!   messages to and from them, and MPI finished when the program exits.
 //!
@@ -19,12 +20,16 @@
 //! run'    = TAG_RUN_ISOLATED, timeout:u64le retries:u32le  rank 0 -> worker rank: run it in
 //!             and a run frame                               a worker process of the rank's own
 //!                                                           (timeout in ns, 0 for none)
+//! run*    = TAG_RUN_PARTS, a run or run' without its      rank 0 -> worker rank: a request
+//!             large byte strings, then TAG_PART each     whose large byte strings cross from
+//!                                                           their own memory (`parts`)
 //! stop    = TAG_STOP,    empty                            rank 0 -> worker rank, at exit
 //! stopped = TAG_STOPPED, empty                            worker rank -> rank 0, its last
 //! ```
 
 mod crash;
 pub(super) mod launch;
+pub(super) mod parts;
 pub(super) mod serve;
 pub(super) mod world;
 
@@ -38,5 +43,10 @@ const TAG_STOP: i32 = 3;
 const TAG_STOPPED: i32 = 4;
 /// A request for a worker rank, to run in a worker process of its own.
 pub(super) const TAG_RUN_ISOLATED: i32 = 5;
+/// A request without its large byte strings, which follow it, each as a message of its own
+/// ([`TAG_PART`]).
+pub(super) const TAG_RUN_PARTS: i32 = 6;
+/// One large byte string of the request before it.
+pub(super) const TAG_PART: i32 = 7;
 /// Bytes before the run frame of an isolated request: the timeout and the retries.
 pub(super) const ISOLATED_HEADER: usize = 8 + 4;

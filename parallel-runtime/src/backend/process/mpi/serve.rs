@@ -23,7 +23,11 @@ use mpi::topology::{Communicator, Process};
 use mpi::traits::{Destination, Equivalence, Source};
 
 use super::launch::{self, Place};
-use super::{ISOLATED_HEADER, TAG_REPLY, TAG_RUN, TAG_RUN_ISOLATED, TAG_STOP, TAG_STOPPED, crash};
+use super::parts::{Head, PartSource};
+use super::{
+    ISOLATED_HEADER, TAG_PART, TAG_REPLY, TAG_RUN, TAG_RUN_ISOLATED, TAG_RUN_PARTS, TAG_STOP,
+    TAG_STOPPED, crash,
+};
 use crate::backend::process::ProcessPool;
 use crate::backend::process::forward;
 use crate::backend::process::protocol::{self, FrameBuffer, ToWorker};
@@ -118,15 +122,36 @@ fn finalize<C: Communicator>(comm: &C, universe: Universe) {
 /// Serves until rank 0 says stop. Panics on a message that breaks the protocol.
 fn serve_requests(root: &Process<'_>, rank: i32) {
     let mut input = FrameBuffer::default();
+    // A request with parts, put back together.
+    let mut assembled = FrameBuffer::default();
     let mut output = Vec::new();
     loop {
         let (message, status) = next_message(root);
         let len = usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(0);
         message.matched_receive_into(input.fill(len));
-        match status.tag() {
+        let (tag, body) = match status.tag() {
+            TAG_RUN_PARTS => {
+                let head = Head::parse(input.frame()).unwrap_or_else(|malformed| {
+                    panic!(
+                        "rank 0 sent a request with parts that breaks the protocol: {}",
+                        malformed.0
+                    )
+                });
+                let mut parts = Parts { root, next: None };
+                if let Err(malformed) = head.assemble(&mut parts, &mut assembled) {
+                    panic!(
+                        "rank 0 sent a part that breaks the protocol: {}",
+                        malformed.0
+                    );
+                }
+                (head.tag, assembled.frame())
+            }
+            tag => (tag, input.frame()),
+        };
+        match tag {
             TAG_RUN => {}
             TAG_RUN_ISOLATED => {
-                let reply = run_isolated(input.frame());
+                let reply = run_isolated(body);
                 root.send_with_tag(&reply[4..], TAG_REPLY);
                 continue;
             }
@@ -136,7 +161,7 @@ fn serve_requests(root: &Process<'_>, rank: i32) {
             }
             tag => panic!("rank 0 sent a message with tag {tag}"),
         }
-        let run = match protocol::decode_to_worker(input.frame()) {
+        let run = match protocol::decode_to_worker(body) {
             Ok(ToWorker::Run(run)) => run,
             Ok(_) => panic!("rank 0 sent a frame other than a run"),
             Err(malformed) => panic!("rank 0 sent a malformed frame: {malformed}"),
@@ -151,6 +176,26 @@ fn serve_requests(root: &Process<'_>, rank: i32) {
         // The frame without its length prefix: MPI carries the length.
         root.send_with_tag(&reply[4..], TAG_REPLY);
         output = reply;
+    }
+}
+
+/// The parts of a request, as they come from rank 0.
+struct Parts<'a, 'b> {
+    root: &'a Process<'b>,
+    /// The part announced, to be read.
+    next: Option<Message>,
+}
+
+impl PartSource for Parts<'_, '_> {
+    fn next_len(&mut self) -> usize {
+        let (message, status) = self.root.matched_probe_with_tag(TAG_PART);
+        self.next = Some(message);
+        usize::try_from(status.count(u8::equivalent_datatype())).unwrap_or(usize::MAX)
+    }
+
+    fn receive(&mut self, into: &mut [u8]) {
+        let message = self.next.take().expect("`next_len` announced a part");
+        message.matched_receive_into(into);
     }
 }
 

@@ -22,8 +22,8 @@ use mpi::topology::{Communicator, InterCommunicator, Process, Rank, SimpleCommun
 use mpi::traits::{AsRaw, Destination, Equivalence, FromRaw, Source};
 
 use super::launch::MPI_WORKER_ARG;
-use super::{TAG_REPLY, TAG_STOP, TAG_STOPPED};
-use crate::backend::process::protocol::FrameBuffer;
+use super::{TAG_PART, TAG_REPLY, TAG_RUN_PARTS, TAG_STOP, TAG_STOPPED};
+use crate::backend::process::protocol::{FrameBuffer, Part};
 
 /// How long a worker rank still running a task at exit is waited for before the job is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -341,27 +341,50 @@ impl World {
     /// then sleeps), rather than with `MPI_Send`, which spins without yielding: the rank
     /// copying the frame needs that core.
     pub(crate) fn send(&self, rank: Rank, body: &[u8], tag: Tag) -> bool {
+        self.send_all(rank, [(body, tag)])
+    }
+
+    /// Sends `head` (a request without its parts, [`super::parts::head`]) to `rank`, then each of
+    /// `parts` from its own memory; `false` once the program exits. Nothing else reaches the
+    /// rank in between: its driver holds it, and the exit waits.
+    pub(crate) fn send_parts(&self, rank: Rank, head: &[u8], parts: &[Part]) -> bool {
+        self.send_all(
+            rank,
+            std::iter::once((head, TAG_RUN_PARTS))
+                .chain(parts.iter().map(|part| (&part.bytes[..], TAG_PART))),
+        )
+    }
+
+    /// Sends each message (body, tag) in turn to `rank`, as [`World::send`] does; `false` once
+    /// the program exits.
+    fn send_all<'a>(
+        &self,
+        rank: Rank,
+        messages: impl IntoIterator<Item = (&'a [u8], Tag)>,
+    ) -> bool {
         let open = self.gate.read().unwrap_or_else(|e| e.into_inner());
         if !*open {
             return false;
         }
-        mpi::request::scope(|scope| {
-            let mut pending = Some(
-                self.comm
-                    .process(rank)
-                    .immediate_send_with_tag(scope, body, tag),
-            );
-            // Never `Err`: the gate stays open while this holds it.
-            let _ = wait_for(None, true, || {
-                match pending.take().map(|request| request.test()) {
-                    Some(Err(request)) => {
-                        pending = Some(request);
-                        Ok(false)
+        for (body, tag) in messages {
+            mpi::request::scope(|scope| {
+                let mut pending = Some(
+                    self.comm
+                        .process(rank)
+                        .immediate_send_with_tag(scope, body, tag),
+                );
+                // Never `Err`: the gate stays open while this holds it.
+                let _ = wait_for(None, true, || {
+                    match pending.take().map(|request| request.test()) {
+                        Some(Err(request)) => {
+                            pending = Some(request);
+                            Ok(false)
+                        }
+                        _ => Ok(true),
                     }
-                    _ => Ok(true),
-                }
+                });
             });
-        });
+        }
         true
     }
 

@@ -33,6 +33,34 @@ impl<T: Serialize + 'static> Serialize for Bulk<'_, T> {
     }
 }
 
+/// The byte string `value` is, when it is a `Vec<u8>` or a `serde_bytes::ByteBuf`, or a tuple
+/// of one (which postcard all writes alike, as [`Bulk`] writes a `Vec<u8>`: a varint length,
+/// then the bytes); else `value` back.
+///
+/// # Errors
+///
+/// `value`, of another type.
+#[inline]
+pub(crate) fn into_byte_string<T: 'static>(value: T) -> Result<Vec<u8>, T> {
+    let id = TypeId::of::<T>();
+    if id == TypeId::of::<Vec<u8>>() {
+        return Ok(same_type(value));
+    }
+    if id == TypeId::of::<(Vec<u8>,)>() {
+        let (bytes,): (Vec<u8>,) = same_type(value);
+        return Ok(bytes);
+    }
+    if id == TypeId::of::<serde_bytes::ByteBuf>() {
+        let bytes: serde_bytes::ByteBuf = same_type(value);
+        return Ok(bytes.into_vec());
+    }
+    if id == TypeId::of::<(serde_bytes::ByteBuf,)>() {
+        let (bytes,): (serde_bytes::ByteBuf,) = same_type(value);
+        return Ok(bytes.into_vec());
+    }
+    Err(value)
+}
+
 struct ByteString<'a>(&'a [u8]);
 
 impl Serialize for ByteString<'_> {

@@ -130,7 +130,7 @@ fn valid(random: &mut Random) -> (Vec<u8>, Valid) {
             for call in &calls {
                 frame.push(call).unwrap();
             }
-            let mut bytes = frame.finish();
+            let mut bytes = frame.finish().into_whole();
             set_seq(&mut bytes, seq);
             (bytes, Valid::Run { seq, id, calls })
         }

@@ -44,14 +44,17 @@ mod codec;
 mod frame;
 mod frame_pool;
 mod outcomes;
+mod outgoing;
 mod run;
 
-pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk};
+pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk, into_byte_string};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use frame::{
     FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
     enlarge_send_buffer, read_frame, write_frame,
 };
+#[cfg(feature = "mpi")]
+pub(crate) use frame::{MAX_CALLS, MAX_FRAME};
 pub(crate) use frame_pool::give_back as give_back_frame;
 pub use outcomes::OutcomesBuilder;
 #[cfg(any(test, feature = "mpi"))]
@@ -60,6 +63,9 @@ pub(crate) use outcomes::{
     CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, forget_panic_location,
     record_panic_backtrace, record_panic_location, refused,
 };
+pub(crate) use outgoing::Outgoing;
+#[cfg(feature = "mpi")]
+pub(crate) use outgoing::Part;
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
 

@@ -7,6 +7,7 @@ use super::frame::{
     ATTACH, FRAME_HEADER, Lengths, MAX_ATTACH, MAX_CALLS, MAX_FRAME, MAX_VARINT, Malformed, RUN,
     RUN_HEADER, Reader, SETUP, SETUP_SHARED, push_varint,
 };
+use super::outgoing::{Outgoing, Part};
 
 /// A message to a worker, as read from the socket.
 #[derive(Debug)]
@@ -130,11 +131,15 @@ pub(crate) fn attach_frame(attached: &[u64], detached: &[u64]) -> Vec<u8> {
     frame
 }
 
-/// A run request being built: each call's arguments are encoded in place.
+/// A run request being built: each call's arguments are encoded in place, or left where they
+/// are as a [`Part`] ([`RunFrame::push_part`]).
 pub(crate) struct RunFrame {
     bytes: Vec<u8>,
     args_start: usize,
     ends: Vec<u32>,
+    parts: Vec<Part>,
+    /// Bytes of `parts`.
+    parts_len: usize,
 }
 
 impl RunFrame {
@@ -154,6 +159,8 @@ impl RunFrame {
             bytes,
             args_start,
             ends: Vec::with_capacity(calls),
+            parts: Vec::new(),
+            parts_len: 0,
         }
     }
 
@@ -165,12 +172,11 @@ impl RunFrame {
     /// frame is then as before.
     #[inline]
     pub(crate) fn push<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EncodeError> {
-        // Room for the lengths of the calls so far and this one.
-        let limit = MAX_FRAME + 4 - MAX_VARINT * (self.ends.len() + 1);
+        let limit = self.room() - self.parts_len;
         let mark = self.bytes.len();
         match encode_limited(args, &mut self.bytes, limit) {
             Ok(()) => {
-                self.ends.push((self.bytes.len() - self.args_start) as u32);
+                self.ends.push(self.args_len() as u32);
                 Ok(())
             }
             Err(e) => {
@@ -180,10 +186,38 @@ impl RunFrame {
         }
     }
 
+    /// Adds a call whose arguments are one byte string, as postcard writes it (a varint length,
+    /// then the bytes), leaving `bytes` out of the frame as a [`Part`]: a `Vec<u8>`, or a tuple
+    /// of one.
+    ///
+    /// # Errors
+    ///
+    /// When it would make the frame larger than a frame can be; the frame is then as before.
+    pub(crate) fn push_part(&mut self, bytes: Vec<u8>) -> Result<(), EncodeError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| EncodeError::TooLarge)?;
+        if self.bytes.len() + MAX_VARINT + self.parts_len + bytes.len() > self.room() {
+            return Err(EncodeError::TooLarge);
+        }
+        push_varint(&mut self.bytes, len);
+        self.parts_len += bytes.len();
+        self.parts.push(Part {
+            at: self.bytes.len(),
+            bytes,
+        });
+        self.ends.push(self.args_len() as u32);
+        Ok(())
+    }
+
+    /// The most bytes the frame may hold, parts and length prefix included, leaving room for
+    /// the lengths of the calls so far and one more.
+    fn room(&self) -> usize {
+        MAX_FRAME + 4 - MAX_VARINT * (self.ends.len() + 1)
+    }
+
     /// Adds a call whose arguments are already encoded (a call of another request).
     pub(crate) fn push_encoded(&mut self, args: &[u8]) {
         self.bytes.extend_from_slice(args);
-        self.ends.push((self.bytes.len() - self.args_start) as u32);
+        self.ends.push(self.args_len() as u32);
     }
 
     /// How many calls there are.
@@ -194,23 +228,23 @@ impl RunFrame {
     /// Bytes of arguments so far.
     #[inline]
     pub(crate) fn args_len(&self) -> usize {
-        self.bytes.len() - self.args_start
+        self.bytes.len() - self.args_start + self.parts_len
     }
 
     /// The frame, ready to send once [`set_seq`] has numbered it.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Outgoing {
         let count = self.ends.len() as u32;
-        let args_len = (self.bytes.len() - self.args_start) as u32;
+        let args_len = self.args_len() as u32;
         self.bytes[self.args_start - 4..self.args_start].copy_from_slice(&args_len.to_le_bytes());
         let mut start = 0;
         for &end in &self.ends {
             push_varint(&mut self.bytes, end - start);
             start = end;
         }
-        let len = (self.bytes.len() - 4) as u32;
+        let len = (self.bytes.len() + self.parts_len - 4) as u32;
         self.bytes[..4].copy_from_slice(&len.to_le_bytes());
         self.bytes[FRAME_HEADER + 4..FRAME_HEADER + 8].copy_from_slice(&count.to_le_bytes());
-        self.bytes
+        Outgoing::with_parts(self.bytes, self.parts)
     }
 }
 

@@ -10,13 +10,38 @@ fn read_one(bytes: &[u8]) -> io::Result<Option<Vec<u8>>> {
 }
 
 #[test]
+fn byte_strings_left_out_as_parts_make_the_same_frame() {
+    let blobs: Vec<Vec<u8>> = [0usize, 1, 200, 70_000]
+        .iter()
+        .map(|&len| (0..len).map(|i| (i * 13) as u8).collect())
+        .collect();
+    let mut copied = RunFrame::new("t", 0, 0);
+    let mut parted = RunFrame::new("t", 0, 0);
+    for (at, blob) in blobs.iter().enumerate() {
+        copied.push(&Bulk(blob)).unwrap();
+        // Parts among calls encoded in place.
+        if at % 2 == 0 {
+            parted.push_part(blob.clone()).unwrap();
+        } else {
+            parted.push(&Bulk(blob)).unwrap();
+        }
+        assert_eq!(parted.args_len(), copied.args_len());
+    }
+    let copied = copied.finish();
+    let mut parted = parted.finish();
+    assert_eq!(parted.len(), copied.len());
+    assert_eq!(parted.pieces().1.len(), 2);
+    assert_eq!(parted.into_whole(), copied.into_whole());
+}
+
+#[test]
 fn run_frames_round_trip() {
     let mut run = RunFrame::new("jobs::crunch@src/lib.rs:3:1", 3, 0);
     run.push(&(1u32, "a".to_owned())).unwrap();
     run.push(&(300u32, String::new())).unwrap();
     run.push(&(7u32, "ccc".to_owned())).unwrap();
     assert_eq!(run.len(), 3);
-    let mut bytes = run.finish();
+    let mut bytes = run.finish().into_whole();
     set_seq(&mut bytes, 41);
     let frame = read_one(&bytes).unwrap().unwrap();
     let ToWorker::Run(run) = decode_to_worker(&frame).unwrap() else {
@@ -188,7 +213,7 @@ fn a_count_is_checked_against_the_bytes() {
 fn trailing_bytes_are_rejected() {
     let mut run = RunFrame::new("f", 1, 0);
     run.push(&5u8).unwrap();
-    let mut bytes = run.finish();
+    let mut bytes = run.finish().into_whole();
     // One more byte in the frame, inside its length: the last end no longer matches.
     bytes.push(0);
     let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) + 1;

@@ -18,7 +18,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::claim::Claims;
-use super::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
+use super::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, Outgoing, ToParent};
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
 
@@ -35,13 +35,14 @@ pub(super) trait Transport: Sized {
     fn start(settings: WorkerSettings) -> Result<Self, StartError>;
 
     /// Numbers the run frame `frame` and sends it; returns its number (from 1, wrapping).
-    /// `limits` are its calls' timeout and retries, for a transport whose worker enforces
+    /// A transport that can send the frame's parts from their own memory does (MPI); the others
+    /// send it whole. `limits` are its calls' timeout and retries, for a transport whose worker enforces
     /// them itself (an isolated MPI rank's pool); the others ignore them (their driver does).
     ///
     /// # Errors
     ///
     /// When the worker is gone.
-    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32>;
+    fn send(&mut self, frame: &mut Outgoing, limits: CallLimits) -> io::Result<u32>;
 
     /// Brings the worker up to date for a request that names the `SharedSlice`s `slices`,
     /// before it is sent: sends the files of those it does not hold yet, and names those it

@@ -9,6 +9,8 @@
 //!   request. A dead rank ends the whole job in plain MPI (the launcher stops every rank), so
 //!   there is no dead worker to replace.
 //! - There is no shared page: requests are not pipelined.
+//! - Large byte strings of arguments cross from their own memory, as messages of their own
+//!   (`mpi::parts`), rather than copied into the frame first.
 //! - `SharedSlice`s do not reach other hosts: their handles travel, their memory does not, and a
 //!   task that reads one fails (its argument does not decode).
 
@@ -18,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use super::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
 use crate::backend::process::claim::Claims;
+use crate::backend::process::mpi::parts::{self, PART_PLACE, PARTS_HEAD};
 use crate::backend::process::mpi::world::{self, Lent, World};
 use crate::backend::process::mpi::{ISOLATED_HEADER, TAG_RUN, TAG_RUN_ISOLATED};
-use crate::backend::process::protocol::{self, FrameBuffer};
+use crate::backend::process::protocol::{self, FrameBuffer, Outgoing};
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
 
@@ -76,27 +79,46 @@ impl Transport for MpiTransport {
         })
     }
 
-    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut Outgoing, limits: CallLimits) -> io::Result<u32> {
         let lent = self.lent.as_mut().ok_or(io::ErrorKind::BrokenPipe)?;
         if self.killed {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
-        if frame.len() <= PREFIX || i32::try_from(frame.len() - PREFIX).is_err() {
+        let (frame, parts) = frame.pieces();
+        // Every message within MPI's counts: the frame with the longest head it can have, and
+        // each part.
+        let longest = frame.len() + ISOLATED_HEADER + PARTS_HEAD + PART_PLACE * parts.len();
+        if frame.len() <= PREFIX
+            || i32::try_from(longest).is_err()
+            || parts
+                .iter()
+                .any(|part| i32::try_from(part.bytes.len()).is_err())
+        {
             return Err(io::Error::other(
                 "a request of 2 GiB or more cannot go by MPI",
             ));
         }
         let seq = lent.last_seq.wrapping_add(1);
         protocol::set_seq(frame, seq);
-        let sent = if self.world.isolated() {
+        let header = self.world.isolated().then(|| {
             let timeout = limits.timeout.map_or(0, |timeout| {
                 u64::try_from(timeout.as_nanos()).unwrap_or(u64::MAX).max(1)
             });
+            let mut header = [0; ISOLATED_HEADER];
+            header[..8].copy_from_slice(&timeout.to_le_bytes());
+            header[8..].copy_from_slice(&limits.retries.to_le_bytes());
+            header
+        });
+        let sent = if !parts.is_empty() {
+            let (tag, prefix) = match &header {
+                Some(header) => (TAG_RUN_ISOLATED, &header[..]),
+                None => (TAG_RUN, &[][..]),
+            };
+            let head = parts::head(tag, prefix, &frame[PREFIX..], PREFIX, parts);
+            self.world.send_parts(lent.rank, &head, parts)
+        } else if let Some(header) = header {
             self.isolated.clear();
-            self.isolated.extend_from_slice(&timeout.to_le_bytes());
-            self.isolated
-                .extend_from_slice(&limits.retries.to_le_bytes());
-            debug_assert_eq!(self.isolated.len(), ISOLATED_HEADER);
+            self.isolated.extend_from_slice(&header);
             self.isolated.extend_from_slice(&frame[PREFIX..]);
             let sent = self.world.send(lent.rank, &self.isolated, TAG_RUN_ISOLATED);
             if self.isolated.capacity() > 1 << 20 {

@@ -12,7 +12,7 @@ use super::socket::SocketTransport;
 use super::{CallLimits, ReceiveError, Reply, StartError, Transport, WorkerSettings, decode_reply};
 use crate::backend::process::channel::{Popped, Pushed, SharedChannel, Waited};
 use crate::backend::process::claim::Claims;
-use crate::backend::process::protocol::{self, FrameBuffer};
+use crate::backend::process::protocol::{self, FrameBuffer, Outgoing};
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
 use std::sync::Arc;
@@ -45,10 +45,11 @@ impl Transport for SharedMemoryTransport {
         })
     }
 
-    fn send(&mut self, frame: &mut [u8], limits: CallLimits) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut Outgoing, limits: CallLimits) -> io::Result<u32> {
         let Some(channel) = &mut self.channel else {
             return self.socket.send(frame, limits);
         };
+        let frame = frame.whole();
         let seq = self.socket.next_seq();
         protocol::set_seq(frame, seq);
         if channel.send(frame)? == Pushed::OnSocket {

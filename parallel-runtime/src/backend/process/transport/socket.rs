@@ -18,7 +18,9 @@ use super::{
     decode_reply,
 };
 use crate::backend::process::claim::Claims;
-use crate::backend::process::protocol::{self, FrameBuffer, MAX_ATTACH, Malformed, ToParent};
+use crate::backend::process::protocol::{
+    self, FrameBuffer, MAX_ATTACH, Malformed, Outgoing, ToParent,
+};
 use crate::backend::process::worker;
 use crate::error::WorkerExit;
 use crate::shared_slice::Mapping;
@@ -68,7 +70,8 @@ impl Transport for SocketTransport {
     /// # Errors
     ///
     /// When the worker's socket is closed: the worker is gone.
-    fn send(&mut self, frame: &mut [u8], _: CallLimits) -> io::Result<u32> {
+    fn send(&mut self, frame: &mut Outgoing, _: CallLimits) -> io::Result<u32> {
+        let frame = frame.whole();
         let seq = self.last_seq.wrapping_add(1);
         protocol::set_seq(frame, seq);
         protocol::write_frame(&self.stream, frame)?;

@@ -49,3 +49,30 @@ fn a_format_without_byte_strings_is_read_element_by_element() {
     let seq = SeqDeserializer::<_, ValueError>::new(vec![4u8, 5, 6].into_iter());
     assert_eq!(deserialize::<Vec<u8>, _>(seq).unwrap(), vec![4, 5, 6]);
 }
+
+#[test]
+fn byte_strings_are_taken_whole_and_written_as_their_types_write_them() {
+    use super::into_byte_string;
+    use serde_bytes::ByteBuf;
+    let bytes: Vec<u8> = (0..1000).map(|i| (i * 3) as u8).collect();
+    let address = bytes.as_ptr();
+    // Taken without a copy, and its encoding as a `Vec<u8>` is the type's own.
+    let taken = into_byte_string(bytes.clone()).unwrap();
+    assert_eq!(encoded(&taken), encoded(&bytes));
+    let moved = into_byte_string(bytes).unwrap();
+    assert_eq!(moved.as_ptr(), address);
+    for value in [
+        into_byte_string((moved.clone(),)).unwrap(),
+        into_byte_string(ByteBuf::from(moved.clone())).unwrap(),
+        into_byte_string((ByteBuf::from(moved.clone()),)).unwrap(),
+    ] {
+        assert_eq!(value, moved);
+    }
+    assert_eq!(encoded(&(moved.clone(),)), encoded(&moved));
+    assert_eq!(encoded(&ByteBuf::from(moved.clone())), encoded(&moved));
+    assert_eq!(encoded(&(ByteBuf::from(moved.clone()),)), encoded(&moved));
+    // Other types come back as they went.
+    assert_eq!(into_byte_string(7u32), Err(7));
+    assert_eq!(into_byte_string((vec![1u8], 2u8)), Err((vec![1u8], 2u8)));
+    assert_eq!(into_byte_string(vec![1u16]), Err(vec![1u16]));
+}

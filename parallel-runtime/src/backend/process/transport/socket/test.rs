@@ -72,7 +72,9 @@ fn a_worker_allocates_for_what_arrives_not_for_what_a_prefix_claims() {
 fn a_worker_exits_on_a_request_with_a_lying_count() {
     let mut worker = SocketTransport::start(Default::default())
         .expect("this test executable starts as a worker");
-    let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0).finish();
+    let mut frame = RunFrame::new("no::such::task@nowhere:1:1", 0, 0)
+        .finish()
+        .into_whole();
     frame[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
     protocol::write_frame(&worker.stream, &frame).unwrap();
     let mut buffer = protocol::FrameBuffer::default();
