@@ -1,7 +1,7 @@
-//! Whole MPI jobs, each this test program under `mpirun -n 3` running one scenario: what tasks
-//! on worker ranks print reaches the launcher's terminal; and a worker rank that dies ends the
-//! job (plain MPI has no way around it), in bounded time, non-zero, saying which rank died in
-//! which task, never hanging.
+//! Whole MPI jobs, each this test program under `mpirun -n 3` (or alone, spawning its ranks)
+//! running one scenario: what tasks on worker ranks print reaches the launcher's terminal; and a
+//! worker rank that dies ends the job (plain MPI has no way around it), in bounded time,
+//! non-zero, saying which rank died in which task, never hanging.
 #![cfg(all(unix, feature = "mpi"))]
 
 use std::io::Read;
@@ -45,14 +45,28 @@ fn run_job(name: &str) -> (bool, String) {
 
 /// Runs scenario `name` of this program under `mpirun -n 3`; its exit success, stdout, stderr.
 fn run_job_with_output(name: &str) -> (bool, String, String) {
+    let mut command = Command::new("mpirun");
+    command
+        .args(["-n", "3", "--oversubscribe"])
+        .arg(std::env::current_exe().unwrap());
+    run_scenario(command, name)
+}
+
+/// Runs scenario `name` of this program alone, its pool spawning its ranks; its exit success,
+/// its stderr.
+fn run_alone(name: &str) -> (bool, String) {
+    let (success, _, stderr) = run_scenario(Command::new(std::env::current_exe().unwrap()), name);
+    (success, stderr)
+}
+
+/// Runs scenario `name` with `command` (this program, launched or not); its exit success,
+/// stdout, stderr.
+fn run_scenario(mut command: Command, name: &str) -> (bool, String, String) {
     // One job at a time: Open MPI 4.1's launchers, started at once, race to create their shared
     // session directory, and the loser fails to start ("mkdir … File exists").
     static ONE_JOB: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_job = ONE_JOB.lock().unwrap_or_else(|e| e.into_inner());
-    let mut command = Command::new("mpirun");
     command
-        .args(["-n", "3", "--oversubscribe"])
-        .arg(std::env::current_exe().unwrap())
         .args(["--exact", "--ignored", "--nocapture", name])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -128,6 +142,47 @@ fn scenario_a_rank_is_killed() {
     let pool = MpiPool::builder().build().unwrap();
     let _ = pool.map(killed, 0..20).count();
     unreachable!("the job ends when a rank dies");
+}
+
+/// A rank that this program spawned, rather than a launcher started, dies: the program ends,
+/// non-zero, saying which rank died, in bounded time. MPI alone would leave it waiting for the
+/// dead rank's reply forever.
+#[test]
+fn a_spawned_rank_that_crashes_in_a_task_ends_the_program() {
+    let (success, stderr) = run_alone("scenario_a_task_aborts_its_spawned_rank");
+    assert!(!success, "{stderr}");
+    assert!(stderr.contains("crashed in task `crash`"), "{stderr}");
+    assert!(
+        stderr.contains("which this program spawned, died; the program ends"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_spawned_rank_killed_from_outside_ends_the_program() {
+    let (success, stderr) = run_alone("scenario_a_spawned_rank_is_killed");
+    assert!(!success, "{stderr}");
+    assert!(
+        stderr.contains("which this program spawned, died; the program ends"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run alone by a_spawned_rank_that_crashes_in_a_task_ends_the_program"]
+fn scenario_a_task_aborts_its_spawned_rank() {
+    let pool = MpiPool::builder().workers(2).build().unwrap();
+    assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
+    let _ = pool.map(crash, 0..20).count();
+    unreachable!("the program ends when a rank it spawned dies");
+}
+
+#[test]
+#[ignore = "run alone by a_spawned_rank_killed_from_outside_ends_the_program"]
+fn scenario_a_spawned_rank_is_killed() {
+    let pool = MpiPool::builder().workers(2).build().unwrap();
+    let _ = pool.map(killed, 0..20).count();
+    unreachable!("the program ends when a rank it spawned dies");
 }
 
 #[parallel]

@@ -8,6 +8,7 @@
 //!   (`mpirun`, `srun`) or `MPI_Comm_spawn` left in its environment and arguments;
 //! - `serve`: a serving rank's loop, entered before `main`, which it never reaches;
 //! - `crash`: what a serving rank says on stderr when a task kills it;
+//! - `watch`: how rank 0 learns that a rank it spawned died;
 //! - `parts`: requests whose large byte strings travel as messages of their own;
 //! - `world`: rank 0's side: MPI started (or worker ranks spawned), ranks lent to drivers,
 //!   messages to and from them, and MPI finished when the program exits.
@@ -23,6 +24,7 @@
 //! run*    = TAG_RUN_PARTS, a run or run' without its      rank 0 -> worker rank: a request
 //!             large byte strings, then TAG_PART each     whose large byte strings cross from
 //!                                                           their own memory (`parts`)
+//! hello   = TAG_HELLO, pid:u32le host                     spawned worker rank -> rank 0, first
 //! stop    = TAG_STOP,    empty                            rank 0 -> worker rank, at exit
 //! stopped = TAG_STOPPED, empty                            worker rank -> rank 0, its last
 //! ```
@@ -31,6 +33,7 @@ mod crash;
 pub(super) mod launch;
 pub(super) mod parts;
 pub(super) mod serve;
+mod watch;
 pub(super) mod world;
 
 /// A request for a worker rank.
@@ -48,5 +51,7 @@ pub(super) const TAG_RUN_ISOLATED: i32 = 5;
 pub(super) const TAG_RUN_PARTS: i32 = 6;
 /// One large byte string of the request before it.
 pub(super) const TAG_PART: i32 = 7;
+/// A spawned worker rank's first message: its process id and host (`watch`).
+const TAG_HELLO: i32 = 8;
 /// Bytes before the run frame of an isolated request: the timeout and the retries.
 pub(super) const ISOLATED_HEADER: usize = 8 + 4;

@@ -24,9 +24,10 @@ use mpi::traits::{Destination, Equivalence, Source};
 
 use super::launch::{self, Place};
 use super::parts::{Head, PartSource};
+use super::watch;
 use super::{
-    ISOLATED_HEADER, TAG_PART, TAG_REPLY, TAG_RUN, TAG_RUN_ISOLATED, TAG_RUN_PARTS, TAG_STOP,
-    TAG_STOPPED, crash,
+    ISOLATED_HEADER, TAG_HELLO, TAG_PART, TAG_REPLY, TAG_RUN, TAG_RUN_ISOLATED, TAG_RUN_PARTS,
+    TAG_STOP, TAG_STOPPED, crash,
 };
 use crate::backend::process::ProcessPool;
 use crate::backend::process::forward;
@@ -58,6 +59,10 @@ pub(crate) fn enter() {
                     launch::MPI_WORKER_ARG
                 ))
             };
+            // For rank 0 to watch this rank (`watch`).
+            parent
+                .process_at_rank(0)
+                .send_with_tag(&watch::hello()[..], TAG_HELLO);
             serve(&parent, world.rank(), universe)
         }
         Place::Serving(_) => {

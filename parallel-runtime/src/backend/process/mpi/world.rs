@@ -22,7 +22,8 @@ use mpi::topology::{Communicator, InterCommunicator, Process, Rank, SimpleCommun
 use mpi::traits::{AsRaw, Destination, Equivalence, FromRaw, Source};
 
 use super::launch::MPI_WORKER_ARG;
-use super::{TAG_PART, TAG_REPLY, TAG_RUN_PARTS, TAG_STOP, TAG_STOPPED};
+use super::watch::Watch;
+use super::{TAG_HELLO, TAG_PART, TAG_REPLY, TAG_RUN_PARTS, TAG_STOP, TAG_STOPPED};
 use crate::backend::process::protocol::{FrameBuffer, Part};
 
 /// How long a worker rank still running a task at exit is waited for before the job is aborted.
@@ -104,6 +105,9 @@ pub(crate) struct World {
     free: Mutex<Vec<Lent>>,
     returned: Condvar,
     ranks: Vec<Rank>,
+    /// The ranks this process spawned, by rank, to end the program if one dies; none in a
+    /// launched job.
+    watches: Vec<Watch>,
     /// Tells the MPI thread to finalize; it answers once done.
     finish: Mutex<Option<(mpsc::Sender<()>, mpsc::Receiver<()>)>>,
 }
@@ -172,12 +176,22 @@ fn start(spawn: usize, isolated: bool) -> Result<World, String> {
                     ))
                 } else {
                     let ranks: Vec<Rank> = (1..world.size()).collect();
-                    Ok((Comm::World(world), ranks))
+                    // The launcher watches them.
+                    Ok((Comm::World(world), ranks, Vec::new()))
                 }
             } else {
                 spawn_workers(spawn).map(|children| {
                     let ranks: Vec<Rank> = (0..children.remote_size()).collect();
-                    (Comm::Spawned(children), ranks)
+                    let watches = ranks
+                        .iter()
+                        .map(|&rank| {
+                            let (hello, _) = children
+                                .process_at_rank(rank)
+                                .receive_vec_with_tag::<u8>(TAG_HELLO);
+                            Watch::of(&hello)
+                        })
+                        .collect();
+                    (Comm::Spawned(children), ranks, watches)
                 })
             };
             let failed = comm.is_err();
@@ -190,7 +204,7 @@ fn start(spawn: usize, isolated: bool) -> Result<World, String> {
             let _ = finished.send(());
         })
         .map_err(|e| format!("cannot start the MPI thread: {e}"))?;
-    let (comm, ranks) = receive_started
+    let (comm, ranks, watches) = receive_started
         .recv()
         .map_err(|_| "the MPI thread ended before MPI started".to_owned())??;
     let free = ranks
@@ -209,6 +223,7 @@ fn start(spawn: usize, isolated: bool) -> Result<World, String> {
         free: Mutex::new(free),
         returned: Condvar::new(),
         ranks,
+        watches,
         finish: Mutex::new(Some((finish, receive_finished))),
     };
     at_exit();
@@ -374,15 +389,18 @@ impl World {
                         .immediate_send_with_tag(scope, body, tag),
                 );
                 // Never `Err`: the gate stays open while this holds it.
-                let _ = wait_for(None, true, || {
-                    match pending.take().map(|request| request.test()) {
+                let _ = wait_for(
+                    None,
+                    true,
+                    || match pending.take().map(|request| request.test()) {
                         Some(Err(request)) => {
                             pending = Some(request);
                             Ok(false)
                         }
                         _ => Ok(true),
-                    }
-                });
+                    },
+                    || self.check_alive(rank),
+                );
             });
         }
         true
@@ -430,13 +448,35 @@ impl World {
         poll: bool,
         buffer: &mut FrameBuffer,
     ) -> Result<bool, ()> {
-        wait_for(deadline, poll, || self.try_receive(rank, buffer))
+        wait_for(
+            deadline,
+            poll,
+            || self.try_receive(rank, buffer),
+            || self.check_alive(rank),
+        )
     }
 
     /// Waits until a reply of `rank` has come or `deadline` passes; whether one has (`true`
     /// once the program exits, for the read to find out).
     pub(crate) fn wait_reply(&self, rank: Rank, deadline: Option<Instant>, poll: bool) -> bool {
-        wait_for(deadline, poll, || self.has_reply(rank)).unwrap_or(true)
+        wait_for(
+            deadline,
+            poll,
+            || self.has_reply(rank),
+            || self.check_alive(rank),
+        )
+        .unwrap_or(true)
+    }
+
+    /// Ends the program if `rank` is a rank it spawned that died (see `watch`).
+    fn check_alive(&self, rank: Rank) {
+        if let Some(watch) = usize::try_from(rank)
+            .ok()
+            .and_then(|at| self.watches.get(at))
+            && watch.died()
+        {
+            watch.end_program(rank);
+        }
     }
 
     /// At exit: stops every worker rank and finalizes MPI.
@@ -486,7 +526,8 @@ impl World {
     }
 }
 
-/// Calls `ready` until it says `Ok(true)` or `Err`, or `deadline` passes (`Ok(false)`).
+/// Calls `ready` until it says `Ok(true)` or `Err`, or `deadline` passes (`Ok(false)`); calls
+/// `sleeping` before each sleep.
 ///
 /// MPI offers no wait that sleeps, so this polls: for [`POLL_FOR`] first, yielding the core
 /// between polls, if `poll` (an answer is expected soon); then it sleeps between polls, each
@@ -496,6 +537,7 @@ fn wait_for(
     deadline: Option<Instant>,
     poll: bool,
     mut ready: impl FnMut() -> Result<bool, ()>,
+    mut sleeping: impl FnMut(),
 ) -> Result<bool, ()> {
     let start = Instant::now();
     if poll {
@@ -511,6 +553,7 @@ fn wait_for(
             return Ok(true);
         }
         let now = Instant::now();
+        sleeping();
         let nap = (now.duration_since(start) / NAP_SHARE).clamp(FIRST_NAP, MAX_NAP);
         match deadline {
             Some(deadline) if now >= deadline => return Ok(false),
