@@ -102,22 +102,26 @@ where
             }
             e => e.to_string(),
         };
-        let mut decoder = postcard::Deserializer::from_bytes(args);
-        let args = match protocol::deserialize_bulk::<Args, _>(&mut decoder) {
-            Ok(args) => match decoder.finalize() {
-                Ok([]) => args,
-                Ok(rest) => {
-                    out.fail_arguments(index, &protocol::left_over(rest.len()));
-                    continue;
-                }
+        let args = if let Some(args) = protocol::decode_plain::<Args>(args) {
+            args
+        } else {
+            let mut decoder = postcard::Deserializer::from_bytes(args);
+            match protocol::deserialize_bulk::<Args, _>(&mut decoder) {
+                Ok(args) => match decoder.finalize() {
+                    Ok([]) => args,
+                    Ok(rest) => {
+                        out.fail_arguments(index, &protocol::left_over(rest.len()));
+                        continue;
+                    }
+                    Err(e) => {
+                        out.fail_arguments(index, &message(e));
+                        continue;
+                    }
+                },
                 Err(e) => {
                     out.fail_arguments(index, &message(e));
                     continue;
                 }
-            },
-            Err(e) => {
-                out.fail_arguments(index, &message(e));
-                continue;
             }
         };
         let mark = out.mark();
@@ -125,7 +129,7 @@ where
         // this call's failure.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| {
             let value = f(args);
-            out.push_value(index, &protocol::Bulk(&value));
+            out.push_result(index, &value);
         })) {
             out.drop_from(mark);
             out.fail_panicked(index, panic_message(&*payload));

@@ -80,6 +80,9 @@ impl RequestBuilder {
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
     #[inline]
     pub(super) fn push<T: Serialize + 'static>(&mut self, args: &T) -> Result<(), TaskError> {
+        if self.frame.push_plain(args) {
+            return Ok(());
+        }
         // The arrays of a call whose arguments do not encode are left out with it; an array
         // named by an earlier call stays.
         let before = self.slices.len();

@@ -45,6 +45,7 @@ mod frame;
 mod frame_pool;
 mod outcomes;
 mod outgoing;
+mod plain;
 mod run;
 
 pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk, into_byte_string};
@@ -66,6 +67,7 @@ pub(crate) use outcomes::{
 pub(crate) use outgoing::Outgoing;
 #[cfg(feature = "mpi")]
 pub(crate) use outgoing::Part;
+pub(crate) use plain::decode as decode_plain;
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
 

@@ -284,7 +284,7 @@ impl<'a> Outcomes<'a> {
     /// Decodes the values of the calls that returned, in call order, each from exactly its own
     /// bytes; the index is the one among them.
     #[inline]
-    pub(crate) fn decode_values<T: DeserializeOwned, C: ?Sized>(
+    pub(crate) fn decode_values<T: DeserializeOwned + 'static, C: ?Sized>(
         &self,
         context: &mut C,
         each: impl FnMut(&mut C, usize, T),
@@ -316,7 +316,7 @@ impl<'a> Outcomes<'a> {
 /// Decodes, one after the other, the values `lens` cuts `bytes` into: each value is decoded
 /// from its own bytes only, and must take all of them.
 #[inline]
-fn decode_each<T: DeserializeOwned, C: ?Sized>(
+fn decode_each<T: DeserializeOwned + 'static, C: ?Sized>(
     bytes: &[u8],
     lens: Lengths<'_>,
     context: &mut C,
@@ -326,6 +326,10 @@ fn decode_each<T: DeserializeOwned, C: ?Sized>(
 ) {
     for (index, value) in lens.split(bytes).enumerate() {
         before(context, index);
+        if let Some(value) = super::plain::decode::<T>(value) {
+            each(context, index, value);
+            continue;
+        }
         let mut decoder = postcard::Deserializer::from_bytes(value);
         match T::deserialize(&mut decoder) {
             Ok(value) => match decoder.finalize() {
@@ -382,6 +386,20 @@ impl<'a> OutcomesBuilder<'a> {
                 .push((self.bytes.len() - DONE_HEADER) as u32),
             Err(e) => self.fail_result(index, mark, &e),
         }
+    }
+
+    /// Adds the value call `index` returned: a plain number directly ([`super::plain`]), any
+    /// other type as [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
+    #[inline]
+    pub(crate) fn push_result<R: Serialize + 'static>(&mut self, index: usize, value: &R) {
+        if self.bytes.len() + 10 <= MAX_FRAME + 4 - REPLY_RESERVE
+            && super::plain::encode(value, &mut self.bytes)
+        {
+            self.value_ends
+                .push((self.bytes.len() - DONE_HEADER) as u32);
+            return;
+        }
+        self.push_value(index, &super::Bulk(value));
     }
 
     /// Adds a value that is encoded already (a call run elsewhere, passed on).

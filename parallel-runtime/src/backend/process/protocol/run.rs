@@ -186,6 +186,20 @@ impl RunFrame {
         }
     }
 
+    /// Adds a call whose arguments are one plain number (or a tuple of one), written directly
+    /// ([`super::plain`]); `false`, with nothing added, for arguments of other types.
+    #[inline(always)]
+    pub(crate) fn push_plain<T: 'static>(&mut self, args: &T) -> bool {
+        // The longest number is a varint of 10 bytes.
+        if self.bytes.len() + self.parts_len + 10 > self.room()
+            || !super::plain::encode(args, &mut self.bytes)
+        {
+            return false;
+        }
+        self.ends.push(self.args_len() as u32);
+        true
+    }
+
     /// Adds a call whose arguments are one byte string, as postcard writes it (a varint length,
     /// then the bytes), leaving `bytes` out of the frame as a [`Part`]: a `Vec<u8>`, or a tuple
     /// of one.
