@@ -41,15 +41,18 @@
 
 mod bulk;
 mod codec;
+mod failure;
 mod frame;
 mod frame_pool;
 mod outcomes;
 mod outgoing;
+mod panic_report;
 mod plain;
 mod run;
 
 pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk, into_byte_string};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
+pub(crate) use failure::FailureKind;
 pub(crate) use frame::{
     FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
     enlarge_send_buffer, read_frame, write_frame,
@@ -58,15 +61,15 @@ pub(crate) use frame::{
 pub(crate) use frame::{MAX_CALLS, MAX_FRAME};
 pub(crate) use frame_pool::give_back as give_back_frame;
 pub use outcomes::OutcomesBuilder;
-#[cfg(any(test, feature = "mpi"))]
-pub(crate) use outcomes::panic_on_wire;
-pub(crate) use outcomes::{
-    CallFailure, FailureKind, Outcome, Outcomes, ToParent, decode_to_parent, forget_panic_location,
-    record_panic_backtrace, record_panic_location, refused,
-};
+pub(crate) use outcomes::{CallFailure, Outcome, Outcomes, ToParent, decode_to_parent, refused};
 pub(crate) use outgoing::Outgoing;
 #[cfg(feature = "mpi")]
 pub(crate) use outgoing::Part;
+#[cfg(any(test, feature = "mpi"))]
+pub(crate) use panic_report::panic_on_wire;
+pub(crate) use panic_report::{
+    forget_panic_location, record_panic_backtrace, record_panic_location,
+};
 pub(crate) use plain::decode as decode_plain;
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};

@@ -8,10 +8,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::codec::{encode, encode_limited, left_over};
+use super::failure::{FailureKind, cut};
 use super::frame::{
-    DONE, DONE_HEADER, FRAME_HEADER, HELLO, Lengths, MAX_FRAME, MAX_MESSAGE, Malformed,
-    OUTCOMES_FOOTER, REFUSED, REPLY_RESERVE, Reader, push_varint, u32_le,
+    DONE, DONE_HEADER, FRAME_HEADER, HELLO, Lengths, MAX_FRAME, Malformed, OUTCOMES_FOOTER,
+    REFUSED, REPLY_RESERVE, Reader, push_varint, u32_le,
 };
+use super::panic_report;
 
 /// A message to the parent, as read from the socket.
 #[derive(Debug)]
@@ -49,128 +51,6 @@ pub(crate) fn decode_to_parent(frame: &[u8]) -> Result<ToParent<'_>, Malformed> 
         }),
         _ => Err(Malformed("an unknown tag")),
     }
-}
-
-/// How a call failed in the worker.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FailureKind {
-    /// The function panicked; the message is the panic's.
-    Panicked,
-    /// The arguments did not decode.
-    Arguments,
-    /// The result did not encode.
-    Result,
-    /// The function panicked, and the worker knows where: on the wire only, as `Panicked`
-    /// with the message `location\nmessage`; read back as `Panicked` with a location.
-    PanickedAt,
-    // The failures of a process pool that an MPI rank ran the call in (`forward`), passed on:
-    // a worker process never sends these.
-    /// The worker process running the call died; the message is how (`WorkerExit::to_wire`).
-    WorkerDied,
-    /// The call ran past its timeout; the message is the timeout in nanoseconds.
-    TimedOut,
-    /// The call was cancelled.
-    Cancelled,
-    /// The call could not run; the message says why.
-    Refused,
-    /// A worker process broke the protocol; the message says how.
-    Protocol,
-    /// The function panicked, and the worker knows where and has its backtrace: on the wire
-    /// only, with the message `location\nlength\nbacktrace message` (the backtrace's length in
-    /// bytes); read back as `Panicked` with a location and a backtrace.
-    PanickedTraced,
-}
-
-impl FailureKind {
-    fn to_byte(self) -> u8 {
-        match self {
-            FailureKind::Panicked => 0,
-            FailureKind::Arguments => 1,
-            FailureKind::Result => 2,
-            FailureKind::PanickedAt => 3,
-            FailureKind::WorkerDied => 4,
-            FailureKind::TimedOut => 5,
-            FailureKind::Cancelled => 6,
-            FailureKind::Refused => 7,
-            FailureKind::Protocol => 8,
-            FailureKind::PanickedTraced => 9,
-        }
-    }
-
-    fn from_byte(byte: u8) -> Result<Self, Malformed> {
-        match byte {
-            0 => Ok(FailureKind::Panicked),
-            1 => Ok(FailureKind::Arguments),
-            2 => Ok(FailureKind::Result),
-            3 => Ok(FailureKind::PanickedAt),
-            4 => Ok(FailureKind::WorkerDied),
-            5 => Ok(FailureKind::TimedOut),
-            6 => Ok(FailureKind::Cancelled),
-            7 => Ok(FailureKind::Refused),
-            8 => Ok(FailureKind::Protocol),
-            9 => Ok(FailureKind::PanickedTraced),
-            _ => Err(Malformed("an unknown kind of failure")),
-        }
-    }
-}
-
-thread_local! {
-    /// Where the last panic of this thread happened, as the worker's panic hook saw it.
-    static PANIC_LOCATION: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
-    /// Its backtrace, when `RUST_BACKTRACE` asked the hook for one.
-    static PANIC_BACKTRACE: std::cell::Cell<Option<String>> = const { std::cell::Cell::new(None) };
-}
-
-/// The longest backtrace kept for a failed call: longer ones are cut at a line's end.
-const MAX_BACKTRACE: usize = 32 << 10;
-
-/// Records the backtrace of a panic of this thread (the worker's panic hook calls it).
-pub(crate) fn record_panic_backtrace(mut backtrace: String) {
-    if backtrace.len() > MAX_BACKTRACE {
-        let mut end = MAX_BACKTRACE;
-        while !backtrace.is_char_boundary(end) {
-            end -= 1;
-        }
-        let end = backtrace[..end].rfind('\n').map_or(end, |at| at + 1);
-        backtrace.truncate(end);
-        backtrace.push_str("   ...\n");
-    }
-    PANIC_BACKTRACE.set(Some(backtrace));
-}
-
-/// A panic's failure as the wire carries it: its kind and message, with where it happened and
-/// its backtrace when they are known.
-pub(crate) fn panic_on_wire(
-    location: Option<&str>,
-    backtrace: Option<&str>,
-    message: &str,
-) -> (FailureKind, String) {
-    match (location, backtrace) {
-        (location, Some(backtrace)) => {
-            let location = location.unwrap_or("");
-            // The whole must fit a failure's message: the panic's message gives way.
-            let room = MAX_MESSAGE.saturating_sub(location.len() + backtrace.len() + 24);
-            let message = cut_to(message, room);
-            (
-                FailureKind::PanickedTraced,
-                format!("{location}\n{}\n{backtrace}{message}", backtrace.len()),
-            )
-        }
-        (Some(location), None) => (FailureKind::PanickedAt, format!("{location}\n{message}")),
-        (None, None) => (FailureKind::Panicked, message.to_owned()),
-    }
-}
-
-/// Records where a panic of this thread happened (the worker's panic hook calls it), for the
-/// failure of the call that panicked.
-pub(crate) fn record_panic_location(location: String) {
-    PANIC_LOCATION.set(Some(location));
-}
-
-/// Forgets a recorded location: before a call, so that none is left from an earlier one.
-pub(crate) fn forget_panic_location() {
-    PANIC_LOCATION.set(None);
-    PANIC_BACKTRACE.set(None);
 }
 
 /// One call that failed in the worker.
@@ -230,28 +110,8 @@ impl<'a> Outcomes<'a> {
                 return Err(Malformed("failures out of order"));
             }
             last_index = Some(index);
-            let (kind, message, location, backtrace) = match FailureKind::from_byte(kind)? {
-                FailureKind::PanickedAt => match message.split_once('\n') {
-                    Some((location, message)) => (
-                        FailureKind::Panicked,
-                        message.to_owned(),
-                        Some(location.to_owned()),
-                        None,
-                    ),
-                    None => return Err(Malformed("a located panic without its location")),
-                },
-                FailureKind::PanickedTraced => {
-                    let (location, backtrace, message) = split_traced(&message)
-                        .ok_or(Malformed("a traced panic without its backtrace"))?;
-                    (
-                        FailureKind::Panicked,
-                        message.to_owned(),
-                        (!location.is_empty()).then(|| location.to_owned()),
-                        Some(backtrace.to_owned()),
-                    )
-                }
-                kind => (kind, message, None, None),
-            };
+            let (kind, message, location, backtrace) =
+                panic_report::read(FailureKind::from_byte(kind)?, message)?;
             failures.push(CallFailure {
                 index,
                 kind,
@@ -458,9 +318,7 @@ impl<'a> OutcomesBuilder<'a> {
     /// Adds the panic of call `index`, where the worker's hook saw it if it did, with its
     /// backtrace if the hook took one.
     pub fn fail_panicked(&mut self, index: usize, message: &str) {
-        let location = PANIC_LOCATION.take();
-        let backtrace = PANIC_BACKTRACE.take();
-        let (kind, message) = panic_on_wire(location.as_deref(), backtrace.as_deref(), message);
+        let (kind, message) = panic_report::take_recorded(message);
         self.fail(index, kind, &message);
     }
 
@@ -490,35 +348,6 @@ impl<'a> OutcomesBuilder<'a> {
         self.bytes[FRAME_HEADER + 8..DONE_HEADER].copy_from_slice(&nanos.to_le_bytes());
         self.bytes
     }
-}
-
-/// The location, backtrace and message of a [`FailureKind::PanickedTraced`] message.
-fn split_traced(text: &str) -> Option<(&str, &str, &str)> {
-    let (location, rest) = text.split_once('\n')?;
-    let (len, rest) = rest.split_once('\n')?;
-    let len: usize = len.parse().ok()?;
-    if len > rest.len() || !rest.is_char_boundary(len) {
-        return None;
-    }
-    let (backtrace, message) = rest.split_at(len);
-    Some((location, backtrace, message))
-}
-
-/// `message`, cut to [`MAX_MESSAGE`] bytes on a character boundary.
-fn cut(message: &str) -> &str {
-    cut_to(message, MAX_MESSAGE)
-}
-
-/// `message`, cut to `max` bytes on a character boundary.
-fn cut_to(message: &str, max: usize) -> &str {
-    if message.len() <= max {
-        return message;
-    }
-    let mut end = max;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
 }
 
 /// A refusal of request `seq`: the worker could not run it.
