@@ -263,6 +263,38 @@ fn a_rank_given_a_request_with_broken_parts_aborts_the_job_with_a_message() {
 }
 
 #[test]
+fn a_rank_given_a_part_of_the_wrong_length_aborts_the_job_with_a_message() {
+    let (success, stderr) = run_job("scenario_a_rank_gets_a_part_of_the_wrong_length");
+    assert!(!success, "{stderr}");
+    assert!(
+        stderr.contains(
+            "rank 0 sent a part that breaks the protocol: a part of another length than its \
+             head gives"
+        ) && stderr.contains("aborting the MPI job"),
+        "{stderr}"
+    );
+}
+
+#[test]
+#[ignore = "run under mpirun by a_rank_given_a_part_of_the_wrong_length_aborts_the_job_with_a_message"]
+fn scenario_a_rank_gets_a_part_of_the_wrong_length() {
+    let pool = MpiPool::builder().build().unwrap();
+    assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
+    // A run of one part of 4 bytes at the end of its body (tag 6), then a part of 3 (tag 7).
+    let mut head = vec![1u8];
+    head.extend_from_slice(&1u32.to_le_bytes());
+    head.extend_from_slice(&3u64.to_le_bytes());
+    head.extend_from_slice(&4u64.to_le_bytes());
+    head.extend_from_slice(b"abc");
+    assert!(parallel::__private::mpi_send_raw(0, 6, &head));
+    assert!(parallel::__private::mpi_send_raw(0, 7, b"xyz"));
+    // The job ends while this waits: the rank aborts it.
+    let _ = pool.map(square, 0..1_000_000).count();
+    std::thread::sleep(Duration::from_secs(30));
+    unreachable!("the job ends when a rank aborts it");
+}
+
+#[test]
 #[ignore = "run under mpirun by a_rank_given_a_request_with_broken_parts_aborts_the_job_with_a_message"]
 fn scenario_a_rank_gets_broken_parts() {
     let pool = MpiPool::builder().build().unwrap();
