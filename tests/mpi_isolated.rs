@@ -20,6 +20,14 @@ fn pool() -> MpiPool {
         .expect("MPI workers")
 }
 
+fn pool_with_timeout(timeout: Duration) -> MpiPool {
+    MpiPool::builder()
+        .isolate(true)
+        .timeout(timeout)
+        .build()
+        .expect("MPI workers")
+}
+
 #[parallel]
 fn fragile(n: u32) -> u32 {
     match n % 10 {
@@ -124,11 +132,7 @@ fn a_task_that_kills_its_process_fails_alone_and_the_rank_serves_on() {
 /// the rank hands the request, put back together, to its worker process with its timeout.
 #[test]
 fn large_byte_strings_reach_the_ranks_processes_whole_with_their_timeout() {
-    let pool = MpiPool::builder()
-        .isolate(true)
-        .timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
+    let pool = pool_with_timeout(Duration::from_millis(500));
     let payload = |first: u8, len: usize| -> Vec<u8> {
         std::iter::once(first)
             .chain((1..len).map(|i| (i % 251) as u8))
@@ -159,11 +163,7 @@ fn large_byte_strings_reach_the_ranks_processes_whole_with_their_timeout() {
 
 #[test]
 fn a_timeout_kills_the_late_call_and_frees_its_rank() {
-    let pool = MpiPool::builder()
-        .isolate(true)
-        .timeout(Duration::from_millis(300))
-        .build()
-        .unwrap();
+    let pool = pool_with_timeout(Duration::from_millis(300));
     common::quiet_expected_panics();
     let started = Instant::now();
     let err = pool.spawn(nap, (60_000,)).join().unwrap_err();

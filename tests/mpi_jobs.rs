@@ -243,10 +243,25 @@ fn scenario_a_rank_gets_a_message_it_cannot_read() {
     let pool = MpiPool::builder().build().unwrap();
     assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
     assert!(parallel::__private::mpi_send_raw(0, 99, b"nonsense"));
-    // The job ends while this waits: the rank aborts it.
+    wait_for_the_abort(&pool)
+}
+
+/// Waits, mapping, for a rank to abort the job, which ends this process.
+fn wait_for_the_abort(pool: &MpiPool) -> ! {
     let _ = pool.map(square, 0..1_000_000).count();
     std::thread::sleep(Duration::from_secs(30));
     unreachable!("the job ends when a rank aborts it");
+}
+
+/// The body of a message of tag 6 (a request with parts): a run (tag 1) of `body` whose one
+/// part, of `len` bytes, goes at `at` of it; a message of tag 7 carries the part.
+fn head_of_one_part(at: u64, len: u64, body: &[u8]) -> Vec<u8> {
+    let mut head = vec![1u8];
+    head.extend_from_slice(&1u32.to_le_bytes());
+    head.extend_from_slice(&at.to_le_bytes());
+    head.extend_from_slice(&len.to_le_bytes());
+    head.extend_from_slice(body);
+    head
 }
 
 #[test]
@@ -280,18 +295,14 @@ fn a_rank_given_a_part_of_the_wrong_length_aborts_the_job_with_a_message() {
 fn scenario_a_rank_gets_a_part_of_the_wrong_length() {
     let pool = MpiPool::builder().build().unwrap();
     assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
-    // A run of one part of 4 bytes at the end of its body (tag 6), then a part of 3 (tag 7).
-    let mut head = vec![1u8];
-    head.extend_from_slice(&1u32.to_le_bytes());
-    head.extend_from_slice(&3u64.to_le_bytes());
-    head.extend_from_slice(&4u64.to_le_bytes());
-    head.extend_from_slice(b"abc");
-    assert!(parallel::__private::mpi_send_raw(0, 6, &head));
+    // A run of one part of 4 bytes at the end of its body, then a part of 3.
+    assert!(parallel::__private::mpi_send_raw(
+        0,
+        6,
+        &head_of_one_part(3, 4, b"abc")
+    ));
     assert!(parallel::__private::mpi_send_raw(0, 7, b"xyz"));
-    // The job ends while this waits: the rank aborts it.
-    let _ = pool.map(square, 0..1_000_000).count();
-    std::thread::sleep(Duration::from_secs(30));
-    unreachable!("the job ends when a rank aborts it");
+    wait_for_the_abort(&pool)
 }
 
 #[test]
@@ -299,15 +310,11 @@ fn scenario_a_rank_gets_a_part_of_the_wrong_length() {
 fn scenario_a_rank_gets_broken_parts() {
     let pool = MpiPool::builder().build().unwrap();
     assert_eq!(pool.spawn(square, (3,)).join().unwrap(), 9);
-    // A run of one part placed past the end of its 3-byte body (tag 6: a run with parts).
-    let mut head = vec![1u8];
-    head.extend_from_slice(&1u32.to_le_bytes());
-    head.extend_from_slice(&9u64.to_le_bytes());
-    head.extend_from_slice(&4u64.to_le_bytes());
-    head.extend_from_slice(b"abc");
-    assert!(parallel::__private::mpi_send_raw(0, 6, &head));
-    // The job ends while this waits: the rank aborts it.
-    let _ = pool.map(square, 0..1_000_000).count();
-    std::thread::sleep(Duration::from_secs(30));
-    unreachable!("the job ends when a rank aborts it");
+    // A run of one part placed past the end of its 3-byte body.
+    assert!(parallel::__private::mpi_send_raw(
+        0,
+        6,
+        &head_of_one_part(9, 4, b"abc")
+    ));
+    wait_for_the_abort(&pool)
 }

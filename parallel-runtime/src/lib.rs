@@ -40,6 +40,8 @@ mod progress;
 #[cfg(unix)]
 mod shared_slice;
 mod task;
+#[cfg(test)]
+mod test_random;
 mod type_of;
 #[cfg(unix)]
 mod wait;

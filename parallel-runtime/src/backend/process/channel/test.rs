@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 use super::ring::{Popped, Pushed, Rings};
 use super::{SharedChannel, Waited};
 use crate::backend::process::protocol::FrameBuffer;
+use crate::test_random::Random;
 
 const SMALL: usize = 4096;
 
@@ -177,14 +178,8 @@ fn a_head_out_of_range_is_malformed_for_the_writer() {
 
 #[test]
 fn random_words_and_entries_never_panic_nor_allocate_past_the_ring() {
-    // A small deterministic generator: the test needs no dependency and repeats exactly.
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut random = Random::new(0x2545_f491_4f6c_dd1d);
+    let mut next = move || random.next();
     let (parent, mut worker) = pair(SMALL);
     let file = file_of(&parent);
     let mut buffer = FrameBuffer::default();

@@ -152,6 +152,7 @@ impl<'a> Head<'a> {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::test_random::Random;
 
     /// Parts from memory.
     struct Given(std::collections::VecDeque<Vec<u8>>);
@@ -254,13 +255,8 @@ mod test {
             4,
             &[part(5, b"12"), part(6, b"3")],
         );
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut random = Random::new(0x2545_f491_4f6c_dd1d);
+        let mut next = move || random.next();
         for _ in 0..20_000 {
             let mut message = good.clone();
             for _ in 0..1 + next() % 4 {

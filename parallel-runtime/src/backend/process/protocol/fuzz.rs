@@ -10,6 +10,7 @@ use std::cell::Cell;
 
 use super::frame::*;
 use super::*;
+use crate::test_random::Random;
 
 /// Counts, on the thread that asks, the largest block allocated.
 struct Measured;
@@ -63,26 +64,6 @@ fn largest_allocation(f: impl FnOnce()) -> usize {
     f();
     MEASURING.with(|measuring| measuring.set(false));
     LARGEST.with(Cell::get)
-}
-
-/// xorshift64*: reproducible, and enough to spread frames over the grammar.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
 }
 
 /// The type the fuzzed calls carry, for both arguments and values.
@@ -340,7 +321,7 @@ fn check_valid(bytes: &[u8], expected: &Valid) {
 #[test]
 fn a_million_frames_are_decoded_or_rejected_within_bounds() {
     const FRAMES: usize = 1_000_000;
-    let mut random = Random(0x5eed_1234_abcd_0001);
+    let mut random = Random::new(0x5eed_1234_abcd_0001);
     let (mut valid_frames, mut rejected, mut read) = (0, 0, 0);
     let mut buffer = FrameBuffer::default();
     for n in 0..FRAMES {

@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::{decode, encode};
 use crate::backend::process::protocol::codec::{decode_exact, encode as postcard_encode};
+use crate::test_random::Random;
 
 fn postcard<T: Serialize>(value: &T) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -77,13 +78,8 @@ where
 
 #[test]
 fn any_bytes_read_as_a_number_read_the_same_by_postcard() {
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut random = Random::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || random.next();
     let mut read = 0;
     for round in 0..200_000 {
         let len = (next() % 12) as usize;
