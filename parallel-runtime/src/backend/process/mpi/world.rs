@@ -470,6 +470,10 @@ impl World {
 
     /// Ends the program if `rank` is a rank it spawned that died (see `watch`).
     fn check_alive(&self, rank: Rank) {
+        // Not once the program exits (or while it does): the ranks then stop, as told.
+        if !self.gate.try_read().is_ok_and(|open| *open) {
+            return;
+        }
         if let Some(watch) = usize::try_from(rank)
             .ok()
             .and_then(|at| self.watches.get(at))
