@@ -8,7 +8,9 @@
 //!   (`mpirun`, `srun`) or `MPI_Comm_spawn` left in its environment and arguments;
 //! - `serve`: a serving rank's loop, entered before `main`, which it never reaches;
 //! - `crash`: what a serving rank says on stderr when a task kills it;
+//! - `spawn`: worker ranks for a program started alone, spawned by rank 0;
 //! - `watch`: how rank 0 learns that a rank it spawned died;
+//! - `poll`: how rank 0 waits on MPI (it polls, then naps);
 //! - `parts`: requests whose large byte strings travel as messages of their own;
 //! - `world`: rank 0's side: MPI started (or worker ranks spawned), ranks lent to drivers,
 //!   messages to and from them, and MPI finished when the program exits.
@@ -32,7 +34,9 @@
 mod crash;
 pub(super) mod launch;
 pub(super) mod parts;
+mod poll;
 pub(super) mod serve;
+mod spawn;
 mod watch;
 pub(super) mod world;
 

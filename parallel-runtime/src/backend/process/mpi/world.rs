@@ -5,7 +5,7 @@
 //! `MPI_THREAD_MULTIPLE` (each driver thread then talks to its rank directly) and later
 //! finalizes it, since MPI wants both on one thread. In a job that a launcher started with more
 //! than one rank, ranks 1.. are the workers. Started alone, rank 0 spawns its workers
-//! (`MPI_Comm_spawn`), and they serve it through the intercommunicator.
+//! (`MPI_Comm_spawn`, in `spawn`), and they serve it through the intercommunicator.
 //!
 //! At exit (an `atexit` handler, so `main` needs no line), rank 0 closes the gate every MPI call
 //! goes through, tells each worker rank to stop, reads what they still send until each says it
@@ -19,22 +19,14 @@ use std::time::{Duration, Instant};
 use mpi::Tag;
 use mpi::point_to_point::{Message, Status};
 use mpi::topology::{Communicator, InterCommunicator, Process, Rank, SimpleCommunicator};
-use mpi::traits::{AsRaw, Destination, Equivalence, FromRaw, Source};
+use mpi::traits::{AsRaw, Destination, Equivalence, Source};
 
-use super::launch::MPI_WORKER_ARG;
 use super::watch::Watch;
-use super::{TAG_HELLO, TAG_PART, TAG_REPLY, TAG_RUN_PARTS, TAG_STOP, TAG_STOPPED};
+use super::{TAG_PART, TAG_REPLY, TAG_RUN_PARTS, TAG_STOP, TAG_STOPPED, poll, spawn};
 use crate::backend::process::protocol::{FrameBuffer, Part};
 
 /// How long a worker rank still running a task at exit is waited for before the job is aborted.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-/// How long a driver polls for a reply it expects soon before it sleeps between polls.
-const POLL_FOR: Duration = Duration::from_millis(1);
-/// A driver waiting for a reply sleeps between polls for this share of the time it waited.
-const NAP_SHARE: u32 = 32;
-/// The shortest and longest sleeps between two polls of a driver waiting for a reply.
-const FIRST_NAP: Duration = Duration::from_micros(20);
-const MAX_NAP: Duration = Duration::from_millis(1);
 
 /// The communicator to the worker ranks.
 enum Comm {
@@ -180,19 +172,8 @@ fn start(spawn: usize, isolated: bool) -> Result<World, String> {
                     Ok((Comm::World(world), ranks, Vec::new()))
                 }
             } else {
-                spawn_workers(spawn).map(|children| {
-                    let ranks: Vec<Rank> = (0..children.remote_size()).collect();
-                    let watches = ranks
-                        .iter()
-                        .map(|&rank| {
-                            let (hello, _) = children
-                                .process_at_rank(rank)
-                                .receive_vec_with_tag::<u8>(TAG_HELLO);
-                            Watch::of(&hello)
-                        })
-                        .collect();
-                    (Comm::Spawned(children), ranks, watches)
-                })
+                spawn::workers(spawn)
+                    .map(|(children, ranks, watches)| (Comm::Spawned(children), ranks, watches))
             };
             let failed = comm.is_err();
             let _ = started.send(comm);
@@ -230,72 +211,7 @@ fn start(spawn: usize, isolated: bool) -> Result<World, String> {
     Ok(world)
 }
 
-/// Spawns `count` ranks running this executable as workers.
-#[allow(unsafe_code)]
-fn spawn_workers(count: usize) -> Result<InterCommunicator, String> {
-    use std::ffi::CString;
-    let fail = |why: String| {
-        Err(format!(
-            "cannot spawn {count} MPI worker ranks ({why}); start the program with \
-             `mpirun -n {} <program>` instead",
-            count + 1
-        ))
-    };
-    let program = match std::env::current_exe() {
-        Ok(program) => program,
-        Err(e) => return fail(format!("the path of this program: {e}")),
-    };
-    let Ok(program) = CString::new(program.as_os_str().as_encoded_bytes()) else {
-        return fail("the path of this program holds a NUL".to_owned());
-    };
-    let Ok(count_c) = i32::try_from(count) else {
-        return fail("too many".to_owned());
-    };
-    let argument = CString::new(MPI_WORKER_ARG).unwrap_or_default();
-    let mut argv = [argument.as_ptr().cast_mut(), std::ptr::null_mut()];
-    let (key, value) = (c"map_by", c"slot:OVERSUBSCRIBE");
-    let mut errors = vec![0; count];
-    // SAFETY: plain MPI calls after `MPI_Init_thread`, on the thread that made it: `info` is
-    // created before use and freed after; `program` and `argv` (NUL-terminated strings, and a
-    // null-terminated array of them) outlive the call; `errors` has room for `count` codes;
-    // `children` is written by `MPI_Comm_spawn` before it is read. `MPI_ERRORS_RETURN` on
-    // `MPI_COMM_SELF` makes a failed spawn return its code instead of aborting.
-    let (code, children) = unsafe {
-        let mut info = std::mem::zeroed();
-        mpi::ffi::MPI_Info_create(&mut info);
-        mpi::ffi::MPI_Info_set(info, key.as_ptr(), value.as_ptr());
-        mpi::ffi::MPI_Comm_set_errhandler(mpi::ffi::RSMPI_COMM_SELF, mpi::ffi::RSMPI_ERRORS_RETURN);
-        let mut children = mpi::ffi::RSMPI_COMM_NULL;
-        let code = mpi::ffi::MPI_Comm_spawn(
-            program.as_ptr(),
-            argv.as_mut_ptr(),
-            count_c,
-            info,
-            0,
-            mpi::ffi::RSMPI_COMM_SELF,
-            &mut children,
-            errors.as_mut_ptr(),
-        );
-        mpi::ffi::MPI_Info_free(&mut info);
-        (code, children)
-    };
-    let failed = errors.iter().filter(|&&code| code != 0).count();
-    if code != 0 || children == unsafe_comm_null() || failed > 0 {
-        return fail(format!(
-            "MPI_Comm_spawn returned {code}, and {failed} of {count} ranks failed"
-        ));
-    }
-    // SAFETY: `children` is the live intercommunicator that `MPI_Comm_spawn` just returned.
-    Ok(unsafe { InterCommunicator::from_raw(children) })
-}
-
-#[allow(unsafe_code)]
-fn unsafe_comm_null() -> mpi::ffi::MPI_Comm {
-    // SAFETY: reads a constant handle that the MPI bindings export.
-    unsafe { mpi::ffi::RSMPI_COMM_NULL }
-}
-
-/// Registers [`exit`] to run when the program exits.
+/// Registers [`World::exit`] to run when the program exits.
 #[allow(unsafe_code)]
 fn at_exit() {
     extern "C" fn finalize() {
@@ -352,7 +268,7 @@ impl World {
     /// exits.
     ///
     /// A large frame waits for the rank to take it (MPI's rendezvous). Sent with
-    /// `MPI_Isend` and waited for as a reply is ([`wait_for`]: polling that yields the core,
+    /// `MPI_Isend` and waited for as a reply is ([`poll::wait_for`]: polling that yields the core,
     /// then sleeps), rather than with `MPI_Send`, which spins without yielding: the rank
     /// copying the frame needs that core.
     pub(crate) fn send(&self, rank: Rank, body: &[u8], tag: Tag) -> bool {
@@ -389,7 +305,7 @@ impl World {
                         .immediate_send_with_tag(scope, body, tag),
                 );
                 // Never `Err`: the gate stays open while this holds it.
-                let _ = wait_for(
+                let _ = poll::wait_for(
                     None,
                     true,
                     || match pending.take().map(|request| request.test()) {
@@ -448,7 +364,7 @@ impl World {
         poll: bool,
         buffer: &mut FrameBuffer,
     ) -> Result<bool, ()> {
-        wait_for(
+        poll::wait_for(
             deadline,
             poll,
             || self.try_receive(rank, buffer),
@@ -459,7 +375,7 @@ impl World {
     /// Waits until a reply of `rank` has come or `deadline` passes; whether one has (`true`
     /// once the program exits, for the read to find out).
     pub(crate) fn wait_reply(&self, rank: Rank, deadline: Option<Instant>, poll: bool) -> bool {
-        wait_for(
+        poll::wait_for(
             deadline,
             poll,
             || self.has_reply(rank),
@@ -516,7 +432,7 @@ impl World {
                         );
                         self.comm.abort(1);
                     }
-                    None => std::thread::sleep(FIRST_NAP),
+                    None => std::thread::sleep(poll::FIRST_NAP),
                 }
             }
         }
@@ -526,43 +442,6 @@ impl World {
         if let Some((finish, finished)) = finish {
             let _ = finish.send(());
             let _ = finished.recv();
-        }
-    }
-}
-
-/// Calls `ready` until it says `Ok(true)` or `Err`, or `deadline` passes (`Ok(false)`); calls
-/// `sleeping` before each sleep.
-///
-/// MPI offers no wait that sleeps, so this polls: for [`POLL_FOR`] first, yielding the core
-/// between polls, if `poll` (an answer is expected soon); then it sleeps between polls, each
-/// sleep a [`NAP_SHARE`]th of the time waited so far, between [`FIRST_NAP`] and [`MAX_NAP`]: an
-/// answer is seen at most about 3% late, with few wake-ups while a long call runs.
-fn wait_for(
-    deadline: Option<Instant>,
-    poll: bool,
-    mut ready: impl FnMut() -> Result<bool, ()>,
-    mut sleeping: impl FnMut(),
-) -> Result<bool, ()> {
-    let start = Instant::now();
-    if poll {
-        while start.elapsed() < POLL_FOR {
-            if ready()? {
-                return Ok(true);
-            }
-            std::thread::yield_now();
-        }
-    }
-    loop {
-        if ready()? {
-            return Ok(true);
-        }
-        let now = Instant::now();
-        sleeping();
-        let nap = (now.duration_since(start) / NAP_SHARE).clamp(FIRST_NAP, MAX_NAP);
-        match deadline {
-            Some(deadline) if now >= deadline => return Ok(false),
-            Some(deadline) => std::thread::sleep(nap.min(deadline - now)),
-            None => std::thread::sleep(nap),
         }
     }
 }

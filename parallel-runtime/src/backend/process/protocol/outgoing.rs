@@ -4,9 +4,9 @@
 //! On MPI, a rank reads a request straight from rank 0's memory. An argument that is a large
 //! `Vec<u8>` would be copied into the frame first, and that copy, from memory the cache no
 //! longer holds, took as long as the transfer itself. So a frame built for MPI
-//! ([`RunFrame::splicing`](super::RunFrame::splicing)) keeps such a byte string as a
-//! [`Part`]: the frame holds its length and not its bytes, and the MPI transport sends the bytes
-//! from the `Vec` itself, into their place on the rank. A transport that needs the frame in one
+//! (`RequestBuilder::with_parts`, through [`RunFrame::push_part`](super::RunFrame::push_part))
+//! keeps such a byte string as a [`Part`]: the frame holds its length and not its bytes, and the
+//! MPI transport sends the bytes from the `Vec` itself, into their place on the rank. A transport that needs the frame in one
 //! block asks for [`Outgoing::whole`], which moves the parts in.
 
 /// A run frame, with its parts beside it.
