@@ -1,5 +1,5 @@
-//! Errors: what went wrong with one task ([`TaskError`]) and with the configuration
-//! ([`ConfigError`]).
+//! Errors: what went wrong with one task ([`TaskError`]), how a worker process ended
+//! ([`WorkerExit`]), and what is wrong with the configuration ([`ConfigError`]).
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod config;
+mod worker_exit;
 
 pub use config::ConfigError;
+pub use worker_exit::WorkerExit;
 
 /// Why one task did not produce its value.
 ///
@@ -100,56 +102,6 @@ pub enum ErrorKind {
         /// What was wrong.
         message: String,
     },
-}
-
-/// How a worker process ended: its exit code, or the signal that killed it.
-///
-/// # Examples
-///
-/// ```
-/// use parallel::WorkerExit;
-///
-/// assert_eq!(WorkerExit::Signal(9).to_string(), "killed by signal 9 (SIGKILL)");
-/// assert_eq!(WorkerExit::Code(3).to_string(), "exited with code 3");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WorkerExit {
-    /// The worker exited with this code (`std::process::exit`, or a Rust abort's code).
-    Code(i32),
-    /// The worker was killed by this signal (a segfault, an abort, the OOM killer, `kill -9`).
-    Signal(i32),
-    /// The exit status could not be read.
-    Unknown,
-}
-
-impl fmt::Display for WorkerExit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            WorkerExit::Code(code) => write!(f, "exited with code {code}"),
-            WorkerExit::Signal(signal) => match signal_name(signal) {
-                Some(name) => write!(f, "killed by signal {signal} ({name})"),
-                None => write!(f, "killed by signal {signal}"),
-            },
-            WorkerExit::Unknown => f.write_str("ended"),
-        }
-    }
-}
-
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        1 => "SIGHUP",
-        2 => "SIGINT",
-        4 => "SIGILL",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => return None,
-    })
 }
 
 impl TaskError {
