@@ -265,9 +265,10 @@ pub(super) fn read_varint(bytes: &[u8], at: &mut usize) -> Option<u32> {
     None
 }
 
-/// Appends `value` as a varint.
+/// Appends `value` as a varint (postcard's too: seven bits a byte, low first, the high bit set
+/// on all but the last).
 #[inline]
-pub(super) fn push_varint(bytes: &mut Vec<u8>, mut value: u32) {
+pub(super) fn push_varint(bytes: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         bytes.push(value as u8 | 0x80);
         value >>= 7;

@@ -252,7 +252,7 @@ impl<'a> OutcomesBuilder<'a> {
     /// other type as [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
     #[inline]
     pub(crate) fn push_result<R: Serialize + 'static>(&mut self, index: usize, value: &R) {
-        if self.bytes.len() + 10 <= MAX_FRAME + 4 - REPLY_RESERVE
+        if self.bytes.len() + super::plain::MAX_LEN <= MAX_FRAME + 4 - REPLY_RESERVE
             && super::plain::encode(value, &mut self.bytes)
         {
             self.value_ends
@@ -332,7 +332,7 @@ impl<'a> OutcomesBuilder<'a> {
         let lens_start = self.bytes.len();
         let mut start = 0;
         for &end in &self.value_ends {
-            push_varint(&mut self.bytes, end - start);
+            push_varint(&mut self.bytes, u64::from(end - start));
             start = end;
         }
         let lens_len = (self.bytes.len() - lens_start) as u32;

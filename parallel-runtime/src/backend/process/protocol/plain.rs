@@ -12,6 +12,11 @@
 
 use std::any::{Any, TypeId};
 
+use super::frame::push_varint;
+
+/// The most bytes a plain number takes: a varint of 64 bits.
+pub(super) const MAX_LEN: usize = 10;
+
 /// Appends the postcard encoding of `value` to `out` and says `true`, if it is a plain number or
 /// a tuple of one; says `false` and leaves `out` alone otherwise.
 #[inline(always)]
@@ -104,22 +109,12 @@ fn as_plain<N: 'static, T: 'static>(n: N) -> Option<T> {
         .and_then(Option::take)
 }
 
-/// postcard's varint: seven bits a byte, low first, the high bit set on all but the last.
-#[inline(always)]
-fn push_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push(n as u8 | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
 /// The varint that is all of `bytes`, in its shortest form (as postcard writes it) and within
 /// 64 bits; `None` for anything else.
 #[inline(always)]
 fn whole_varint(bytes: &[u8]) -> Option<u64> {
     let (&last, rest) = bytes.split_last()?;
-    if last & 0x80 != 0 || bytes.len() > 10 || (last == 0 && !rest.is_empty()) {
+    if last & 0x80 != 0 || bytes.len() > MAX_LEN || (last == 0 && !rest.is_empty()) {
         return None;
     }
     let mut n = 0u64;

@@ -190,8 +190,7 @@ impl RunFrame {
     /// ([`super::plain`]); `false`, with nothing added, for arguments of other types.
     #[inline(always)]
     pub(crate) fn push_plain<T: 'static>(&mut self, args: &T) -> bool {
-        // The longest number is a varint of 10 bytes.
-        if self.bytes.len() + self.parts_len + 10 > self.room()
+        if self.bytes.len() + self.parts_len + super::plain::MAX_LEN > self.room()
             || !super::plain::encode(args, &mut self.bytes)
         {
             return false;
@@ -212,7 +211,7 @@ impl RunFrame {
         if self.bytes.len() + MAX_VARINT + self.parts_len + bytes.len() > self.room() {
             return Err(EncodeError::TooLarge);
         }
-        push_varint(&mut self.bytes, len);
+        push_varint(&mut self.bytes, u64::from(len));
         self.parts_len += bytes.len();
         self.parts.push(Part {
             at: self.bytes.len(),
@@ -252,7 +251,7 @@ impl RunFrame {
         self.bytes[self.args_start - 4..self.args_start].copy_from_slice(&args_len.to_le_bytes());
         let mut start = 0;
         for &end in &self.ends {
-            push_varint(&mut self.bytes, end - start);
+            push_varint(&mut self.bytes, u64::from(end - start));
             start = end;
         }
         let len = (self.bytes.len() + self.parts_len - 4) as u32;
