@@ -13,7 +13,7 @@ use crate::error::ConfigError;
 use crate::task::Task;
 
 /// The worker ranks of an MPI job: [`ProcessPool`]'s API (`spawn`, `map`, `map_unordered`,
-/// [`as_completed`](crate::as_completed) over its tasks) on the ranks of a cluster. Needs the
+/// [`as_completed`](crate::as_completed()) over its tasks) on the ranks of a cluster. Needs the
 /// `mpi` feature. Python's `mpi4py.futures.MPIPoolExecutor`.
 ///
 /// - **Launched by MPI** (`mpirun -n 8 ./app`, or `srun`): rank 0 runs `main`; every other rank

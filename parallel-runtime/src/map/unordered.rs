@@ -241,7 +241,7 @@ impl<I: Iterator, T> MapUnordered<I, T> {
         self.input.size_hint()
     }
 
-    /// The next result to finish, while the caller holds `held` earlier results: [`Map`] keeps
+    /// The next result to finish, while the caller holds `held` earlier results: [`Map`](super::ordered::Map) keeps
     /// results that wait for a slower, earlier item, and they count as in flight.
     pub(super) fn next_holding(&mut self, held: usize) -> Option<Indexed<T>> {
         if let Some(expired) = self.expired.pop_front() {

@@ -65,7 +65,7 @@ pub(crate) enum Ring {
     ToParent = 1,
 }
 
-/// Where [`Rings::push`] put a frame.
+/// Where [`Rings::push_entry`] put a frame.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pushed {
     /// In the ring.
@@ -269,20 +269,20 @@ impl Rings {
         self.capacity / 2 - ENTRY_HEADER
     }
 
-    /// Puts `frame` (its tag and body) into the ring this side writes and publishes it, or
-    /// its entry alone when it must go on the socket; [`Pushed::Full`] when there is no room
-    /// now (nothing is written).
-    ///
-    /// # Errors
-    ///
-    /// When the reader's head is out of range.
+    /// [`push_entry`](Rings::push_entry) of a frame that carries no files.
     #[cfg(test)]
     pub(crate) fn push(&mut self, frame: &[u8]) -> Result<Pushed, Malformed> {
         self.push_entry(frame, false)
     }
 
-    /// [`push`](Rings::push), with the frame on the socket if `on_socket` whatever its size
-    /// (a frame that carries files, which only a socket can pass).
+    /// Puts `frame` (its tag and body) into the ring this side writes and publishes it, or
+    /// its entry alone when it must go on the socket: a frame too large for the ring, or one
+    /// that carries files (`on_socket`), which only a socket can pass. [`Pushed::Full`] when
+    /// there is no room now (nothing is written).
+    ///
+    /// # Errors
+    ///
+    /// When the reader's head is out of range.
     pub(crate) fn push_entry(
         &mut self,
         frame: &[u8],
