@@ -199,6 +199,20 @@ fn byte_buffers_of_every_size_cross_whole_on_both_transports() {
                     .all(|(s, b)| *s == b.wrapping_add(3))
             );
         }
+        // The same calls batched.
+        let salted_all: Vec<(Vec<u8>, usize)> = pool
+            .starmap(salted, buffers.iter().map(|buffer| (buffer.clone(), 5)))
+            .map(Result::unwrap)
+            .collect();
+        for (buffer, (salted_back, len)) in buffers.iter().zip(&salted_all) {
+            assert_eq!(*len, buffer.len(), "{transport}");
+            assert!(
+                salted_back
+                    .iter()
+                    .zip(buffer)
+                    .all(|(s, b)| *s == b.wrapping_add(5))
+            );
+        }
         let one = pool.spawn(reversed, (vec![1, 2, 3],)).join().unwrap();
         assert_eq!(one, [3, 2, 1]);
     }

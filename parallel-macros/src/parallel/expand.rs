@@ -133,9 +133,10 @@ impl Registration {
             .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
             .collect();
         // Hygienic parameter names: a function named `calls` must not meet a parameter `calls`.
-        let (calls, out) = (
+        let (calls, out, values) = (
             Ident::new("calls", Span::mixed_site()),
             Ident::new("out", Span::mixed_site()),
+            Ident::new("args", Span::mixed_site()),
         );
         quote! {
             const _: () = {
@@ -147,6 +148,16 @@ impl Registration {
                     use #private::registry::{ViaNothing as _, ViaSerde as _};
                     (&#private::TypeOf::<fn((#(#args,)*)) -> #output>::new())
                         .__parallel_invoke(#calls, #out, |(#(#names,)*)| #name(#(#names),*))
+                }
+
+                fn __parallel_encode(
+                    #values: &dyn ::core::any::Any,
+                    #out: &mut #private::registry::ArgsOut<'_>,
+                ) -> bool {
+                    #[allow(unused_imports)]
+                    use #private::registry::{ViaNothing as _, ViaSerde as _};
+                    (&#private::TypeOf::<fn((#(#args,)*)) -> #output>::new())
+                        .__parallel_encode()(#values, #out)
                 }
 
                 fn __parallel_type_id() -> ::core::any::TypeId {
@@ -168,6 +179,7 @@ impl Registration {
                     type_id: __parallel_type_id,
                     address: __parallel_address,
                     invoke: __parallel_invoke,
+                    encode: __parallel_encode,
                 };
             };
         }

@@ -11,10 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::protocol;
-pub use super::protocol::{Calls, OutcomesBuilder};
+pub use super::protocol::{ArgsOut, Arguments, Calls, EncodeArgs, OutcomesBuilder, encode_any};
 use crate::error::panic_message;
 use crate::type_of::TypeOf;
 
@@ -32,6 +31,9 @@ pub struct Entry {
     /// Runs the function on each call's postcard-encoded argument tuple, adding each call's
     /// outcome to `out` (the layout is in the `protocol` module).
     pub invoke: Invoke,
+    /// Adds a call of the function to a request, its arguments encoded element by element
+    /// ([`Arguments`]).
+    pub encode: EncodeArgs,
 }
 
 /// See [`Entry::invoke`].
@@ -89,7 +91,7 @@ pub(crate) fn by_address(address: usize) -> Option<&'static Entry> {
 /// fails alone: its arguments that do not decode, its panic, or its value that does not encode.
 pub fn invoke_batch<Args, R>(calls: Calls<'_>, out: &mut OutcomesBuilder<'_>, f: impl Fn(Args) -> R)
 where
-    Args: DeserializeOwned + 'static,
+    Args: Arguments,
     R: Serialize + 'static,
 {
     for (index, args) in calls.iter().enumerate() {
@@ -106,7 +108,7 @@ where
             args
         } else {
             let mut decoder = postcard::Deserializer::from_bytes(args);
-            match protocol::deserialize_bulk::<Args, _>(&mut decoder) {
+            match Args::decode(&mut decoder) {
                 Ok(args) => match decoder.finalize() {
                     Ok([]) => args,
                     Ok(rest) => {
@@ -138,8 +140,9 @@ where
 }
 
 // At the definition of a `#[parallel]` function, the code `#[parallel]` generates picks the
-// invoker for its types on `TypeOf<fn(Args) -> R>`: the serde one where arguments and result
-// are serde data, else one that answers with an error (such a function is never sent to a
+// invoker and the encoder for its types on `TypeOf<fn(Args) -> R>`: the serde ones where
+// arguments and result are serde data, else an invoker that answers with an error and an
+// encoder that leaves the call to the generic path (such a function is never sent to a
 // process: the call site's bounds reject it first).
 
 /// The serde invoker, picked where the bounds hold.
@@ -155,11 +158,12 @@ pub trait ViaSerde<Args, R> {
         out: &mut OutcomesBuilder<'_>,
         f: impl Fn(Args) -> R,
     ) -> Result<(), String>;
+
+    /// How a caller adds a call to a request: [`encode_any`] of `Args`.
+    fn __parallel_encode(&self) -> EncodeArgs;
 }
 
-impl<Args: DeserializeOwned + 'static, R: Serialize + 'static> ViaSerde<Args, R>
-    for TypeOf<fn(Args) -> R>
-{
+impl<Args: Arguments, R: Serialize + 'static> ViaSerde<Args, R> for TypeOf<fn(Args) -> R> {
     fn __parallel_invoke(
         &self,
         calls: Calls<'_>,
@@ -168,6 +172,10 @@ impl<Args: DeserializeOwned + 'static, R: Serialize + 'static> ViaSerde<Args, R>
     ) -> Result<(), String> {
         invoke_batch(calls, out, f);
         Ok(())
+    }
+
+    fn __parallel_encode(&self) -> EncodeArgs {
+        encode_any::<Args>
     }
 }
 
@@ -184,6 +192,9 @@ pub trait ViaNothing<Args, R> {
         out: &mut OutcomesBuilder<'_>,
         f: impl Fn(Args) -> R,
     ) -> Result<(), String>;
+
+    /// An encoder that adds nothing: the caller's generic path answers.
+    fn __parallel_encode(&self) -> EncodeArgs;
 }
 
 impl<Args, R> ViaNothing<Args, R> for &TypeOf<fn(Args) -> R> {
@@ -194,5 +205,9 @@ impl<Args, R> ViaNothing<Args, R> for &TypeOf<fn(Args) -> R> {
         _: impl Fn(Args) -> R,
     ) -> Result<(), String> {
         Err("its arguments or result are not serde data".to_owned())
+    }
+
+    fn __parallel_encode(&self) -> EncodeArgs {
+        |_, _| false
     }
 }

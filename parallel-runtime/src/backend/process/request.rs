@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::protocol::{self, Outgoing, RunFrame};
+use super::protocol::{self, ArgsOut, Outgoing, RunFrame};
 use super::registry::Entry;
 use super::reply::ReplyTo;
 use crate::error::TaskError;
@@ -86,9 +86,16 @@ impl RequestBuilder {
         // The arrays of a call whose arguments do not encode are left out with it; an array
         // named by an earlier call stays.
         let before = self.slices.len();
-        let frame = &mut self.frame;
-        let pushed =
-            shared_slice::collecting(&mut self.slices, || frame.push(&protocol::Bulk(args)));
+        let (frame, encode) = (&mut self.frame, self.entry.encode);
+        let pushed = shared_slice::collecting(&mut self.slices, || {
+            // Element by element where the function's entry knows the tuple (the same bytes).
+            let mut out = ArgsOut::new(frame);
+            if encode(args, &mut out) {
+                out.into_pushed()
+            } else {
+                frame.push(&protocol::Bulk(args))
+            }
+        });
         if pushed.is_err() {
             self.slices.truncate(before);
         }

@@ -39,6 +39,7 @@
 //! no block larger than `n` bytes, or serde's cautious first allocation of a sequence (1 MiB).
 //! `protocol/fuzz.rs` checks both on a million random and mutated frames.
 
+mod arguments;
 mod bulk;
 mod codec;
 mod failure;
@@ -50,7 +51,8 @@ mod panic_report;
 mod plain;
 mod run;
 
-pub(crate) use bulk::{Bulk, deserialize as deserialize_bulk, into_byte_string};
+pub use arguments::{ArgsOut, Arguments, EncodeArgs, encode_any};
+pub(crate) use bulk::{Bulk, into_byte_string};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use failure::FailureKind;
 pub(crate) use frame::{

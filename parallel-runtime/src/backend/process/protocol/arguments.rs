@@ -1,0 +1,141 @@
+//! Argument tuples of several arguments, written and read element by element.
+//!
+//! serde writes a tuple through its elements' own `Serialize`, so a `Vec<u8>` beside another
+//! argument (`fn f(data: Vec<u8>, key: u32)`) went one byte at a time, as a sequence (about
+//! 1 GB/s here), where alone it crosses as a byte string in one block ([`Bulk`]). postcard
+//! writes a tuple as its elements back to back, so a tuple written element by element, each
+//! through [`Bulk`], is the same bytes on the wire, and reading it element by element reads
+//! the same values. Both ends do so:
+//!
+//! - **The worker**, in the invoker `#[parallel]` generates, which knows the argument types.
+//! - **The caller**, through the function's registry entry ([`EncodeArgs`]): the call site only
+//!   knows that its tuple is serde data, not what it holds.
+//!
+//! Tuples of one argument are [`Bulk`]'s already, and plain numbers are [`plain`](super::plain)'s
+//! (tried first on both ends).
+
+use std::any::Any;
+
+use postcard::de_flavors::Slice;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::ser::SerializeTuple;
+
+use super::bulk::{self, Bulk};
+use super::codec::EncodeError;
+use super::run::RunFrame;
+
+/// The postcard decoder a worker reads a call's arguments with.
+pub type ArgsDecoder<'de> = postcard::Deserializer<'de, Slice<'de>>;
+
+/// The argument tuple of a function that can run in a process: its elements are serde data.
+///
+/// Implemented for tuples of up to eight elements, as [`ProcessFn`](crate::ProcessFn) is for
+/// functions of up to eight arguments.
+#[doc(hidden)]
+pub trait Arguments: Sized + 'static {
+    /// Reads the tuple that [`Arguments::encode`] (or postcard) wrote.
+    ///
+    /// # Errors
+    ///
+    /// postcard's, when the bytes are not such a tuple.
+    fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self>;
+
+    /// Adds a call with these arguments to `out`, element by element; `false`, with nothing
+    /// added, for a tuple of fewer than two elements (which [`Bulk`] writes whole).
+    fn encode(&self, out: &mut ArgsOut<'_>) -> bool;
+}
+
+/// Where [`EncodeArgs`] adds a call: a request being built.
+#[doc(hidden)]
+pub struct ArgsOut<'a> {
+    frame: &'a mut RunFrame,
+    pushed: Result<(), EncodeError>,
+}
+
+impl<'a> ArgsOut<'a> {
+    pub(crate) fn new(frame: &'a mut RunFrame) -> Self {
+        ArgsOut {
+            frame,
+            pushed: Ok(()),
+        }
+    }
+
+    /// Whether the call was added.
+    ///
+    /// # Errors
+    ///
+    /// When its arguments did not encode ([`RunFrame::push`]).
+    pub(crate) fn into_pushed(self) -> Result<(), EncodeError> {
+        self.pushed
+    }
+
+    fn push<T: Serialize + ?Sized>(&mut self, args: &T) {
+        self.pushed = self.frame.push(args);
+    }
+}
+
+/// How the caller adds a call of one function to a request: [`encode_any`] of the function's
+/// argument tuple, or `false` where it takes no part (its arguments are not serde data).
+pub type EncodeArgs = fn(args: &dyn Any, out: &mut ArgsOut<'_>) -> bool;
+
+/// [`Arguments::encode`] of `args` if it is an `A`; `false`, with nothing added, otherwise.
+pub fn encode_any<A: Arguments>(args: &dyn Any, out: &mut ArgsOut<'_>) -> bool {
+    args.downcast_ref::<A>()
+        .is_some_and(|args| args.encode(out))
+}
+
+/// A tuple whose elements each serialize through [`Bulk`].
+struct Spread<'a, T>(&'a T);
+
+macro_rules! arguments {
+    // Whole: a tuple of fewer than two elements.
+    (whole $($arg:ident)*) => {
+        impl<$($arg: Serialize + DeserializeOwned + 'static),*> Arguments for ($($arg,)*) {
+            #[inline]
+            fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self> {
+                bulk::deserialize(decoder)
+            }
+
+            #[inline]
+            fn encode(&self, _: &mut ArgsOut<'_>) -> bool {
+                false
+            }
+        }
+    };
+    ($len:literal: $($arg:ident $index:tt)*) => {
+        impl<$($arg: Serialize + DeserializeOwned + 'static),*> Arguments for ($($arg,)*) {
+            #[inline]
+            fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self> {
+                Ok(($(bulk::deserialize::<$arg, _>(&mut *decoder)?,)*))
+            }
+
+            #[inline]
+            fn encode(&self, out: &mut ArgsOut<'_>) -> bool {
+                out.push(&Spread(self));
+                true
+            }
+        }
+
+        impl<$($arg: Serialize + 'static),*> Serialize for Spread<'_, ($($arg,)*)> {
+            #[inline]
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut tuple = serializer.serialize_tuple($len)?;
+                $(tuple.serialize_element(&Bulk(&(self.0).$index))?;)*
+                tuple.end()
+            }
+        }
+    };
+}
+arguments!(whole);
+arguments!(whole A);
+arguments!(2: A 0 B 1);
+arguments!(3: A 0 B 1 C 2);
+arguments!(4: A 0 B 1 C 2 D 3);
+arguments!(5: A 0 B 1 C 2 D 3 E 4);
+arguments!(6: A 0 B 1 C 2 D 3 E 4 G 5);
+arguments!(7: A 0 B 1 C 2 D 3 E 4 G 5 H 6);
+arguments!(8: A 0 B 1 C 2 D 3 E 4 G 5 H 6 I 7);
+
+#[cfg(test)]
+mod test;
