@@ -61,6 +61,13 @@ fn checksum_tagged(bytes: Vec<u8>, tag: u32) -> (usize, u64, u32) {
     (len, sum, tag)
 }
 
+#[parallel]
+fn checksum_both(first: Vec<u8>, tag: u32, second: serde_bytes::ByteBuf) -> [(usize, u64); 2] {
+    let second = checksum(second.into_vec());
+    let (len, sum) = checksum(first);
+    [(len, sum + u64::from(tag)), second]
+}
+
 /// Byte strings of `len` bytes, each different.
 fn blobs(lens: &[usize]) -> Vec<Vec<u8>> {
     lens.iter()
@@ -233,13 +240,31 @@ fn byte_strings_on_either_side_of_the_bound_cross_whole_in_one_batch() {
             sum
         );
         assert_eq!(&pool.spawn(checksum_buf, (buffer,)).join().unwrap(), sum);
-        // A byte string beside another argument is copied into the request, as before.
+        // Beside another argument too.
         let (len, total, tag) = pool
             .spawn(checksum_tagged, (payload.clone(), 9))
             .join()
             .unwrap();
         assert_eq!(((len, total), tag), (*sum, 9));
     }
+    // Two byte strings and a number in each call, every pair of sizes in one batch: a call
+    // may carry two parts, one, or none.
+    let calls: Vec<(Vec<u8>, u32, serde_bytes::ByteBuf)> = payloads
+        .iter()
+        .zip(payloads.iter().rev())
+        .map(|(first, second)| (first.clone(), 1, second.clone().into()))
+        .collect();
+    let both: Vec<[(usize, u64); 2]> = pool
+        .starmap(checksum_both, calls)
+        .chunk(lens.len())
+        .map(Result::unwrap)
+        .collect();
+    let expected_both: Vec<[(usize, u64); 2]> = expected
+        .iter()
+        .zip(expected.iter().rev())
+        .map(|(&(len, sum), &second)| [(len, sum + 1), second])
+        .collect();
+    assert_eq!(both, expected_both);
 }
 
 #[test]

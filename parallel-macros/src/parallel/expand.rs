@@ -151,7 +151,7 @@ impl Registration {
                 }
 
                 fn __parallel_encode(
-                    #values: &dyn ::core::any::Any,
+                    #values: &mut dyn ::core::any::Any,
                     #out: &mut #private::registry::ArgsOut<'_>,
                 ) -> bool {
                     #[allow(unused_imports)]

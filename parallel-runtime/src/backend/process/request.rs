@@ -7,16 +7,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::protocol::{self, ArgsOut, Outgoing, RunFrame};
+use super::protocol::{self, ArgsOut, Outgoing, RunFrame, SHORTEST_PART};
 use super::registry::Entry;
 use super::reply::ReplyTo;
 use crate::error::TaskError;
 use crate::shared_slice::{self, Mapping};
-
-/// The shortest byte string that a request for a transport that takes parts
-/// ([`RequestBuilder::with_parts`]) leaves out of its frame: shorter ones cost less to copy
-/// than a message of their own.
-const SHORTEST_PART: usize = 64 << 10;
 
 /// Calls of one function being gathered into a request.
 pub(super) struct RequestBuilder {
@@ -52,29 +47,46 @@ impl RequestBuilder {
         }
     }
 
-    /// Leaves arguments that are large byte strings (`Vec<u8>`, or a tuple of one, of 64 KiB
-    /// or more) out of the frame, to be sent from their own memory: for a transport that can
-    /// ([`Outgoing`]), when `parts`.
+    /// Leaves arguments that are large byte strings (a `Vec<u8>` or `ByteBuf` of 64 KiB or
+    /// more, alone or as an element of the argument tuple) out of the frame, to be sent from
+    /// their own memory: for a transport that can ([`Outgoing`]), when `parts`.
     pub(super) fn with_parts(mut self, parts: bool) -> Self {
         self.parts = parts;
         self
     }
 
     /// Adds a call, taking its arguments: a large byte string may stay out of the frame (see
-    /// [`RequestBuilder::with_parts`]); otherwise as [`RequestBuilder::push`].
+    /// [`RequestBuilder::with_parts`]), alone or as an element of the argument tuple; one whose
+    /// arguments do not encode is left out, and is the error.
     #[inline]
     pub(super) fn push_owned<T: Serialize + 'static>(&mut self, args: T) -> Result<(), TaskError> {
-        if !self.parts {
-            return self.push(&args);
+        if self.frame.push_plain(&args) {
+            return Ok(());
         }
-        match protocol::into_byte_string(args) {
-            Ok(bytes) if bytes.len() >= SHORTEST_PART => {
-                self.frame.push_part(bytes).map_err(arguments_error)
+        let args = if self.parts {
+            match protocol::into_byte_string(args) {
+                Ok(bytes) if bytes.len() >= SHORTEST_PART => {
+                    return self.frame.push_part(bytes).map_err(arguments_error);
+                }
+                // The same bytes on the wire as the arguments themselves.
+                Ok(bytes) => return self.push(&bytes),
+                Err(args) => args,
             }
-            // The same bytes on the wire as the arguments themselves.
-            Ok(bytes) => self.push(&bytes),
-            Err(args) => self.push(&args),
-        }
+        } else {
+            args
+        };
+        // Element by element where the function's entry knows the tuple (the same bytes).
+        let (encode, parts) = (self.entry.encode, self.parts);
+        let mut args = Some(args);
+        self.push_with(|frame| {
+            let mut out = ArgsOut::new(frame, parts);
+            let encoded = encode(&mut args, &mut out);
+            match &args {
+                // Left as they were: not a tuple the entry writes element by element.
+                Some(args) if !encoded => frame.push(&protocol::Bulk(args)),
+                _ => out.into_pushed(),
+            }
+        })
     }
 
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
@@ -83,19 +95,19 @@ impl RequestBuilder {
         if self.frame.push_plain(args) {
             return Ok(());
         }
+        self.push_with(|frame| frame.push(&protocol::Bulk(args)))
+    }
+
+    /// Adds the call `encode` adds to the frame, and the arrays its arguments name.
+    fn push_with(
+        &mut self,
+        encode: impl FnOnce(&mut RunFrame) -> Result<(), protocol::EncodeError>,
+    ) -> Result<(), TaskError> {
         // The arrays of a call whose arguments do not encode are left out with it; an array
         // named by an earlier call stays.
         let before = self.slices.len();
-        let (frame, encode) = (&mut self.frame, self.entry.encode);
-        let pushed = shared_slice::collecting(&mut self.slices, || {
-            // Element by element where the function's entry knows the tuple (the same bytes).
-            let mut out = ArgsOut::new(frame);
-            if encode(args, &mut out) {
-                out.into_pushed()
-            } else {
-                frame.push(&protocol::Bulk(args))
-            }
-        });
+        let frame = &mut self.frame;
+        let pushed = shared_slice::collecting(&mut self.slices, || encode(frame));
         if pushed.is_err() {
             self.slices.truncate(before);
         }

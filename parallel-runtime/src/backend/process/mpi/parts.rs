@@ -18,12 +18,14 @@
 use mpi::Tag;
 
 use super::{TAG_RUN, TAG_RUN_ISOLATED};
-use crate::backend::process::protocol::{FrameBuffer, MAX_CALLS, MAX_FRAME, Malformed, Part};
+use crate::backend::process::protocol::{FrameBuffer, MAX_FRAME, Malformed, Part, SHORTEST_PART};
 
 /// Bytes of a head before its places: the tag and the count.
 pub(in crate::backend::process) const PARTS_HEAD: usize = 1 + 4;
 /// Bytes of one part's place in a head.
 pub(in crate::backend::process) const PART_PLACE: usize = 8 + 8;
+/// The most parts a request carries: each holds at least [`SHORTEST_PART`] bytes of a frame.
+const MAX_PARTS: usize = MAX_FRAME / SHORTEST_PART + 1;
 
 /// The head of a request with `parts` (see the module's grammar): the message `tag`, made of
 /// `prefix` then `frame` (a run frame's own bytes, from its tag on), where each part's `at`
@@ -87,8 +89,8 @@ impl<'a> Head<'a> {
             return Err(Malformed("parts of a message other than a run"));
         }
         let count = u32::from_le_bytes(head[1..].try_into().expect("four bytes")) as usize;
-        if count > MAX_CALLS {
-            return Err(Malformed("more parts than a request has calls"));
+        if count > MAX_PARTS {
+            return Err(Malformed("more parts than a frame can carry"));
         }
         let Some((places, body)) = rest.split_at_checked(count * PART_PLACE) else {
             return Err(Malformed("a request with parts shorter than its places"));
@@ -220,7 +222,7 @@ mod test {
         assert_eq!(with(&|m| m[0] = 9), "parts of a message other than a run");
         assert_eq!(
             with(&|m| m[1..5].copy_from_slice(&u32::MAX.to_le_bytes())),
-            "more parts than a request has calls"
+            "more parts than a frame can carry"
         );
         assert_eq!(
             with(&|m| m[1..5].copy_from_slice(&3u32.to_le_bytes())),

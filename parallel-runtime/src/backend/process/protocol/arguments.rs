@@ -13,6 +13,10 @@
 //!
 //! Tuples of one argument are [`Bulk`]'s already, and plain numbers are [`plain`](super::plain)'s
 //! (tried first on both ends).
+//!
+//! For a transport that takes parts (MPI, [`Outgoing`](super::Outgoing)), an element that is a
+//! large byte string stays out of the frame as a part, as a whole argument does: the caller
+//! hands its arguments over, and each element is moved, not copied.
 
 use std::any::Any;
 
@@ -21,9 +25,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 
-use super::bulk::{self, Bulk};
+use super::bulk::{self, Bulk, into_byte_string};
 use super::codec::EncodeError;
-use super::run::RunFrame;
+use super::outgoing::SHORTEST_PART;
+use super::run::{CallInPieces, RunFrame};
 
 /// The postcard decoder a worker reads a call's arguments with.
 pub type ArgsDecoder<'de> = postcard::Deserializer<'de, Slice<'de>>;
@@ -41,22 +46,30 @@ pub trait Arguments: Sized + 'static {
     /// postcard's, when the bytes are not such a tuple.
     fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self>;
 
-    /// Adds a call with these arguments to `out`, element by element; `false`, with nothing
-    /// added, for a tuple of fewer than two elements (which [`Bulk`] writes whole).
-    fn encode(&self, out: &mut ArgsOut<'_>) -> bool;
+    /// Adds a call with these arguments to `out`, element by element; gives them back, with
+    /// nothing added, for a tuple of fewer than two elements (which [`Bulk`] writes whole).
+    ///
+    /// # Errors
+    ///
+    /// The arguments, when they are a tuple of fewer than two elements.
+    fn encode(self, out: &mut ArgsOut<'_>) -> Result<(), Self>;
 }
 
 /// Where [`EncodeArgs`] adds a call: a request being built.
 #[doc(hidden)]
 pub struct ArgsOut<'a> {
     frame: &'a mut RunFrame,
+    /// Whether byte strings of [`SHORTEST_PART`] or more stay out of the frame.
+    parts: bool,
     pushed: Result<(), EncodeError>,
 }
 
 impl<'a> ArgsOut<'a> {
-    pub(crate) fn new(frame: &'a mut RunFrame) -> Self {
+    /// Adds calls to `frame`, with parts if `parts`.
+    pub(crate) fn new(frame: &'a mut RunFrame, parts: bool) -> Self {
         ArgsOut {
             frame,
+            parts,
             pushed: Ok(()),
         }
     }
@@ -65,24 +78,63 @@ impl<'a> ArgsOut<'a> {
     ///
     /// # Errors
     ///
-    /// When its arguments did not encode ([`RunFrame::push`]).
+    /// When its arguments did not encode ([`RunFrame::push`]); the frame is then as before.
     pub(crate) fn into_pushed(self) -> Result<(), EncodeError> {
         self.pushed
     }
 
+    /// Adds a call of `args`, encoded whole.
     fn push<T: Serialize + ?Sized>(&mut self, args: &T) {
         self.pushed = self.frame.push(args);
+    }
+
+    /// Adds a call that `write` writes in pieces.
+    fn push_in_pieces(
+        &mut self,
+        write: impl FnOnce(&mut CallInPieces<'_>) -> Result<(), EncodeError>,
+    ) {
+        let mut call = self.frame.begin_call();
+        self.pushed = write(&mut call);
+        if self.pushed.is_ok() {
+            call.end();
+        }
+    }
+}
+
+/// Appends one element of an argument tuple to `call`: a byte string of [`SHORTEST_PART`] or
+/// more as a part, anything else encoded in place.
+fn append_element<T: Serialize + 'static>(
+    call: &mut CallInPieces<'_>,
+    value: T,
+) -> Result<(), EncodeError> {
+    match into_byte_string(value) {
+        Ok(bytes) if bytes.len() >= SHORTEST_PART => call.append_part(bytes),
+        // The same bytes on the wire as the element itself.
+        Ok(bytes) => call.append(&Bulk(&bytes)),
+        Err(value) => call.append(&Bulk(&value)),
     }
 }
 
 /// How the caller adds a call of one function to a request: [`encode_any`] of the function's
 /// argument tuple, or `false` where it takes no part (its arguments are not serde data).
-pub type EncodeArgs = fn(args: &dyn Any, out: &mut ArgsOut<'_>) -> bool;
+pub type EncodeArgs = fn(args: &mut dyn Any, out: &mut ArgsOut<'_>) -> bool;
 
-/// [`Arguments::encode`] of `args` if it is an `A`; `false`, with nothing added, otherwise.
-pub fn encode_any<A: Arguments>(args: &dyn Any, out: &mut ArgsOut<'_>) -> bool {
-    args.downcast_ref::<A>()
-        .is_some_and(|args| args.encode(out))
+/// [`Arguments::encode`] of the `A` that `args` (an `Option<A>`) holds, taken out; `false`,
+/// with `args` and `out` as they were, for anything else.
+pub fn encode_any<A: Arguments>(args: &mut dyn Any, out: &mut ArgsOut<'_>) -> bool {
+    let Some(slot) = args.downcast_mut::<Option<A>>() else {
+        return false;
+    };
+    let Some(args) = slot.take() else {
+        return false;
+    };
+    match args.encode(out) {
+        Ok(()) => true,
+        Err(args) => {
+            *slot = Some(args);
+            false
+        }
+    }
 }
 
 /// A tuple whose elements each serialize through [`Bulk`].
@@ -98,8 +150,8 @@ macro_rules! arguments {
             }
 
             #[inline]
-            fn encode(&self, _: &mut ArgsOut<'_>) -> bool {
-                false
+            fn encode(self, _: &mut ArgsOut<'_>) -> Result<(), Self> {
+                Err(self)
             }
         }
     };
@@ -111,9 +163,16 @@ macro_rules! arguments {
             }
 
             #[inline]
-            fn encode(&self, out: &mut ArgsOut<'_>) -> bool {
-                out.push(&Spread(self));
-                true
+            fn encode(self, out: &mut ArgsOut<'_>) -> Result<(), Self> {
+                if out.parts {
+                    out.push_in_pieces(move |call| {
+                        $(append_element(call, self.$index)?;)*
+                        Ok(())
+                    });
+                } else {
+                    out.push(&Spread(&self));
+                }
+                Ok(())
             }
         }
 

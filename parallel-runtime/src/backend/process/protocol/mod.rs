@@ -55,18 +55,18 @@ pub use arguments::{ArgsOut, Arguments, EncodeArgs, encode_any};
 pub(crate) use bulk::{Bulk, into_byte_string};
 pub(crate) use codec::{EncodeError, decode_exact, left_over};
 pub(crate) use failure::FailureKind;
+#[cfg(feature = "mpi")]
+pub(crate) use frame::MAX_FRAME;
 pub(crate) use frame::{
     FrameBuffer, HELLO_FRAME, MAX_ATTACH, Malformed, SETUP_FRAME, SETUP_SHARED_FRAME,
     enlarge_send_buffer, read_frame, write_frame,
 };
-#[cfg(feature = "mpi")]
-pub(crate) use frame::{MAX_CALLS, MAX_FRAME};
 pub(crate) use frame_pool::give_back as give_back_frame;
 pub use outcomes::OutcomesBuilder;
 pub(crate) use outcomes::{CallFailure, Outcome, Outcomes, ToParent, decode_to_parent, refused};
-pub(crate) use outgoing::Outgoing;
 #[cfg(feature = "mpi")]
 pub(crate) use outgoing::Part;
+pub(crate) use outgoing::{Outgoing, SHORTEST_PART};
 #[cfg(any(test, feature = "mpi"))]
 pub(crate) use panic_report::panic_on_wire;
 pub(crate) use panic_report::{

@@ -9,6 +9,10 @@
 //! MPI transport sends the bytes from the `Vec` itself, into their place on the rank. A transport that needs the frame in one
 //! block asks for [`Outgoing::whole`], which moves the parts in.
 
+/// The shortest byte string that a frame for a transport that takes parts leaves out as a
+/// [`Part`]: shorter ones cost less to copy than a message of their own.
+pub(crate) const SHORTEST_PART: usize = 64 << 10;
+
 /// A run frame, with its parts beside it.
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {

@@ -207,18 +207,22 @@ impl RunFrame {
     ///
     /// When it would make the frame larger than a frame can be; the frame is then as before.
     pub(crate) fn push_part(&mut self, bytes: Vec<u8>) -> Result<(), EncodeError> {
-        let len = u32::try_from(bytes.len()).map_err(|_| EncodeError::TooLarge)?;
-        if self.bytes.len() + MAX_VARINT + self.parts_len + bytes.len() > self.room() {
-            return Err(EncodeError::TooLarge);
-        }
-        push_varint(&mut self.bytes, u64::from(len));
-        self.parts_len += bytes.len();
-        self.parts.push(Part {
-            at: self.bytes.len(),
-            bytes,
-        });
-        self.ends.push(self.args_len() as u32);
+        let mut call = self.begin_call();
+        call.append_part(bytes)?;
+        call.end();
         Ok(())
+    }
+
+    /// Starts a call whose arguments are written in pieces ([`CallInPieces`]): encoded in
+    /// place, and byte strings left out as parts.
+    pub(crate) fn begin_call(&mut self) -> CallInPieces<'_> {
+        CallInPieces {
+            bytes: self.bytes.len(),
+            parts: self.parts.len(),
+            parts_len: self.parts_len,
+            frame: self,
+            ended: false,
+        }
     }
 
     /// The most bytes the frame may hold, parts and length prefix included, leaving room for
@@ -258,6 +262,68 @@ impl RunFrame {
         self.bytes[..4].copy_from_slice(&len.to_le_bytes());
         self.bytes[FRAME_HEADER + 4..FRAME_HEADER + 8].copy_from_slice(&count.to_le_bytes());
         Outgoing::with_parts(self.bytes, self.parts)
+    }
+}
+
+/// A call of a [`RunFrame`] being written in pieces. Dropped before [`CallInPieces::end`] (its
+/// arguments failed to encode), it leaves the frame as it was before the call.
+pub(crate) struct CallInPieces<'a> {
+    frame: &'a mut RunFrame,
+    /// The frame's lengths before the call.
+    bytes: usize,
+    parts: usize,
+    parts_len: usize,
+    ended: bool,
+}
+
+impl CallInPieces<'_> {
+    /// Appends the postcard encoding of `value`.
+    ///
+    /// # Errors
+    ///
+    /// When `value` does not encode, or would make the frame larger than a frame can be.
+    pub(crate) fn append<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+        let limit = self.frame.room() - self.frame.parts_len;
+        encode_limited(value, &mut self.frame.bytes, limit)
+    }
+
+    /// Appends a byte string as postcard writes it (a varint length, then the bytes), leaving
+    /// `bytes` out of the frame as a [`Part`].
+    ///
+    /// # Errors
+    ///
+    /// When it would make the frame larger than a frame can be.
+    pub(crate) fn append_part(&mut self, bytes: Vec<u8>) -> Result<(), EncodeError> {
+        let frame = &mut *self.frame;
+        let len = u32::try_from(bytes.len()).map_err(|_| EncodeError::TooLarge)?;
+        if frame.bytes.len() + MAX_VARINT + frame.parts_len + bytes.len() > frame.room() {
+            return Err(EncodeError::TooLarge);
+        }
+        push_varint(&mut frame.bytes, u64::from(len));
+        frame.parts_len += bytes.len();
+        frame.parts.push(Part {
+            at: frame.bytes.len(),
+            bytes,
+        });
+        Ok(())
+    }
+
+    /// Ends the call: its pieces are its arguments.
+    pub(crate) fn end(mut self) {
+        self.ended = true;
+        let len = self.frame.args_len() as u32;
+        self.frame.ends.push(len);
+    }
+}
+
+impl Drop for CallInPieces<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let frame = &mut *self.frame;
+            frame.bytes.truncate(self.bytes);
+            frame.parts.truncate(self.parts);
+            frame.parts_len = self.parts_len;
+        }
     }
 }
 
