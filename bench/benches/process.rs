@@ -13,9 +13,9 @@
 //! - `process/round_trip`: one spawn and join on a warm pool, `parallel` and `procspawn`.
 //! - `process/cold_start`: a two-worker pool built, one result, the pool dropped.
 //! - `process/payload_1mib`: `len` of 100 buffers of 1 MiB: `serde_bytes::ByteBuf`, plain
-//!   `Vec<u8>` (alone, and beside a second argument: serde would send both byte by byte),
-//!   `procspawn` (one call per worker in flight: more deadlocks it, see `procspawn_lens`), and
-//!   an in-process copy of the bytes.
+//!   `Vec<u8>` (alone, beside a second argument, and sent back as the result: the bytes of
+//!   `pool_map_vec_u8_there_and_back` cross twice), `procspawn` (one call per worker in flight:
+//!   more deadlocks it, see `procspawn_lens`), and an in-process copy of the bytes.
 //! - `process/shared_slice_8mib`: 100 calls each summing the same 8 MiB `f64` array, passed
 //!   as a `SharedSlice<f64>` (the file sent to each worker once; with and without making the
 //!   array in the measured time) against passed as a `Vec<f64>` (serde copies it into every
@@ -69,6 +69,11 @@ fn byte_buf_len(bytes: ByteBuf) -> usize {
 #[parallel]
 fn vec_len(bytes: Vec<u8>) -> usize {
     bytes.len()
+}
+
+#[parallel]
+fn echo(bytes: Vec<u8>) -> Vec<u8> {
+    bytes
 }
 
 #[parallel]
@@ -300,6 +305,24 @@ fn payload_1mib(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
                 let sum: usize = pool
                     .map(vec_len, buffers)
                     .map(|result| result.expect("len runs"))
+                    .sum();
+                assert_eq!(sum, total);
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("pool_map_vec_u8_there_and_back", |b| {
+        b.iter_batched(
+            || {
+                buffers
+                    .iter()
+                    .map(|buffer| buffer.to_vec())
+                    .collect::<Vec<Vec<u8>>>()
+            },
+            |buffers| {
+                let sum: usize = pool
+                    .map(echo, buffers)
+                    .map(|result| result.expect("echo runs").len())
                     .sum();
                 assert_eq!(sum, total);
             },

@@ -191,7 +191,8 @@ fn decode_each<T: DeserializeOwned + 'static, C: ?Sized>(
             continue;
         }
         let mut decoder = postcard::Deserializer::from_bytes(value);
-        match T::deserialize(&mut decoder) {
+        // A `Vec<u8>` as a byte string, in one block, as the worker wrote it.
+        match super::bulk::deserialize::<T, _>(&mut decoder) {
             Ok(value) => match decoder.finalize() {
                 Ok([]) => each(context, index, value),
                 Ok(rest) => failed(context, index, left_over(rest.len())),
