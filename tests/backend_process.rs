@@ -141,6 +141,34 @@ fn salted(bytes: Vec<u8>, salt: u8) -> (Vec<u8>, usize) {
     )
 }
 
+/// A result element that refuses to be written when it is 1, and to be read when it is 2.
+#[derive(Debug, PartialEq)]
+struct Fussy(u8);
+
+impl serde::Serialize for Fussy {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 1 {
+            return Err(serde::ser::Error::custom("fussy 1 will not be written"));
+        }
+        serializer.serialize_u8(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Fussy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match <u8 as serde::Deserialize>::deserialize(deserializer)? {
+            2 => Err(serde::de::Error::custom("fussy 2 will not be read")),
+            n => Ok(Fussy(n)),
+        }
+    }
+}
+
+/// `len` bytes and a [`Fussy`]: a tuple, which crosses element by element.
+#[parallel]
+fn bytes_and_fussy(len: usize, fussy: u8) -> (Vec<u8>, Fussy) {
+    (vec![fussy; len], Fussy(fussy))
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
@@ -164,6 +192,48 @@ fn functions_forwarded_by_a_macro_run_in_processes() {
     let (nine, sixteen) = join_on_processes!(square, square(4));
     assert_eq!((nine, sixteen), (9, 16));
     assert_eq!(map_on_processes!(square), [0, 1, 4, 9]);
+}
+
+/// A result tuple whose element fails to be written, or read, fails its call alone, with the
+/// element's own message where the format keeps it; the tuples around it arrive whole.
+#[test]
+fn a_tuple_result_that_does_not_cross_fails_its_call_alone() {
+    let pool = ProcessPool::builder().workers(2).build().unwrap();
+    let calls = [(70_000, 0), (5, 1), (70_000, 2), (3, 0), (0, 1)];
+    for chunk in [1, calls.len()] {
+        let results: Vec<_> = pool.starmap(bytes_and_fussy, calls).chunk(chunk).collect();
+        assert_eq!(results[0].as_ref().unwrap(), &(vec![0; 70_000], Fussy(0)));
+        assert_eq!(results[3].as_ref().unwrap(), &(vec![0; 3], Fussy(0)));
+        for (at, expected) in [
+            (
+                1,
+                "could not encode the result: fussy 1 will not be written",
+            ),
+            (2, "could not decode the result"),
+            (
+                4,
+                "could not encode the result: fussy 1 will not be written",
+            ),
+        ] {
+            let err = results[at].as_ref().unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::Serialization { .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains(expected), "{err}");
+            assert_eq!(err.index(), Some(at));
+        }
+    }
+    let err = pool
+        .spawn(bytes_and_fussy, (100_000, 2))
+        .join()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("could not decode the result"),
+        "{err}"
+    );
+    let (bytes, fussy) = pool.spawn(bytes_and_fussy, (100_000, 7)).join().unwrap();
+    assert_eq!((bytes.len(), fussy), (100_000, Fussy(7)));
 }
 
 #[test]

@@ -13,9 +13,10 @@
 //! - `process/round_trip`: one spawn and join on a warm pool, `parallel` and `procspawn`.
 //! - `process/cold_start`: a two-worker pool built, one result, the pool dropped.
 //! - `process/payload_1mib`: `len` of 100 buffers of 1 MiB: `serde_bytes::ByteBuf`, plain
-//!   `Vec<u8>` (alone, beside a second argument, and sent back as the result: the bytes of
-//!   `pool_map_vec_u8_there_and_back` cross twice), `procspawn` (one call per worker in flight:
-//!   more deadlocks it, see `procspawn_lens`), and an in-process copy of the bytes.
+//!   `Vec<u8>` (alone, beside a second argument, and sent back as the result, alone or in a
+//!   tuple: the bytes of the `there_and_back` rows cross twice), `procspawn` (one call per
+//!   worker in flight: more deadlocks it, see `procspawn_lens`), and an in-process copy of the
+//!   bytes.
 //! - `process/shared_slice_8mib`: 100 calls each summing the same 8 MiB `f64` array, passed
 //!   as a `SharedSlice<f64>` (the file sent to each worker once; with and without making the
 //!   array in the measured time) against passed as a `Vec<f64>` (serde copies it into every
@@ -74,6 +75,11 @@ fn vec_len(bytes: Vec<u8>) -> usize {
 #[parallel]
 fn echo(bytes: Vec<u8>) -> Vec<u8> {
     bytes
+}
+
+#[parallel]
+fn echo_tagged(bytes: Vec<u8>) -> (Vec<u8>, u32) {
+    (bytes, 7)
 }
 
 #[parallel]
@@ -293,60 +299,40 @@ fn payload_1mib(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
         });
     }
     let pool = &pools.shared_memory;
-    group.bench_function("pool_map_vec_u8", |b| {
-        b.iter_batched(
-            || {
-                buffers
-                    .iter()
-                    .map(|buffer| buffer.to_vec())
-                    .collect::<Vec<Vec<u8>>>()
-            },
-            |buffers| {
-                let sum: usize = pool
-                    .map(vec_len, buffers)
-                    .map(|result| result.expect("len runs"))
-                    .sum();
-                assert_eq!(sum, total);
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("pool_map_vec_u8_there_and_back", |b| {
-        b.iter_batched(
-            || {
-                buffers
-                    .iter()
-                    .map(|buffer| buffer.to_vec())
-                    .collect::<Vec<Vec<u8>>>()
-            },
-            |buffers| {
-                let sum: usize = pool
-                    .map(echo, buffers)
-                    .map(|result| result.expect("echo runs").len())
-                    .sum();
-                assert_eq!(sum, total);
-            },
-            BatchSize::PerIteration,
-        );
-    });
-    group.bench_function("pool_starmap_vec_u8_and_u32", |b| {
-        b.iter_batched(
-            || {
-                buffers
-                    .iter()
-                    .map(|buffer| (buffer.to_vec(), 0u32))
-                    .collect::<Vec<(Vec<u8>, u32)>>()
-            },
-            |calls| {
-                let sum: usize = pool
-                    .starmap(tagged_len, calls)
-                    .map(|result| result.expect("len runs"))
-                    .sum();
-                assert_eq!(sum, total);
-            },
-            BatchSize::PerIteration,
-        );
-    });
+    let vecs = || -> Vec<Vec<u8>> { buffers.iter().map(|buffer| buffer.to_vec()).collect() };
+    // Each row maps the buffers as plain `Vec<u8>`s and gives back how many bytes returned.
+    type Row<'a> = &'a dyn Fn(Vec<Vec<u8>>) -> usize;
+    let rows: [(&str, Row); 4] = [
+        ("pool_map_vec_u8", &|buffers| {
+            pool.map(vec_len, buffers)
+                .map(|result| result.expect("len runs"))
+                .sum()
+        }),
+        ("pool_starmap_vec_u8_and_u32", &|buffers| {
+            pool.starmap(tagged_len, buffers.into_iter().map(|buffer| (buffer, 0)))
+                .map(|result| result.expect("len runs"))
+                .sum()
+        }),
+        ("pool_map_vec_u8_there_and_back", &|buffers| {
+            pool.map(echo, buffers)
+                .map(|result| result.expect("echo runs").len())
+                .sum()
+        }),
+        ("pool_map_vec_u8_there_and_back_in_a_tuple", &|buffers| {
+            pool.map(echo_tagged, buffers)
+                .map(|result| result.expect("echo runs").0.len())
+                .sum()
+        }),
+    ];
+    for (name, row) in rows {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                vecs,
+                |buffers| assert_eq!(row(buffers), total),
+                BatchSize::PerIteration,
+            );
+        });
+    }
     group.bench_function("procspawn_byte_buf", |b| {
         b.iter_batched(
             || buffers.clone(),

@@ -160,6 +160,12 @@ impl Registration {
                         .__parallel_encode()(#values, #out)
                 }
 
+                fn __parallel_value() -> #private::registry::ValueCodec {
+                    #[allow(unused_imports)]
+                    use #private::registry::{ViaSpreadValue as _, ViaWholeValue as _};
+                    (&#private::TypeOf::<#output>::new()).__parallel_value()
+                }
+
                 fn __parallel_type_id() -> ::core::any::TypeId {
                     #private::type_id_of(&#name)
                 }
@@ -180,6 +186,7 @@ impl Registration {
                     address: __parallel_address,
                     invoke: __parallel_invoke,
                     encode: __parallel_encode,
+                    value: __parallel_value,
                 };
             };
         }

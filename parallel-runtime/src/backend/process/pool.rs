@@ -326,6 +326,7 @@ impl ProcessPool {
         }
         let reply = Arc::new(TaskReply {
             completer: Mutex::new(Some(completer)),
+            decode: (entry.value)().decode,
         });
         let request = batch.finish(reply, self.timeout, self.retries);
         match self.send_directly(request) {

@@ -13,7 +13,10 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 use super::protocol;
-pub use super::protocol::{ArgsOut, Arguments, Calls, EncodeArgs, OutcomesBuilder, encode_any};
+pub use super::protocol::{
+    ArgsOut, Arguments, Calls, EncodeArgs, OutcomesBuilder, ValueCodec, ViaSpreadValue,
+    ViaWholeValue, encode_any,
+};
 use crate::error::panic_message;
 use crate::type_of::TypeOf;
 
@@ -34,6 +37,9 @@ pub struct Entry {
     /// Adds a call of the function to a request, its arguments encoded element by element
     /// ([`Arguments`]).
     pub encode: EncodeArgs,
+    /// How the function's values cross when they are tuples: element by element
+    /// ([`ValueCodec`]).
+    pub value: fn() -> ValueCodec,
 }
 
 /// See [`Entry::invoke`].

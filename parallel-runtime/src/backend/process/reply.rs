@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
 
-use super::protocol::Outcomes;
+use super::protocol::{DecodeValue, Outcomes};
 use super::results::{ResultRun, Results, decode_results};
 use crate::error::TaskError;
 use crate::task::Completer;
@@ -28,11 +28,13 @@ pub(super) trait ReplyTo: Send + Sync {
 /// Completes one spawned [`Task`](crate::Task).
 pub(super) struct TaskReply<R> {
     pub(super) completer: Mutex<Option<Completer<R>>>,
+    /// How the function's tuple values are read ([`ValueCodec`](super::protocol::ValueCodec)).
+    pub(super) decode: DecodeValue,
 }
 
 impl<R: DeserializeOwned + Send + 'static> ReplyTo for TaskReply<R> {
     fn done(&self, first: usize, _: usize, _: u64, outcomes: &Outcomes<'_>) {
-        let results = decode_results::<R>(outcomes, first, None);
+        let results = decode_results::<R>(outcomes, first, None, self.decode);
         let result = ResultRun { first, results }
             .into_iter()
             .next()
@@ -86,11 +88,13 @@ pub(super) enum Reply<R> {
 pub(super) struct ChannelReply<R> {
     pub(super) replies: Arc<Mailbox<Reply<R>>>,
     pub(super) name: &'static str,
+    /// How the function's tuple values are read ([`ValueCodec`](super::protocol::ValueCodec)).
+    pub(super) decode: DecodeValue,
 }
 
 impl<R: DeserializeOwned + Send + 'static> ReplyTo for ChannelReply<R> {
     fn done(&self, first: usize, count: usize, nanos: u64, outcomes: &Outcomes<'_>) {
-        let results = decode_results(outcomes, first, Some(self.name));
+        let results = decode_results(outcomes, first, Some(self.name), self.decode);
         self.replies.send(Reply::Done {
             first,
             count,

@@ -4,10 +4,11 @@ use serde::de::DeserializeOwned;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use super::protocol::{self, CallFailure, FailureKind, Outcome, Outcomes};
+use super::protocol::{self, CallFailure, DecodeValue, FailureKind, Outcome, Outcomes};
 use crate::error::{TaskError, WorkerExit, panic_message};
 
-/// Decodes the outcomes of calls `first..`; errors carry `name` when given.
+/// Decodes the outcomes of calls `first..`, tuples with the function's `decode`
+/// ([`ValueCodec`](protocol::ValueCodec)); errors carry `name` when given.
 ///
 /// Each call fails alone: a value that does not decode, or whose `Deserialize` panics, is that
 /// call's error, and the other calls keep their values.
@@ -15,12 +16,14 @@ pub(super) fn decode_results<R: DeserializeOwned + 'static>(
     outcomes: &Outcomes<'_>,
     first: usize,
     name: Option<&'static str>,
+    decode: DecodeValue,
 ) -> Results<R> {
     if outcomes.all_returned() {
         // The usual request: every call returned, and the values go straight into a `Vec`.
         let decoded = catch_unwind(AssertUnwindSafe(|| {
             let mut decoded = (Vec::with_capacity(outcomes.len()), false);
             outcomes.decode_values::<R, _>(
+                decode,
                 &mut decoded,
                 |(values, _), _, value| values.push(value),
                 |(_, failed), _, _| *failed = true,
@@ -44,7 +47,7 @@ pub(super) fn decode_results<R: DeserializeOwned + 'static>(
         .iter()
         .zip(first..)
         .map(|(outcome, index)| match outcome {
-            Outcome::Value(bytes) => decode_one(bytes).map_err(|error| named(error, index)),
+            Outcome::Value(bytes) => decode_one(bytes, decode).map_err(|error| named(error, index)),
             Outcome::Failed(failure) => Err(named(failure_error(failure), index)),
         })
         .collect();
@@ -52,8 +55,13 @@ pub(super) fn decode_results<R: DeserializeOwned + 'static>(
 }
 
 /// Decodes one value, catching a panic of its `Deserialize` impl.
-fn decode_one<R: DeserializeOwned + 'static>(bytes: &[u8]) -> Result<R, TaskError> {
-    match catch_unwind(AssertUnwindSafe(|| protocol::decode_exact::<R>(bytes))) {
+fn decode_one<R: DeserializeOwned + 'static>(
+    bytes: &[u8],
+    decode: DecodeValue,
+) -> Result<R, TaskError> {
+    match catch_unwind(AssertUnwindSafe(|| {
+        protocol::decode_value::<R>(bytes, decode)
+    })) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => Err(TaskError::serialization(format!(
             "could not decode the result: {message}"

@@ -190,6 +190,7 @@ pub(super) fn run_request(
     };
     let started = Instant::now();
     let mut outcomes = OutcomesBuilder::new(buffer, progress);
+    outcomes.set_value_codec((entry.value)());
     match panics::running(entry.name, || (entry.invoke)(run.calls, &mut outcomes)) {
         Ok(()) => {
             let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::backend::process::driver::{LONG_CALL_NANOS, PIPELINE_DEPTH};
 use crate::backend::process::pool::ProcessPool;
+use crate::backend::process::protocol::ValueCodec;
 use crate::backend::process::registry::Entry;
 use crate::backend::process::reply::{ChannelReply, Reply, ReplyTo};
 use crate::backend::process::request::RequestBuilder;
@@ -98,6 +99,10 @@ impl<I: Iterator, R: DeserializeOwned + Send + 'static> ProcessMapUnordered<I, R
         let reply = Arc::new(ChannelReply::<R> {
             replies: Arc::clone(&replies),
             name: entry.as_ref().map_or("", |entry| entry.name),
+            decode: entry
+                .as_ref()
+                .map_or(ValueCodec::WHOLE, |entry| (entry.value)())
+                .decode,
         });
         ProcessMapUnordered {
             pool,

@@ -138,7 +138,7 @@ pub fn encode_any<A: Arguments>(args: &mut dyn Any, out: &mut ArgsOut<'_>) -> bo
 }
 
 /// A tuple whose elements each serialize through [`Bulk`].
-struct Spread<'a, T>(&'a T);
+pub(super) struct Spread<'a, T>(pub(super) &'a T);
 
 macro_rules! arguments {
     // Whole: a tuple of fewer than two elements.

@@ -50,10 +50,13 @@ mod outgoing;
 mod panic_report;
 mod plain;
 mod run;
+mod value;
 
 pub use arguments::{ArgsOut, Arguments, EncodeArgs, encode_any};
 pub(crate) use bulk::{Bulk, into_byte_string};
-pub(crate) use codec::{EncodeError, decode_exact, left_over};
+#[cfg(test)]
+pub(crate) use codec::decode_exact;
+pub(crate) use codec::{EncodeError, left_over};
 pub(crate) use failure::FailureKind;
 #[cfg(feature = "mpi")]
 pub(crate) use frame::MAX_FRAME;
@@ -75,6 +78,8 @@ pub(crate) use panic_report::{
 pub(crate) use plain::decode as decode_plain;
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
+pub(crate) use value::{DecodeValue, decode as decode_value};
+pub use value::{ValueCodec, ViaSpreadValue, ViaWholeValue};
 
 #[cfg(test)]
 mod fuzz;

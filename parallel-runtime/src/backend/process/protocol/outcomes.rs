@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::codec::{encode, encode_limited, left_over};
+use super::codec::{encode, encode_limited};
 use super::failure::{FailureKind, cut};
 use super::frame::{
     DONE, DONE_HEADER, FRAME_HEADER, HELLO, Lengths, MAX_FRAME, Malformed, OUTCOMES_FOOTER,
     REFUSED, REPLY_RESERVE, Reader, push_varint, u32_le,
 };
 use super::panic_report;
+use super::value::{DecodeValue, EncodeValue, ValueCodec};
 
 /// A message to the parent, as read from the socket.
 #[derive(Debug)]
@@ -142,15 +143,22 @@ impl<'a> Outcomes<'a> {
     }
 
     /// Decodes the values of the calls that returned, in call order, each from exactly its own
-    /// bytes; the index is the one among them.
+    /// bytes, tuples with the function's `decode` ([`super::value`]); the index is the one
+    /// among them.
     #[inline]
     pub(crate) fn decode_values<T: DeserializeOwned + 'static, C: ?Sized>(
         &self,
+        decode: DecodeValue,
         context: &mut C,
-        each: impl FnMut(&mut C, usize, T),
-        failed: impl FnMut(&mut C, usize, String),
+        mut each: impl FnMut(&mut C, usize, T),
+        mut failed: impl FnMut(&mut C, usize, String),
     ) {
-        decode_each(self.values, self.lens, context, |_, _| {}, each, failed);
+        for (index, value) in self.lens.split(self.values).enumerate() {
+            match super::value::decode(value, decode) {
+                Ok(value) => each(context, index, value),
+                Err(message) => failed(context, index, message),
+            }
+        }
     }
 
     /// The encoded values of the calls that returned, in call order.
@@ -173,36 +181,6 @@ impl<'a> Outcomes<'a> {
     }
 }
 
-/// Decodes, one after the other, the values `lens` cuts `bytes` into: each value is decoded
-/// from its own bytes only, and must take all of them.
-#[inline]
-fn decode_each<T: DeserializeOwned + 'static, C: ?Sized>(
-    bytes: &[u8],
-    lens: Lengths<'_>,
-    context: &mut C,
-    mut before: impl FnMut(&mut C, usize),
-    mut each: impl FnMut(&mut C, usize, T),
-    mut failed: impl FnMut(&mut C, usize, String),
-) {
-    for (index, value) in lens.split(bytes).enumerate() {
-        before(context, index);
-        if let Some(value) = super::plain::decode::<T>(value) {
-            each(context, index, value);
-            continue;
-        }
-        let mut decoder = postcard::Deserializer::from_bytes(value);
-        // A `Vec<u8>` as a byte string, in one block, as the worker wrote it.
-        match super::bulk::deserialize::<T, _>(&mut decoder) {
-            Ok(value) => match decoder.finalize() {
-                Ok([]) => each(context, index, value),
-                Ok(rest) => failed(context, index, left_over(rest.len())),
-                Err(e) => failed(context, index, e.to_string()),
-            },
-            Err(e) => failed(context, index, e.to_string()),
-        }
-    }
-}
-
 /// The outcomes of a request being built in the worker: values in place, and which call runs
 /// now, for the parent to read if the worker dies in it.
 pub struct OutcomesBuilder<'a> {
@@ -211,6 +189,8 @@ pub struct OutcomesBuilder<'a> {
     failures: Vec<u8>,
     failed: u32,
     progress: Option<&'a AtomicU32>,
+    /// How the function's values are written when they are tuples ([`super::value`]).
+    encode_value: EncodeValue,
 }
 
 impl<'a> OutcomesBuilder<'a> {
@@ -226,7 +206,13 @@ impl<'a> OutcomesBuilder<'a> {
             failures: Vec::new(),
             failed: 0,
             progress,
+            encode_value: ValueCodec::WHOLE.encode,
         }
+    }
+
+    /// Writes the values of the calls with `codec`, the function's ([`super::value`]).
+    pub(crate) fn set_value_codec(&mut self, codec: ValueCodec) {
+        self.encode_value = codec.encode;
     }
 
     /// Says that call `index` starts: if the worker dies now, that call killed it.
@@ -249,8 +235,9 @@ impl<'a> OutcomesBuilder<'a> {
         }
     }
 
-    /// Adds the value call `index` returned: a plain number directly ([`super::plain`]), any
-    /// other type as [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
+    /// Adds the value call `index` returned: a plain number directly ([`super::plain`]), a tuple
+    /// element by element where the function's codec says so ([`super::value`]), any other type
+    /// as [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
     #[inline]
     pub(crate) fn push_result<R: Serialize + 'static>(&mut self, index: usize, value: &R) {
         if self.bytes.len() + super::plain::MAX_LEN <= MAX_FRAME + 4 - REPLY_RESERVE
@@ -258,6 +245,10 @@ impl<'a> OutcomesBuilder<'a> {
         {
             self.value_ends
                 .push((self.bytes.len() - DONE_HEADER) as u32);
+            return;
+        }
+        let encode = self.encode_value;
+        if encode(value, self, index) {
             return;
         }
         self.push_value(index, &super::Bulk(value));
