@@ -169,6 +169,23 @@ fn bytes_and_fussy(len: usize, fussy: u8) -> (Vec<u8>, Fussy) {
     (vec![fussy; len], Fussy(fussy))
 }
 
+/// The numbers scaled: arrays of fixed-width numbers, alone and in tuples, both ways.
+#[parallel]
+fn scaled(values: Vec<f64>, by: f64) -> (Vec<f64>, usize) {
+    let len = values.len();
+    (values.into_iter().map(|x| x * by).collect(), len)
+}
+
+#[parallel]
+fn negated(values: Vec<f32>) -> Vec<f32> {
+    values.into_iter().map(|x| -x).collect()
+}
+
+#[parallel]
+fn halved(values: Vec<i8>) -> Vec<i8> {
+    values.into_iter().map(|x| x / 2).collect()
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
@@ -234,6 +251,47 @@ fn a_tuple_result_that_does_not_cross_fails_its_call_alone() {
     );
     let (bytes, fussy) = pool.spawn(bytes_and_fussy, (100_000, 7)).join().unwrap();
     assert_eq!((bytes.len(), fussy), (100_000, Fussy(7)));
+}
+
+/// Arrays of `f64`, `f32` and `i8` cross in one pass each way (their bytes are the numbers'
+/// own): every size from empty to larger than a ring entry, alone and beside another value.
+#[test]
+fn arrays_of_fixed_width_numbers_cross_whole_on_both_transports() {
+    let lens = [0, 1, 127, 128, 1 << 17, 3 << 18];
+    for transport in [ProcessTransport::SharedMemory, ProcessTransport::Socket] {
+        let pool = ProcessPool::builder()
+            .workers(2)
+            .transport(transport)
+            .build()
+            .unwrap();
+        let doubles: Vec<Vec<f64>> = lens
+            .iter()
+            .map(|&len| (0..len).map(|i| i as f64 * 0.25 - 7.0).collect())
+            .collect();
+        let back: Vec<(Vec<f64>, usize)> = pool
+            .starmap(scaled, doubles.iter().map(|values| (values.clone(), -2.0)))
+            .map(Result::unwrap)
+            .collect();
+        for (values, (scaled, len)) in doubles.iter().zip(&back) {
+            assert_eq!(*len, values.len(), "{transport}");
+            assert!(scaled.iter().zip(values).all(|(s, v)| *s == v * -2.0));
+        }
+        let floats: Vec<Vec<f32>> = lens
+            .iter()
+            .map(|&len| (0..len).map(|i| i as f32 + 0.5).collect())
+            .collect();
+        let negated_back: Vec<Vec<f32>> = pool
+            .map(negated, floats.clone())
+            .map(Result::unwrap)
+            .collect();
+        for (values, back) in floats.iter().zip(&negated_back) {
+            assert_eq!(back.len(), values.len(), "{transport}");
+            assert!(back.iter().zip(values).all(|(b, v)| *b == -v));
+        }
+        let bytes: Vec<i8> = (0..100_000).map(|i| (i % 256) as u8 as i8).collect();
+        let halved_back = pool.spawn(halved, (bytes.clone(),)).join().unwrap();
+        assert!(halved_back.iter().zip(&bytes).all(|(h, b)| *h == b / 2));
+    }
 }
 
 #[test]

@@ -112,20 +112,15 @@ where
         };
         let args = if let Some(args) = protocol::decode_plain::<Args>(args) {
             args
+        } else if let Some((args, [])) = protocol::decode_array::<Args>(args) {
+            args
         } else {
-            let mut decoder = postcard::Deserializer::from_bytes(args);
-            match Args::decode(&mut decoder) {
-                Ok(args) => match decoder.finalize() {
-                    Ok([]) => args,
-                    Ok(rest) => {
-                        out.fail_arguments(index, &protocol::left_over(rest.len()));
-                        continue;
-                    }
-                    Err(e) => {
-                        out.fail_arguments(index, &message(e));
-                        continue;
-                    }
-                },
+            match Args::decode(args) {
+                Ok((args, [])) => args,
+                Ok((_, rest)) => {
+                    out.fail_arguments(index, &protocol::left_over(rest.len()));
+                    continue;
+                }
                 Err(e) => {
                     out.fail_arguments(index, &message(e));
                     continue;

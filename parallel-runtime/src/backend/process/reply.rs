@@ -29,7 +29,7 @@ pub(super) trait ReplyTo: Send + Sync {
 pub(super) struct TaskReply<R> {
     pub(super) completer: Mutex<Option<Completer<R>>>,
     /// How the function's tuple values are read ([`ValueCodec`](super::protocol::ValueCodec)).
-    pub(super) decode: DecodeValue,
+    pub(super) decode: Option<DecodeValue>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> ReplyTo for TaskReply<R> {
@@ -89,7 +89,7 @@ pub(super) struct ChannelReply<R> {
     pub(super) replies: Arc<Mailbox<Reply<R>>>,
     pub(super) name: &'static str,
     /// How the function's tuple values are read ([`ValueCodec`](super::protocol::ValueCodec)).
-    pub(super) decode: DecodeValue,
+    pub(super) decode: Option<DecodeValue>,
 }
 
 impl<R: DeserializeOwned + Send + 'static> ReplyTo for ChannelReply<R> {

@@ -63,6 +63,9 @@ impl RequestBuilder {
         if self.frame.push_plain(&args) {
             return Ok(());
         }
+        if let Some(pushed) = self.frame.push_array(&args) {
+            return pushed.map_err(arguments_error);
+        }
         let args = if self.parts {
             match protocol::into_byte_string(args) {
                 Ok(bytes) if bytes.len() >= SHORTEST_PART => {
@@ -95,10 +98,14 @@ impl RequestBuilder {
         if self.frame.push_plain(args) {
             return Ok(());
         }
+        if let Some(pushed) = self.frame.push_array(args) {
+            return pushed.map_err(arguments_error);
+        }
         self.push_with(|frame| frame.push(&protocol::Bulk(args)))
     }
 
     /// Adds the call `encode` adds to the frame, and the arrays its arguments name.
+    #[inline]
     fn push_with(
         &mut self,
         encode: impl FnOnce(&mut RunFrame) -> Result<(), protocol::EncodeError>,

@@ -16,14 +16,14 @@ pub(super) fn decode_results<R: DeserializeOwned + 'static>(
     outcomes: &Outcomes<'_>,
     first: usize,
     name: Option<&'static str>,
-    decode: DecodeValue,
+    decode: Option<DecodeValue>,
 ) -> Results<R> {
     if outcomes.all_returned() {
         // The usual request: every call returned, and the values go straight into a `Vec`.
         let decoded = catch_unwind(AssertUnwindSafe(|| {
             let mut decoded = (Vec::with_capacity(outcomes.len()), false);
             outcomes.decode_values::<R, _>(
-                decode,
+                |bytes| protocol::decode_value(bytes, decode),
                 &mut decoded,
                 |(values, _), _, value| values.push(value),
                 |(_, failed), _, _| *failed = true,
@@ -57,7 +57,7 @@ pub(super) fn decode_results<R: DeserializeOwned + 'static>(
 /// Decodes one value, catching a panic of its `Deserialize` impl.
 fn decode_one<R: DeserializeOwned + 'static>(
     bytes: &[u8],
-    decode: DecodeValue,
+    decode: Option<DecodeValue>,
 ) -> Result<R, TaskError> {
     match catch_unwind(AssertUnwindSafe(|| {
         protocol::decode_value::<R>(bytes, decode)

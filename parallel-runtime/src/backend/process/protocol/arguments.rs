@@ -11,8 +11,10 @@
 //! - **The caller**, through the function's registry entry ([`EncodeArgs`]): the call site only
 //!   knows that its tuple is serde data, not what it holds.
 //!
-//! Tuples of one argument are [`Bulk`]'s already, and plain numbers are [`plain`](super::plain)'s
-//! (tried first on both ends).
+//! Each element that is an array of fixed-width numbers is written and read in one pass, as
+//! [`array`](super::array) does for a whole argument. Tuples of one argument are [`Bulk`]'s and
+//! [`array`](super::array)'s already, and plain numbers are [`plain`](super::plain)'s (tried
+//! first on both ends).
 //!
 //! For a transport that takes parts (MPI, [`Outgoing`](super::Outgoing)), an element that is a
 //! large byte string stays out of the frame as a part, as a whole argument does: the caller
@@ -20,18 +22,14 @@
 
 use std::any::Any;
 
-use postcard::de_flavors::Slice;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde::ser::SerializeTuple;
 
 use super::bulk::{self, Bulk, into_byte_string};
-use super::codec::EncodeError;
+use super::codec::{EncodeError, encode_limited};
 use super::outgoing::SHORTEST_PART;
 use super::run::{CallInPieces, RunFrame};
-
-/// The postcard decoder a worker reads a call's arguments with.
-pub type ArgsDecoder<'de> = postcard::Deserializer<'de, Slice<'de>>;
 
 /// The argument tuple of a function that can run in a process: its elements are serde data.
 ///
@@ -39,12 +37,13 @@ pub type ArgsDecoder<'de> = postcard::Deserializer<'de, Slice<'de>>;
 /// functions of up to eight arguments.
 #[doc(hidden)]
 pub trait Arguments: Sized + 'static {
-    /// Reads the tuple that [`Arguments::encode`] (or postcard) wrote.
+    /// Reads the tuple that [`Arguments::encode`] (or postcard) wrote at the start of `bytes`,
+    /// and gives the bytes after it.
     ///
     /// # Errors
     ///
     /// postcard's, when the bytes are not such a tuple.
-    fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self>;
+    fn decode(bytes: &[u8]) -> postcard::Result<(Self, &[u8])>;
 
     /// Adds a call with these arguments to `out`, element by element; gives them back, with
     /// nothing added, for a tuple of fewer than two elements (which [`Bulk`] writes whole).
@@ -83,7 +82,7 @@ impl<'a> ArgsOut<'a> {
         self.pushed
     }
 
-    /// Adds a call of `args`, encoded whole.
+    /// Adds a call of `args`, encoded in one pass.
     fn push<T: Serialize + ?Sized>(&mut self, args: &T) {
         self.pushed = self.frame.push(args);
     }
@@ -101,18 +100,83 @@ impl<'a> ArgsOut<'a> {
     }
 }
 
-/// Appends one element of an argument tuple to `call`: a byte string of [`SHORTEST_PART`] or
-/// more as a part, anything else encoded in place.
-fn append_element<T: Serialize + 'static>(
+/// Appends one element of an argument tuple to `call`, taking it: a byte string of
+/// [`SHORTEST_PART`] or more as a part, anything else as [`ElementSink::element`] writes it.
+fn append_owned<T: Serialize + 'static>(
     call: &mut CallInPieces<'_>,
     value: T,
 ) -> Result<(), EncodeError> {
     match into_byte_string(value) {
         Ok(bytes) if bytes.len() >= SHORTEST_PART => call.append_part(bytes),
         // The same bytes on the wire as the element itself.
-        Ok(bytes) => call.append(&Bulk(&bytes)),
-        Err(value) => call.append(&Bulk(&value)),
+        Ok(bytes) => call.element(&bytes),
+        Err(value) => call.element(&value),
     }
+}
+
+/// Where a tuple's elements are written, one after the other.
+pub(super) trait ElementSink {
+    /// Writes `value`: an array of fixed-width numbers in one pass ([`super::array`]), anything
+    /// else through [`Bulk`].
+    ///
+    /// # Errors
+    ///
+    /// When it does not encode, or would pass the sink's limit.
+    fn element<T: Serialize + 'static>(&mut self, value: &T) -> Result<(), EncodeError>;
+}
+
+/// Appends to a buffer that must stay within `limit` bytes.
+pub(super) struct Appending<'a> {
+    pub(super) bytes: &'a mut Vec<u8>,
+    pub(super) limit: usize,
+}
+
+impl ElementSink for Appending<'_> {
+    #[inline]
+    fn element<T: Serialize + 'static>(&mut self, value: &T) -> Result<(), EncodeError> {
+        match super::array::encode(value, self.bytes, self.limit) {
+            Some(written) => written,
+            None => encode_limited(&Bulk(value), self.bytes, self.limit),
+        }
+    }
+}
+
+/// A tuple of two or more elements, written element by element.
+pub(super) trait Elements: Serialize {
+    /// Whether an element is an array of fixed-width numbers ([`super::array`]): then the tuple
+    /// is written and read one element at a time, each array in one pass; otherwise in one
+    /// serde pass ([`Spread`]), which costs less for a few small elements.
+    fn has_array() -> bool;
+
+    /// Writes each element to `sink`, in order.
+    ///
+    /// # Errors
+    ///
+    /// The first element's that does not encode.
+    fn write_elements(&self, sink: &mut impl ElementSink) -> Result<(), EncodeError>;
+}
+
+/// A tuple serialized in one pass, each element through [`Bulk`].
+pub(super) struct Spread<'a, T>(pub(super) &'a T);
+
+impl ElementSink for CallInPieces<'_> {
+    #[inline]
+    fn element<T: Serialize + 'static>(&mut self, value: &T) -> Result<(), EncodeError> {
+        let (bytes, limit) = self.bytes_and_limit();
+        Appending { bytes, limit }.element(value)
+    }
+}
+
+/// Reads one element of a tuple at the start of `bytes`, and gives the bytes after it: an array
+/// of fixed-width numbers directly ([`super::array`]), anything else through [`bulk`].
+#[inline]
+fn element<T: DeserializeOwned + 'static>(bytes: &[u8]) -> postcard::Result<(T, &[u8])> {
+    if let Some(read) = super::array::decode::<T>(bytes) {
+        return Ok(read);
+    }
+    let mut decoder = postcard::Deserializer::from_bytes(bytes);
+    let value = bulk::deserialize::<T, _>(&mut decoder)?;
+    Ok((value, decoder.finalize()?))
 }
 
 /// How the caller adds a call of one function to a request: [`encode_any`] of the function's
@@ -137,16 +201,15 @@ pub fn encode_any<A: Arguments>(args: &mut dyn Any, out: &mut ArgsOut<'_>) -> bo
     }
 }
 
-/// A tuple whose elements each serialize through [`Bulk`].
-pub(super) struct Spread<'a, T>(pub(super) &'a T);
-
 macro_rules! arguments {
     // Whole: a tuple of fewer than two elements.
     (whole $($arg:ident)*) => {
         impl<$($arg: Serialize + DeserializeOwned + 'static),*> Arguments for ($($arg,)*) {
             #[inline]
-            fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self> {
-                bulk::deserialize(decoder)
+            fn decode(bytes: &[u8]) -> postcard::Result<(Self, &[u8])> {
+                let mut decoder = postcard::Deserializer::from_bytes(bytes);
+                let value = bulk::deserialize(&mut decoder)?;
+                Ok((value, decoder.finalize()?))
             }
 
             #[inline]
@@ -155,20 +218,28 @@ macro_rules! arguments {
             }
         }
     };
-    ($len:literal: $($arg:ident $index:tt)*) => {
+    ($($arg:ident $index:tt $var:ident)*) => {
         impl<$($arg: Serialize + DeserializeOwned + 'static),*> Arguments for ($($arg,)*) {
             #[inline]
-            fn decode(decoder: &mut ArgsDecoder<'_>) -> postcard::Result<Self> {
-                Ok(($(bulk::deserialize::<$arg, _>(&mut *decoder)?,)*))
+            fn decode(bytes: &[u8]) -> postcard::Result<(Self, &[u8])> {
+                if Self::has_array() {
+                    $(let ($var, bytes) = element::<$arg>(bytes)?;)*
+                    return Ok((($($var,)*), bytes));
+                }
+                let mut decoder = postcard::Deserializer::from_bytes(bytes);
+                $(let $var = bulk::deserialize::<$arg, _>(&mut decoder)?;)*
+                Ok((($($var,)*), decoder.finalize()?))
             }
 
             #[inline]
             fn encode(self, out: &mut ArgsOut<'_>) -> Result<(), Self> {
                 if out.parts {
                     out.push_in_pieces(move |call| {
-                        $(append_element(call, self.$index)?;)*
+                        $(append_owned(call, self.$index)?;)*
                         Ok(())
                     });
+                } else if Self::has_array() {
+                    out.push_in_pieces(|call| self.write_elements(call));
                 } else {
                     out.push(&Spread(&self));
                 }
@@ -176,10 +247,23 @@ macro_rules! arguments {
             }
         }
 
+        impl<$($arg: Serialize + 'static),*> Elements for ($($arg,)*) {
+            #[inline(always)]
+            fn has_array() -> bool {
+                false $(|| super::array::is_array::<$arg>())*
+            }
+
+            #[inline]
+            fn write_elements(&self, sink: &mut impl ElementSink) -> Result<(), EncodeError> {
+                $(sink.element(&self.$index)?;)*
+                Ok(())
+            }
+        }
+
         impl<$($arg: Serialize + 'static),*> Serialize for Spread<'_, ($($arg,)*)> {
             #[inline]
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                let mut tuple = serializer.serialize_tuple($len)?;
+                let mut tuple = serializer.serialize_tuple([$($index),*].len())?;
                 $(tuple.serialize_element(&Bulk(&(self.0).$index))?;)*
                 tuple.end()
             }
@@ -188,13 +272,13 @@ macro_rules! arguments {
 }
 arguments!(whole);
 arguments!(whole A);
-arguments!(2: A 0 B 1);
-arguments!(3: A 0 B 1 C 2);
-arguments!(4: A 0 B 1 C 2 D 3);
-arguments!(5: A 0 B 1 C 2 D 3 E 4);
-arguments!(6: A 0 B 1 C 2 D 3 E 4 G 5);
-arguments!(7: A 0 B 1 C 2 D 3 E 4 G 5 H 6);
-arguments!(8: A 0 B 1 C 2 D 3 E 4 G 5 H 6 I 7);
+arguments!(A 0 a B 1 b);
+arguments!(A 0 a B 1 b C 2 c);
+arguments!(A 0 a B 1 b C 2 c D 3 d);
+arguments!(A 0 a B 1 b C 2 c D 3 d E 4 e);
+arguments!(A 0 a B 1 b C 2 c D 3 d E 4 e G 5 g);
+arguments!(A 0 a B 1 b C 2 c D 3 d E 4 e G 5 g H 6 h);
+arguments!(A 0 a B 1 b C 2 c D 3 d E 4 e G 5 g H 6 h I 7 i);
 
 #[cfg(test)]
 mod test;

@@ -33,6 +33,13 @@ impl<T: Serialize + 'static> Serialize for Bulk<'_, T> {
     }
 }
 
+/// Whether `T` is a `Vec<u8>`, which serde alone writes byte by byte: folded away by the
+/// compiler for each `T`.
+#[inline(always)]
+pub(crate) fn is_byte_vec<T: 'static>() -> bool {
+    TypeId::of::<T>() == TypeId::of::<Vec<u8>>()
+}
+
 /// The byte string `value` is, when it is a `Vec<u8>` or a `serde_bytes::ByteBuf`, or a tuple
 /// of one (which postcard all writes alike, as [`Bulk`] writes a `Vec<u8>`: a varint length,
 /// then the bytes); else `value` back.

@@ -40,6 +40,7 @@
 //! `protocol/fuzz.rs` checks both on a million random and mutated frames.
 
 mod arguments;
+mod array;
 mod bulk;
 mod codec;
 mod failure;
@@ -53,6 +54,7 @@ mod run;
 mod value;
 
 pub use arguments::{ArgsOut, Arguments, EncodeArgs, encode_any};
+pub(crate) use array::decode as decode_array;
 pub(crate) use bulk::{Bulk, into_byte_string};
 #[cfg(test)]
 pub(crate) use codec::decode_exact;
@@ -65,7 +67,9 @@ pub(crate) use frame::{
     enlarge_send_buffer, read_frame, write_frame,
 };
 pub(crate) use frame_pool::give_back as give_back_frame;
+pub(crate) use outcomes::DecodeValue;
 pub use outcomes::OutcomesBuilder;
+pub use outcomes::ValueCodec;
 pub(crate) use outcomes::{CallFailure, Outcome, Outcomes, ToParent, decode_to_parent, refused};
 #[cfg(feature = "mpi")]
 pub(crate) use outgoing::Part;
@@ -78,8 +82,8 @@ pub(crate) use panic_report::{
 pub(crate) use plain::decode as decode_plain;
 pub use run::Calls;
 pub(crate) use run::{Run, RunFrame, ToWorker, attach_frame, calls_of, decode_to_worker, set_seq};
-pub(crate) use value::{DecodeValue, decode as decode_value};
-pub use value::{ValueCodec, ViaSpreadValue, ViaWholeValue};
+pub(crate) use value::decode as decode_value;
+pub use value::{ViaSpreadValue, ViaWholeValue};
 
 #[cfg(test)]
 mod fuzz;

@@ -1,20 +1,20 @@
 //! Replies, worker to parent: the outcomes of a request's calls, built in place by the worker,
 //! and read back by the parent with every count checked.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 
-use super::codec::{encode, encode_limited};
+use super::arguments::Appending;
+use super::codec::{EncodeError, encode, encode_limited};
 use super::failure::{FailureKind, cut};
 use super::frame::{
     DONE, DONE_HEADER, FRAME_HEADER, HELLO, Lengths, MAX_FRAME, Malformed, OUTCOMES_FOOTER,
     REFUSED, REPLY_RESERVE, Reader, push_varint, u32_le,
 };
 use super::panic_report;
-use super::value::{DecodeValue, EncodeValue, ValueCodec};
 
 /// A message to the parent, as read from the socket.
 #[derive(Debug)]
@@ -142,19 +142,18 @@ impl<'a> Outcomes<'a> {
         self.failures.is_empty()
     }
 
-    /// Decodes the values of the calls that returned, in call order, each from exactly its own
-    /// bytes, tuples with the function's `decode` ([`super::value`]); the index is the one
-    /// among them.
+    /// Decodes the values of the calls that returned with `decode`, in call order, each from
+    /// exactly its own bytes; the index is the one among them.
     #[inline]
-    pub(crate) fn decode_values<T: DeserializeOwned + 'static, C: ?Sized>(
+    pub(crate) fn decode_values<T, C: ?Sized>(
         &self,
-        decode: DecodeValue,
+        decode: impl Fn(&[u8]) -> Result<T, String>,
         context: &mut C,
         mut each: impl FnMut(&mut C, usize, T),
         mut failed: impl FnMut(&mut C, usize, String),
     ) {
         for (index, value) in self.lens.split(self.values).enumerate() {
-            match super::value::decode(value, decode) {
+            match decode(value) {
                 Ok(value) => each(context, index, value),
                 Err(message) => failed(context, index, message),
             }
@@ -181,6 +180,37 @@ impl<'a> Outcomes<'a> {
     }
 }
 
+/// Writes the value `value` (a `&R`) of call `index` to `out`; `false`, with nothing added,
+/// when `R` is not the codec's type.
+pub type EncodeValue = fn(value: &dyn Any, out: &mut OutcomesBuilder<'_>, index: usize) -> bool;
+
+/// Reads `bytes`, all of them, into `value` (an `&mut Option<R>`); `None`, with `value` as it
+/// was, when `R` is not the codec's type.
+///
+/// # Errors
+///
+/// In `Some`: the decoder's message, when the bytes are not such a value.
+pub type DecodeValue = fn(bytes: &[u8], value: &mut dyn Any) -> Option<Result<(), String>>;
+
+/// How the values of one function cross: as a whole ([`ValueCodec::WHOLE`]), or element by
+/// element for a tuple (`value.rs`, which picks the codec of each function).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ValueCodec {
+    /// `None` for a value written whole.
+    pub(crate) encode: Option<EncodeValue>,
+    /// `None` for a value read whole.
+    pub(crate) decode: Option<DecodeValue>,
+}
+
+impl ValueCodec {
+    /// The codec of a type that crosses whole.
+    pub(crate) const WHOLE: ValueCodec = ValueCodec {
+        encode: None,
+        decode: None,
+    };
+}
+
 /// The outcomes of a request being built in the worker: values in place, and which call runs
 /// now, for the parent to read if the worker dies in it.
 pub struct OutcomesBuilder<'a> {
@@ -190,7 +220,7 @@ pub struct OutcomesBuilder<'a> {
     failed: u32,
     progress: Option<&'a AtomicU32>,
     /// How the function's values are written when they are tuples ([`super::value`]).
-    encode_value: EncodeValue,
+    encode_value: Option<EncodeValue>,
 }
 
 impl<'a> OutcomesBuilder<'a> {
@@ -235,9 +265,30 @@ impl<'a> OutcomesBuilder<'a> {
         }
     }
 
-    /// Adds the value call `index` returned: a plain number directly ([`super::plain`]), a tuple
-    /// element by element where the function's codec says so ([`super::value`]), any other type
-    /// as [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
+    /// Adds the value call `index` returned, written in pieces by `write` (the elements of a
+    /// tuple), or its failure to encode.
+    pub(super) fn push_value_in_pieces(
+        &mut self,
+        index: usize,
+        write: impl FnOnce(&mut Appending<'_>) -> Result<(), EncodeError>,
+    ) {
+        let mark = self.bytes.len();
+        let mut sink = Appending {
+            bytes: &mut self.bytes,
+            limit: MAX_FRAME + 4 - REPLY_RESERVE,
+        };
+        match write(&mut sink) {
+            Ok(()) => self
+                .value_ends
+                .push((self.bytes.len() - DONE_HEADER) as u32),
+            Err(e) => self.fail_result(index, mark, &e),
+        }
+    }
+
+    /// Adds the value call `index` returned: a plain number or an array of fixed-width numbers
+    /// directly ([`super::plain`], [`super::array`]), a tuple element by element where the
+    /// function's codec says so ([`super::value`]), any other type as
+    /// [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
     #[inline]
     pub(crate) fn push_result<R: Serialize + 'static>(&mut self, index: usize, value: &R) {
         if self.bytes.len() + super::plain::MAX_LEN <= MAX_FRAME + 4 - REPLY_RESERVE
@@ -247,8 +298,19 @@ impl<'a> OutcomesBuilder<'a> {
                 .push((self.bytes.len() - DONE_HEADER) as u32);
             return;
         }
-        let encode = self.encode_value;
-        if encode(value, self, index) {
+        let mark = self.bytes.len();
+        match super::array::encode(value, &mut self.bytes, MAX_FRAME + 4 - REPLY_RESERVE) {
+            Some(Ok(())) => {
+                self.value_ends
+                    .push((self.bytes.len() - DONE_HEADER) as u32);
+                return;
+            }
+            Some(Err(e)) => return self.fail_result(index, mark, &e),
+            None => {}
+        }
+        if let Some(encode) = self.encode_value
+            && encode(value, self, index)
+        {
             return;
         }
         self.push_value(index, &super::Bulk(value));

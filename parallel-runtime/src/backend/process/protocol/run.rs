@@ -199,6 +199,24 @@ impl RunFrame {
         true
     }
 
+    /// Adds a call whose arguments are one array of fixed-width numbers (or a tuple of one),
+    /// written directly ([`super::array`]); `None`, with nothing added, for arguments of other
+    /// types.
+    ///
+    /// # Errors
+    ///
+    /// In `Some`: when it would make the frame larger than a frame can be; the frame is then as
+    /// before.
+    #[inline]
+    pub(crate) fn push_array<T: 'static>(&mut self, args: &T) -> Option<Result<(), EncodeError>> {
+        let limit = self.room() - self.parts_len;
+        let pushed = super::array::encode(args, &mut self.bytes, limit)?;
+        if pushed.is_ok() {
+            self.ends.push(self.args_len() as u32);
+        }
+        Some(pushed)
+    }
+
     /// Adds a call whose arguments are one byte string, as postcard writes it (a varint length,
     /// then the bytes), leaving `bytes` out of the frame as a [`Part`]: a `Vec<u8>`, or a tuple
     /// of one.
@@ -277,14 +295,10 @@ pub(crate) struct CallInPieces<'a> {
 }
 
 impl CallInPieces<'_> {
-    /// Appends the postcard encoding of `value`.
-    ///
-    /// # Errors
-    ///
-    /// When `value` does not encode, or would make the frame larger than a frame can be.
-    pub(crate) fn append<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), EncodeError> {
+    /// The frame's bytes, to append the call's next piece to, and the most bytes they may hold.
+    pub(crate) fn bytes_and_limit(&mut self) -> (&mut Vec<u8>, usize) {
         let limit = self.frame.room() - self.frame.parts_len;
-        encode_limited(value, &mut self.frame.bytes, limit)
+        (&mut self.frame.bytes, limit)
     }
 
     /// Appends a byte string as postcard writes it (a varint length, then the bytes), leaving

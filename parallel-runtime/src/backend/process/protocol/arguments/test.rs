@@ -33,10 +33,11 @@ fn crosses<T: Arguments + Serialize + Clone + PartialEq + Debug>(args: T) {
         let (spread, whole) = both_frames(&args, parts);
         assert!(spread == whole, "{args:?}, parts {parts}");
     }
-    let bytes = postcard::to_allocvec(&args).unwrap();
-    let mut decoder = postcard::Deserializer::from_bytes(&bytes);
-    assert_eq!(T::decode(&mut decoder).unwrap(), args);
-    assert_eq!(decoder.finalize().unwrap(), [0u8; 0]);
+    let mut bytes = postcard::to_allocvec(&args).unwrap();
+    assert_eq!(T::decode(&bytes).unwrap(), (args.clone(), &[][..]));
+    // What follows the tuple is left.
+    bytes.push(7);
+    assert_eq!(T::decode(&bytes).unwrap(), (args, &[7u8][..]));
 }
 
 #[test]
@@ -52,6 +53,12 @@ fn tuples_written_element_by_element_are_postcard_s_bytes_and_read_back() {
             vec![bytes.clone()],
         ));
         crosses((1u8, 2u16, 3u32, 4u64, text, 6.5f64, bytes.clone(), ()));
+        // Arrays of fixed-width numbers, written in one pass each.
+        let doubles: Vec<f64> = bytes.iter().map(|&b| f64::from(b) * 0.5).collect();
+        let floats: Vec<f32> = bytes.iter().map(|&b| f32::from(b) - 3.0).collect();
+        let small: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
+        crosses((doubles.clone(), floats, small, bytes.clone()));
+        crosses((7u32, doubles));
     }
 }
 
@@ -67,10 +74,9 @@ fn tuples_of_fewer_than_two_are_left_whole() {
     assert_eq!(frame.len(), 0);
     // They read back as `Bulk` wrote them.
     let bytes = postcard::to_allocvec(&(vec![5u8; 200],)).unwrap();
-    let mut decoder = postcard::Deserializer::from_bytes(&bytes);
     assert_eq!(
-        <(Vec<u8>,)>::decode(&mut decoder).unwrap(),
-        (vec![5u8; 200],)
+        <(Vec<u8>,)>::decode(&bytes).unwrap(),
+        ((vec![5u8; 200],), &[][..])
     );
 }
 
@@ -156,14 +162,12 @@ fn arguments_that_fail_to_encode_midway_leave_the_frame_as_it_was() {
 /// Reads `bytes` as a `T` element by element and with postcard: where either reads a value,
 /// both read the same one.
 fn reads_as_postcard<T: Arguments + DeserializeOwned + PartialEq + Debug>(bytes: &[u8]) {
-    let mut decoder = postcard::Deserializer::from_bytes(bytes);
-    let spread = T::decode(&mut decoder).ok();
-    let spread_rest = decoder.finalize().ok().map(<[u8]>::len);
+    let spread = T::decode(bytes).ok();
     let whole = postcard::take_from_bytes::<T>(bytes).ok();
     match (&spread, &whole) {
-        (Some(spread), Some((whole, rest))) => {
+        (Some((spread, spread_rest)), Some((whole, rest))) => {
             assert_eq!(spread, whole, "{bytes:?}");
-            assert_eq!(spread_rest, Some(rest.len()), "{bytes:?}");
+            assert_eq!(spread_rest, rest, "{bytes:?}");
         }
         (None, None) => {}
         _ => panic!("{bytes:?}: element by element {spread:?}, postcard {whole:?}"),
@@ -183,5 +187,6 @@ fn random_bytes_read_alike_element_by_element_and_whole() {
         reads_as_postcard::<(Vec<u8>, u32)>(&bytes);
         reads_as_postcard::<(u16, Vec<u8>, String)>(&bytes);
         reads_as_postcard::<(bool, Vec<u8>)>(&bytes);
+        reads_as_postcard::<(Vec<i8>, u8)>(&bytes);
     }
 }
