@@ -14,9 +14,9 @@
 //! - `process/cold_start`: a two-worker pool built, one result, the pool dropped.
 //! - `process/payload_1mib`: `len` of 100 buffers of 1 MiB: `serde_bytes::ByteBuf`, plain
 //!   `Vec<u8>` (alone, beside a second argument, and sent back as the result, alone or in a
-//!   tuple: the bytes of the `there_and_back` rows cross twice), `procspawn` (one call per
-//!   worker in flight: more deadlocks it, see `procspawn_lens`), and an in-process copy of the
-//!   bytes.
+//!   tuple: the bytes of the `there_and_back` rows cross twice), the same megabytes as
+//!   `Vec<f64>`s, `procspawn` (one call per worker in flight: more deadlocks it, see
+//!   `procspawn_lens`), and an in-process copy of the bytes.
 //! - `process/shared_slice_8mib`: 100 calls each summing the same 8 MiB `f64` array, passed
 //!   as a `SharedSlice<f64>` (the file sent to each worker once; with and without making the
 //!   array in the measured time) against passed as a `Vec<f64>` (serde copies it into every
@@ -70,6 +70,11 @@ fn byte_buf_len(bytes: ByteBuf) -> usize {
 #[parallel]
 fn vec_len(bytes: Vec<u8>) -> usize {
     bytes.len()
+}
+
+#[parallel]
+fn f64_bytes(values: Vec<f64>) -> usize {
+    values.len() * 8
 }
 
 #[parallel]
@@ -333,6 +338,25 @@ fn payload_1mib(c: &mut Criterion, pools: &Pools, peer: &procspawn::Pool) {
             );
         });
     }
+    // The same megabytes as `f64`s: an array of fixed-width numbers, sent as its bytes.
+    group.bench_function("pool_map_vec_f64", |b| {
+        b.iter_batched(
+            || -> Vec<Vec<f64>> {
+                buffers
+                    .iter()
+                    .map(|buffer| buffer.chunks_exact(8).map(|_| 0.5).collect())
+                    .collect()
+            },
+            |arrays| {
+                let sum: usize = pool
+                    .map(f64_bytes, arrays)
+                    .map(|result| result.expect("len runs"))
+                    .sum();
+                assert_eq!(sum, total);
+            },
+            BatchSize::PerIteration,
+        );
+    });
     group.bench_function("procspawn_byte_buf", |b| {
         b.iter_batched(
             || buffers.clone(),
