@@ -7,8 +7,7 @@
 //! where `#[parallel]` expands, on `TypeOf<R>`: element by element for a tuple of two to eight
 //! serde elements of which one is a `Vec<u8>` or an array of fixed-width numbers, and nothing
 //! for any other type, which [`Bulk`](super::Bulk) writes whole (a tuple of small values costs
-//! less that way).
-//! Either way the bytes are postcard's.
+//! less that way). Either way the bytes are postcard's.
 
 use std::any::Any;
 
