@@ -10,11 +10,12 @@
 //! postcard, whose error then names what is wrong. Nothing is allocated before the count is
 //! checked against the bytes that arrived.
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 
 use super::codec::EncodeError;
 use super::frame::push_varint;
-use super::plain::MAX_LEN as MAX_COUNT_LEN;
+use super::identity::{bare_or_tuple, is_bare_or_tuple};
+use super::plain::{MAX_LEN as MAX_COUNT_LEN, leading_varint};
 
 /// A number postcard writes at a fixed width, its little-endian bytes.
 trait Fixed: Copy + 'static {
@@ -62,7 +63,7 @@ pub(crate) fn encode<T: 'static>(
 ) -> Option<Result<(), EncodeError>> {
     macro_rules! each {
         ($($t:ty),*) => {$(
-            if is::<Vec<$t>, T>() {
+            if is_bare_or_tuple::<Vec<$t>, T>() {
                 let value: &dyn Any = value;
                 let items = value
                     .downcast_ref::<Vec<$t>>()
@@ -97,9 +98,9 @@ fn write<N: Fixed>(items: &[N], out: &mut Vec<u8>, limit: usize) -> Result<(), E
 pub(crate) fn decode<T: 'static>(bytes: &[u8]) -> Option<(T, &[u8])> {
     macro_rules! each {
         ($($t:ty),*) => {$(
-            if is::<Vec<$t>, T>() {
+            if is_bare_or_tuple::<Vec<$t>, T>() {
                 let (items, rest) = read::<$t>(bytes)?;
-                return as_array(items).map(|value| (value, rest));
+                return bare_or_tuple(items).map(|value| (value, rest));
             }
         )*};
     }
@@ -117,48 +118,13 @@ fn read<N: Fixed>(bytes: &[u8]) -> Option<(Vec<N>, &[u8])> {
     Some((items, rest))
 }
 
-/// The varint at the start of `bytes`, in its shortest form (as postcard writes it) and within
-/// 64 bits, and how many bytes it took; `None` for anything else.
-fn leading_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut n = 0u64;
-    for (at, &byte) in bytes.iter().take(MAX_COUNT_LEN).enumerate() {
-        let low = u64::from(byte & 0x7f);
-        let shift = 7 * at as u32;
-        if low.checked_shl(shift)? >> shift != low {
-            return None;
-        }
-        n |= low << shift;
-        if byte & 0x80 == 0 {
-            // A zero last byte after others would be a longer form than postcard's.
-            return (byte != 0 || at == 0).then_some((n, at + 1));
-        }
-    }
-    None
-}
-
 /// Whether `T` is an array of fixed-width numbers (or a tuple of one): folded away by the
 /// compiler for each `T`.
 #[inline(always)]
 pub(crate) fn is_array<T: 'static>() -> bool {
-    is::<Vec<f64>, T>() || is::<Vec<f32>, T>() || is::<Vec<i8>, T>()
-}
-
-/// Whether `T` is `A` or `(A,)`: folded away by the compiler for each `T`.
-#[inline(always)]
-fn is<A: 'static, T: 'static>() -> bool {
-    TypeId::of::<T>() == TypeId::of::<A>() || TypeId::of::<T>() == TypeId::of::<(A,)>()
-}
-
-/// `items` as a `T`, when `T` is `A` or `(A,)`.
-fn as_array<A: 'static, T: 'static>(items: A) -> Option<T> {
-    let mut bare = Some(items);
-    if let Some(slot) = (&mut bare as &mut dyn Any).downcast_mut::<Option<T>>() {
-        return slot.take();
-    }
-    let mut tuple = bare.map(|items| (items,));
-    (&mut tuple as &mut dyn Any)
-        .downcast_mut::<Option<T>>()
-        .and_then(Option::take)
+    is_bare_or_tuple::<Vec<f64>, T>()
+        || is_bare_or_tuple::<Vec<f32>, T>()
+        || is_bare_or_tuple::<Vec<i8>, T>()
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ mod codec;
 mod failure;
 mod frame;
 mod frame_pool;
+mod identity;
 mod outcomes;
 mod outgoing;
 mod panic_report;

@@ -10,9 +10,10 @@
 //! read exactly (a varint too long or cut short, a `bool` other than 0 or 1, bytes left over) go
 //! to postcard, whose error then names what is wrong.
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 
 use super::frame::push_varint;
+use super::identity::{bare_or_tuple, is_bare_or_tuple};
 
 /// The most bytes a plain number takes: a varint of 64 bits.
 pub(super) const MAX_LEN: usize = 10;
@@ -23,7 +24,7 @@ pub(super) const MAX_LEN: usize = 10;
 pub(crate) fn encode<T: 'static>(value: &T, out: &mut Vec<u8>) -> bool {
     macro_rules! each {
         ($($t:ty => $write:expr),* $(,)?) => {$(
-            if is::<$t, T>() {
+            if is_bare_or_tuple::<$t, T>() {
                 let value: &dyn Any = value;
                 let Some(&n) = value
                     .downcast_ref::<$t>()
@@ -61,10 +62,10 @@ pub(crate) fn encode<T: 'static>(value: &T, out: &mut Vec<u8>) -> bool {
 pub(crate) fn decode<T: 'static>(bytes: &[u8]) -> Option<T> {
     macro_rules! each {
         ($($t:ty => $read:expr),* $(,)?) => {$(
-            if is::<$t, T>() {
+            if is_bare_or_tuple::<$t, T>() {
                 #[allow(clippy::redundant_closure_call)]
                 let n: Option<$t> = ($read)(bytes);
-                return n.and_then(as_plain::<$t, T>);
+                return n.and_then(bare_or_tuple::<$t, T>);
             }
         )*};
     }
@@ -90,23 +91,15 @@ pub(crate) fn decode<T: 'static>(bytes: &[u8]) -> Option<T> {
     None
 }
 
-/// Whether `T` is `N` or `(N,)`: folded away by the compiler for each `T`.
-#[inline(always)]
-fn is<N: 'static, T: 'static>() -> bool {
-    TypeId::of::<T>() == TypeId::of::<N>() || TypeId::of::<T>() == TypeId::of::<(N,)>()
-}
-
-/// `n` as a `T`, when `T` is `N` or `(N,)`.
-#[inline(always)]
-fn as_plain<N: 'static, T: 'static>(n: N) -> Option<T> {
-    let mut bare = Some(n);
-    if let Some(slot) = (&mut bare as &mut dyn Any).downcast_mut::<Option<T>>() {
-        return slot.take();
-    }
-    let mut tuple = bare.map(|n| (n,));
-    (&mut tuple as &mut dyn Any)
-        .downcast_mut::<Option<T>>()
-        .and_then(Option::take)
+/// The varint at the start of `bytes`, as [`whole_varint`] reads it, and how many bytes it took;
+/// `None` where that is not a varint.
+pub(super) fn leading_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let len = bytes
+        .iter()
+        .take(MAX_LEN)
+        .position(|&byte| byte & 0x80 == 0)?
+        + 1;
+    Some((whole_varint(&bytes[..len])?, len))
 }
 
 /// The varint that is all of `bytes`, in its shortest form (as postcard writes it) and within
