@@ -186,6 +186,15 @@ fn halved(values: Vec<i8>) -> Vec<i8> {
     values.into_iter().map(|x| x / 2).collect()
 }
 
+/// A pool of two workers on `transport`.
+fn pool_of_two_on(transport: ProcessTransport) -> ProcessPool {
+    ProcessPool::builder()
+        .workers(2)
+        .transport(transport)
+        .build()
+        .unwrap()
+}
+
 fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("parallel-test-{}-{name}", std::process::id()))
 }
@@ -259,11 +268,7 @@ fn a_tuple_result_that_does_not_cross_fails_its_call_alone() {
 fn arrays_of_fixed_width_numbers_cross_whole_on_both_transports() {
     let lens = [0, 1, 127, 128, 1 << 17, 3 << 18];
     for transport in [ProcessTransport::SharedMemory, ProcessTransport::Socket] {
-        let pool = ProcessPool::builder()
-            .workers(2)
-            .transport(transport)
-            .build()
-            .unwrap();
+        let pool = pool_of_two_on(transport);
         let doubles: Vec<Vec<f64>> = lens
             .iter()
             .map(|&len| (0..len).map(|i| i as f64 * 0.25 - 7.0).collect())
@@ -303,11 +308,7 @@ fn byte_buffers_of_every_size_cross_whole_on_both_transports() {
         .map(|&len| (0..len).map(|i| (i % 251) as u8).collect())
         .collect();
     for transport in [ProcessTransport::SharedMemory, ProcessTransport::Socket] {
-        let pool = ProcessPool::builder()
-            .workers(2)
-            .transport(transport)
-            .build()
-            .unwrap();
+        let pool = pool_of_two_on(transport);
         let reversed_back: Vec<Vec<u8>> = pool
             .map(reversed, buffers.clone())
             .map(Result::unwrap)
