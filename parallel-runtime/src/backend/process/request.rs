@@ -60,11 +60,8 @@ impl RequestBuilder {
     /// arguments do not encode is left out, and is the error.
     #[inline]
     pub(super) fn push_owned<T: Serialize + 'static>(&mut self, args: T) -> Result<(), TaskError> {
-        if self.frame.push_plain(&args) {
-            return Ok(());
-        }
-        if let Some(pushed) = self.frame.push_array(&args) {
-            return pushed.map_err(arguments_error);
+        if let Some(pushed) = self.push_direct(&args) {
+            return pushed;
         }
         let args = if self.parts {
             match protocol::into_byte_string(args) {
@@ -95,13 +92,21 @@ impl RequestBuilder {
     /// Adds a call; one whose arguments do not encode is left out, and is the error.
     #[inline]
     pub(super) fn push<T: Serialize + 'static>(&mut self, args: &T) -> Result<(), TaskError> {
-        if self.frame.push_plain(args) {
-            return Ok(());
-        }
-        if let Some(pushed) = self.frame.push_array(args) {
-            return pushed.map_err(arguments_error);
+        if let Some(pushed) = self.push_direct(args) {
+            return pushed;
         }
         self.push_with(|frame| frame.push(&protocol::Bulk(args)))
+    }
+
+    /// Adds a call whose arguments are a plain number or an array of fixed-width numbers (or
+    /// a tuple of one), written directly; `None`, with nothing added, for other types.
+    #[inline(always)]
+    fn push_direct<T: 'static>(&mut self, args: &T) -> Option<Result<(), TaskError>> {
+        if self.frame.push_plain(args) {
+            return Some(Ok(()));
+        }
+        let pushed = self.frame.push_array(args)?;
+        Some(pushed.map_err(arguments_error))
     }
 
     /// Adds the call `encode` adds to the frame, and the arrays its arguments name.

@@ -211,6 +211,10 @@ impl ValueCodec {
     };
 }
 
+/// The most bytes a reply's values may take (with its header), leaving room for its failures
+/// and lengths.
+const VALUES_LIMIT: usize = MAX_FRAME + 4 - REPLY_RESERVE;
+
 /// The outcomes of a request being built in the worker: values in place, and which call runs
 /// now, for the parent to read if the worker dies in it.
 pub struct OutcomesBuilder<'a> {
@@ -256,17 +260,12 @@ impl<'a> OutcomesBuilder<'a> {
     /// Adds the value call `index` returned, or its failure to encode.
     #[inline]
     pub fn push_value<R: Serialize + ?Sized>(&mut self, index: usize, value: &R) {
-        let mark = self.bytes.len();
-        match encode_limited(value, &mut self.bytes, MAX_FRAME + 4 - REPLY_RESERVE) {
-            Ok(()) => self
-                .value_ends
-                .push((self.bytes.len() - DONE_HEADER) as u32),
-            Err(e) => self.fail_result(index, mark, &e),
-        }
+        self.push_value_in_pieces(index, |sink| encode_limited(value, sink.bytes, sink.limit));
     }
 
-    /// Adds the value call `index` returned, written in pieces by `write` (the elements of a
-    /// tuple), or its failure to encode.
+    /// Adds the value call `index` returned, written by `write` (in pieces, for the elements of
+    /// a tuple), or its failure to encode.
+    #[inline]
     pub(super) fn push_value_in_pieces(
         &mut self,
         index: usize,
@@ -275,14 +274,19 @@ impl<'a> OutcomesBuilder<'a> {
         let mark = self.bytes.len();
         let mut sink = Appending {
             bytes: &mut self.bytes,
-            limit: MAX_FRAME + 4 - REPLY_RESERVE,
+            limit: VALUES_LIMIT,
         };
         match write(&mut sink) {
-            Ok(()) => self
-                .value_ends
-                .push((self.bytes.len() - DONE_HEADER) as u32),
+            Ok(()) => self.end_value(),
             Err(e) => self.fail_result(index, mark, &e),
         }
+    }
+
+    /// Records where the value just written ends.
+    #[inline]
+    fn end_value(&mut self) {
+        self.value_ends
+            .push((self.bytes.len() - DONE_HEADER) as u32);
     }
 
     /// Adds the value call `index` returned: a plain number or an array of fixed-width numbers
@@ -291,20 +295,14 @@ impl<'a> OutcomesBuilder<'a> {
     /// [`OutcomesBuilder::push_value`] does, a `Vec<u8>` as a byte string.
     #[inline]
     pub(crate) fn push_result<R: Serialize + 'static>(&mut self, index: usize, value: &R) {
-        if self.bytes.len() + super::plain::MAX_LEN <= MAX_FRAME + 4 - REPLY_RESERVE
+        if self.bytes.len() + super::plain::MAX_LEN <= VALUES_LIMIT
             && super::plain::encode(value, &mut self.bytes)
         {
-            self.value_ends
-                .push((self.bytes.len() - DONE_HEADER) as u32);
-            return;
+            return self.end_value();
         }
         let mark = self.bytes.len();
-        match super::array::encode(value, &mut self.bytes, MAX_FRAME + 4 - REPLY_RESERVE) {
-            Some(Ok(())) => {
-                self.value_ends
-                    .push((self.bytes.len() - DONE_HEADER) as u32);
-                return;
-            }
+        match super::array::encode(value, &mut self.bytes, VALUES_LIMIT) {
+            Some(Ok(())) => return self.end_value(),
             Some(Err(e)) => return self.fail_result(index, mark, &e),
             None => {}
         }
@@ -320,8 +318,7 @@ impl<'a> OutcomesBuilder<'a> {
     #[cfg(feature = "mpi")]
     pub(crate) fn push_encoded(&mut self, value: &[u8]) {
         self.bytes.extend_from_slice(value);
-        self.value_ends
-            .push((self.bytes.len() - DONE_HEADER) as u32);
+        self.end_value();
     }
 
     /// Drops what call `index` wrote of its value from `mark` on, and fails it.
