@@ -141,6 +141,14 @@ impl ElementSink for Appending<'_> {
     }
 }
 
+impl ElementSink for CallInPieces<'_> {
+    #[inline]
+    fn element<T: Serialize + 'static>(&mut self, value: &T) -> Result<(), EncodeError> {
+        let (bytes, limit) = self.bytes_and_limit();
+        Appending { bytes, limit }.element(value)
+    }
+}
+
 /// A tuple of two or more elements, written element by element.
 pub(super) trait Elements: Serialize {
     /// Whether an element is an array of fixed-width numbers ([`super::array`]): then the tuple
@@ -159,16 +167,9 @@ pub(super) trait Elements: Serialize {
 /// A tuple serialized in one pass, each element through [`Bulk`].
 pub(super) struct Spread<'a, T>(pub(super) &'a T);
 
-impl ElementSink for CallInPieces<'_> {
-    #[inline]
-    fn element<T: Serialize + 'static>(&mut self, value: &T) -> Result<(), EncodeError> {
-        let (bytes, limit) = self.bytes_and_limit();
-        Appending { bytes, limit }.element(value)
-    }
-}
-
-/// Reads one element of a tuple at the start of `bytes`, and gives the bytes after it: an array
-/// of fixed-width numbers directly ([`super::array`]), anything else through [`bulk`].
+/// Reads one element of a tuple (or a whole tuple of fewer than two) at the start of `bytes`,
+/// and gives the bytes after it: an array of fixed-width numbers directly ([`super::array`]),
+/// anything else through [`bulk`].
 #[inline]
 fn element<T: DeserializeOwned + 'static>(bytes: &[u8]) -> postcard::Result<(T, &[u8])> {
     if let Some(read) = super::array::decode::<T>(bytes) {
@@ -207,9 +208,7 @@ macro_rules! arguments {
         impl<$($arg: Serialize + DeserializeOwned + 'static),*> Arguments for ($($arg,)*) {
             #[inline]
             fn decode(bytes: &[u8]) -> postcard::Result<(Self, &[u8])> {
-                let mut decoder = postcard::Deserializer::from_bytes(bytes);
-                let value = bulk::deserialize(&mut decoder)?;
-                Ok((value, decoder.finalize()?))
+                element(bytes)
             }
 
             #[inline]

@@ -172,11 +172,11 @@ impl RunFrame {
     /// frame is then as before.
     #[inline]
     pub(crate) fn push<T: Serialize + ?Sized>(&mut self, args: &T) -> Result<(), EncodeError> {
-        let limit = self.room() - self.parts_len;
+        let limit = self.own_limit();
         let mark = self.bytes.len();
         match encode_limited(args, &mut self.bytes, limit) {
             Ok(()) => {
-                self.ends.push(self.args_len() as u32);
+                self.end_call();
                 Ok(())
             }
             Err(e) => {
@@ -195,7 +195,7 @@ impl RunFrame {
         {
             return false;
         }
-        self.ends.push(self.args_len() as u32);
+        self.end_call();
         true
     }
 
@@ -209,10 +209,10 @@ impl RunFrame {
     /// before.
     #[inline]
     pub(crate) fn push_array<T: 'static>(&mut self, args: &T) -> Option<Result<(), EncodeError>> {
-        let limit = self.room() - self.parts_len;
+        let limit = self.own_limit();
         let pushed = super::array::encode(args, &mut self.bytes, limit)?;
         if pushed.is_ok() {
-            self.ends.push(self.args_len() as u32);
+            self.end_call();
         }
         Some(pushed)
     }
@@ -249,10 +249,21 @@ impl RunFrame {
         MAX_FRAME + 4 - MAX_VARINT * (self.ends.len() + 1)
     }
 
+    /// The most bytes the frame's own bytes may take: its room, less its parts.
+    fn own_limit(&self) -> usize {
+        self.room() - self.parts_len
+    }
+
+    /// Records where the call just written ends.
+    #[inline]
+    fn end_call(&mut self) {
+        self.ends.push(self.args_len() as u32);
+    }
+
     /// Adds a call whose arguments are already encoded (a call of another request).
     pub(crate) fn push_encoded(&mut self, args: &[u8]) {
         self.bytes.extend_from_slice(args);
-        self.ends.push(self.args_len() as u32);
+        self.end_call();
     }
 
     /// How many calls there are.
@@ -297,7 +308,7 @@ pub(crate) struct CallInPieces<'a> {
 impl CallInPieces<'_> {
     /// The frame's bytes, to append the call's next piece to, and the most bytes they may hold.
     pub(crate) fn bytes_and_limit(&mut self) -> (&mut Vec<u8>, usize) {
-        let limit = self.frame.room() - self.frame.parts_len;
+        let limit = self.frame.own_limit();
         (&mut self.frame.bytes, limit)
     }
 
@@ -325,8 +336,7 @@ impl CallInPieces<'_> {
     /// Ends the call: its pieces are its arguments.
     pub(crate) fn end(mut self) {
         self.ended = true;
-        let len = self.frame.args_len() as u32;
-        self.frame.ends.push(len);
+        self.frame.end_call();
     }
 }
 
